@@ -1,0 +1,4 @@
+"""`python -m rag` runs the CLI."""
+from .cli import main
+
+main()

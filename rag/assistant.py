@@ -1,0 +1,361 @@
+"""Assistant: the public Python API — index articles, search them, ask and chat.
+
+    from rag import Assistant
+    assistant = Assistant.load()                 # settings from defaults + RAG_* env
+    assistant.index_files(["corpus/"])           # incremental: only new text is embedded
+    answer = assistant.ask("Why might the Musk–Bezos rivalry grow?")
+    print(answer.text, answer.citations)
+
+Models are built from the settings when not passed in, and load their weights on
+first use. One Assistant serves many threads: the index is an immutable snapshot
+swapped atomically after each update, and each model serializes its own calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from tqdm.auto import tqdm
+
+from . import prompts
+from .chunking import Chunk, chunk_article
+from .corpus import Article, Skipped, article_from_text, detect_language, load_articles
+from .embed import Embedder, build_embedder
+from .generate import Generator, Message, build_generator
+from .grounding import Citation, Sentence, check, markers, parse_citations, strip_markers
+from .retrieve import Filters, Hit, Retriever
+from .settings import Settings
+from .store import Index, current_generation, write_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timings:
+    condense_ms: float = 0.0
+    retrieve_ms: float = 0.0
+    first_token_ms: float = 0.0
+    generate_ms: float = 0.0
+    verify_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    sentences: tuple[Sentence, ...] = ()
+    standalone_question: str = ""
+    language: str = "en"
+    timings: Timings = field(default_factory=Timings)
+    models: tuple[str, str] = ("", "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question or self.question,
+            "language": self.language,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [_citation_json(c) for c in self.citations],
+            "sentences": [{"text": s.text, "citations": list(s.citations),
+                           "support": round(s.support, 4), "verified": s.verified}
+                          for s in self.sentences],
+            "passages": [_hit_json(h) for h in self.passages],
+            "timings": {k: round(v, 1) for k, v in vars(self.timings).items()},
+            "models": {"embedder": self.models[0], "llm": self.models[1]},
+        }
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    skipped: tuple[Skipped, ...] = ()
+    total_articles: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 generator: Generator | None = None):
+        self.settings = settings or Settings.load()
+        self._embedder = embedder
+        self._generator = generator
+        self._index: Index | None = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
+        settings = (settings or Settings.load()).replace(**overrides)
+        return cls(settings)
+
+    # -- models and index, built on first use ------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = build_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        with self._lock:
+            if self._generator is None:
+                self._generator = build_generator(self.settings)
+            return self._generator
+
+    @property
+    def index(self) -> Index:
+        """The current index snapshot (an empty one if none was built yet)."""
+        with self._lock:
+            if self._index is None:
+                self._index = self._read_index()
+            return self._index
+
+    def _read_index(self) -> Index:
+        directory = self.settings.index_dir
+        if current_generation(directory) is None:
+            return self._empty_index()
+        return Index.open(directory, embedder=self.embedder.name)
+
+    def _empty_index(self) -> Index:
+        s = self.settings
+        return Index.empty(self.embedder.name, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+
+    def reload(self) -> None:
+        """Forget the cached index snapshot (another process may have updated it)."""
+        with self._lock:
+            self._index = None
+
+    # -- indexing ---------------------------------------------------------------------
+    def index_files(self, paths: Iterable[str | Path], *, rebuild: bool = False,
+                    progress: bool = False) -> IndexReport:
+        """Add, update and remove the articles under ``paths`` (folders or files)."""
+        paths = [Path(p).resolve() for p in paths]
+        loaded = load_articles(paths)
+        with write_lock(self.settings.index_dir):
+            base = self._empty_index() if rebuild else self._read_index()
+            in_scope = {a.id: a for a in base.articles.values() if _under(a.path, paths)}
+            failed = {s.path.split("#")[0] for s in loaded.skipped}
+            removed = {i for i, a in in_scope.items() if i not in {x.id for x in loaded.articles}
+                       and a.path.split("#")[0] not in failed}
+            new = [a for a in _unique(loaded.articles) if a.id not in base.articles]
+            replaced_paths = {a.path for a in new}
+            updated = {i for i in removed if in_scope[i].path in replaced_paths}
+            return self._apply(base, new, removed, loaded.skipped, progress,
+                               updated=len(updated),
+                               unchanged=len(loaded.articles) - len(new))
+
+    def add_text(self, text: str, *, title: str = "", **meta: str) -> IndexReport:
+        """Index one pasted article."""
+        article = article_from_text(text, title=title, **meta)
+        with write_lock(self.settings.index_dir):
+            base = self._read_index()
+            if article.id in base.articles:
+                return IndexReport(unchanged=1, total_articles=len(base.articles),
+                                   total_chunks=len(base.chunks))
+            return self._apply(base, [article], set(), (), progress=False)
+
+    def remove(self, article_ids: Iterable[str]) -> IndexReport:
+        with write_lock(self.settings.index_dir):
+            base = self._read_index()
+            unknown = [i for i in article_ids if i not in base.articles]
+            if unknown:
+                raise KeyError(f"no such article in the index: {', '.join(unknown)}")
+            return self._apply(base, [], set(article_ids), (), progress=False)
+
+    def _apply(self, base: Index, new: Sequence[Article], removed: set[str],
+               skipped: Sequence[Skipped], progress: bool, *, updated: int = 0,
+               unchanged: int = 0) -> IndexReport:
+        started = time.perf_counter()
+        s = self.settings
+        added = []
+        chunked = [(a, chunk_article(a, self.embedder.count_tokens, s.chunk_tokens,
+                                     s.chunk_overlap))
+                   for a in tqdm(new, desc="chunking", unit="article", disable=not progress)]
+        texts = [c.text for _, cs in chunked for c in cs]
+        titles = [c.title for _, cs in chunked for c in cs]
+        vectors = self.embedder.embed(texts, kind="document", titles=titles, progress=progress)
+        offset = 0
+        for article, chunks in chunked:
+            added.append((article, chunks, vectors[offset: offset + len(chunks)]))
+            offset += len(chunks)
+        index = base if not (added or removed) and current_generation(s.index_dir) else \
+            base.updated(added, removed)
+        if index is not base:
+            index.save(s.index_dir)
+        with self._lock:
+            self._index = index
+        return IndexReport(
+            added=len(new) - updated, updated=updated, removed=len(removed) - updated,
+            unchanged=unchanged, chunks_embedded=len(texts), skipped=tuple(skipped),
+            total_articles=len(index.articles), total_chunks=len(index.chunks),
+            seconds=time.perf_counter() - started)
+
+    def articles(self) -> list[Article]:
+        return sorted(self.index.articles.values(), key=lambda a: (a.date, a.title), reverse=True)
+
+    # -- searching and answering ------------------------------------------------------
+    def search(self, query: str, *, k: int | None = None, mode: str | None = None,
+               filters: Filters | None = None) -> list[Hit]:
+        return Retriever(self.index, self.embedder, self.settings).search(
+            query, k=k, mode=mode, filters=filters)
+
+    def ask(self, question: str, **options: Any) -> Answer:
+        """Answer ``question`` (see `stream` for the options)."""
+        for item in self.stream(question, **options):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream ended without an answer")
+
+    def chat(self, history: Sequence[tuple[str, str]], question: str, **options: Any) -> Answer:
+        """Answer a follow-up: ``history`` is the earlier (question, answer) pairs."""
+        return self.ask(question, history=history, **options)
+
+    def stream(self, question: str, *, history: Sequence[tuple[str, str]] = (),
+               filters: Filters | None = None, k: int | None = None,
+               max_tokens: int | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the checked `Answer`."""
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        clock = _Clock()
+        lang = detect_language(question) or "en"
+        standalone = self._condense(history, question) if history else question
+        clock.lap("condense_ms")
+        hits = self.search(standalone, k=k, filters=filters)
+        clock.lap("retrieve_ms")
+        if not hits or max(h.similarity for h in hits) < self.settings.min_relevance:
+            text = prompts.abstention(lang)
+            yield text
+            yield self._answer(question, standalone, lang, text, True, hits, (), (), clock)
+            return
+        passages = self._pack(hits, standalone, max_tokens)
+        chunks = [h.chunk for h in passages]
+        messages = [Message("system", prompts.SYSTEM),
+                    Message("user", prompts.user_message(standalone, chunks, lang))]
+        pieces: list[str] = []
+        for piece in _hold_back(self.generator.generate(
+                messages, max_tokens=max_tokens or self.settings.max_answer_tokens,
+                temperature=self.settings.temperature), prompts.NOT_FOUND):
+            if not pieces:
+                clock.mark("first_token_ms")
+            pieces.append(piece)
+            yield piece
+        clock.lap("generate_ms")
+        raw = "".join(pieces).strip()
+        yield self._finish(question, standalone, lang, raw, passages, clock)
+
+    def _finish(self, question: str, standalone: str, lang: str, raw: str,
+                passages: Sequence[Hit], clock: "_Clock") -> Answer:
+        chunks = [h.chunk for h in passages]
+        if not raw or prompts.NOT_FOUND in raw:
+            return self._answer(question, standalone, lang, prompts.abstention(lang), True,
+                                passages, (), (), clock)
+        if not self.settings.verify:
+            sentences = (Sentence(raw, tuple(markers(raw))),)
+            return self._answer(question, standalone, lang, raw, False, passages,
+                                parse_citations(raw, chunks), sentences, clock)
+        checked = check(raw, chunks, self.embedder, min_support=self.settings.min_support,
+                        lang=lang)
+        clock.lap("verify_ms")
+        if not any(s.verified for s in checked.sentences):
+            return self._answer(question, standalone, lang, prompts.abstention(lang), True,
+                                passages, (), checked.sentences, clock)
+        text = " ".join(strip_markers(s.text) + "".join(f" [{n}]" for n in s.citations)
+                        for s in checked.sentences)
+        return self._answer(question, standalone, lang, text.replace("] [", "]["), False,
+                            passages, checked.citations, checked.sentences, clock)
+
+    def _answer(self, question, standalone, lang, text, abstained, passages, citations,
+                sentences, clock) -> Answer:
+        clock.mark("total_ms")
+        models = (self.embedder.name, getattr(self._generator, "name", self.settings.llm))
+        return Answer(question=question, text=text, abstained=abstained,
+                      citations=tuple(citations), passages=tuple(passages),
+                      sentences=tuple(sentences), standalone_question=standalone,
+                      language=lang, timings=Timings(**clock.laps), models=models)
+
+    def _condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
+        messages = [Message("system", prompts.CONDENSE),
+                    Message("user", prompts.condense_message(history[-3:], question))]
+        text = "".join(self.generator.generate(messages, max_tokens=80, temperature=0.0))
+        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+        return line.strip('"“”') or question
+
+    def _pack(self, hits: Sequence[Hit], question: str, max_tokens: int | None) -> list[Hit]:
+        """The hits that fit the context, in rank order; the top hit always goes in."""
+        g = self.generator
+        budget = (g.context_tokens - (max_tokens or self.settings.max_answer_tokens)
+                  - g.count_tokens(prompts.SYSTEM) - g.count_tokens(question) - 64)
+        packed: list[Hit] = []
+        for hit in hits:
+            cost = g.count_tokens(hit.chunk.text) + 24
+            if packed and cost > budget:
+                continue
+            packed.append(hit)
+            budget -= cost
+        return packed
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + (now - self.last) * 1000
+        self.last = now
+
+    def mark(self, name: str) -> None:
+        self.laps[name] = (time.perf_counter() - self.start) * 1000
+
+
+def _hold_back(pieces: Iterator[str], sentinel: str) -> Iterator[str]:
+    """Pass pieces through, but hold back a prefix that could still become ``sentinel``."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        if sentinel.startswith(buffer.strip()) and buffer.strip():
+            continue
+        yield buffer
+        buffer = ""
+    if buffer and not sentinel.startswith(buffer.strip()):
+        yield buffer
+
+
+def _under(path: str, roots: Sequence[Path]) -> bool:
+    file = Path(path.split("#")[0])
+    return any(file == root or root in file.parents for root in roots)
+
+
+def _unique(articles: Iterable[Article]) -> list[Article]:
+    return list({a.id: a for a in articles}.values())
+
+
+def _citation_json(c: Citation) -> dict[str, Any]:
+    return {"marker": c.marker, "chunk_id": c.chunk.id, "article_id": c.chunk.article_id,
+            "title": c.chunk.title, "text": c.chunk.text, "start": c.chunk.start,
+            "end": c.chunk.end, "quote": c.quote, "quote_start": c.quote_start,
+            "quote_end": c.quote_end}
+
+
+def _hit_json(h: Hit) -> dict[str, Any]:
+    return {"rank": h.rank, "chunk_id": h.chunk.id, "article_id": h.chunk.article_id,
+            "title": h.chunk.title, "score": round(h.score, 6),
+            "similarity": round(h.similarity, 4), "date": h.chunk.date,
+            "source": h.chunk.source, "text": h.chunk.text}

@@ -1,0 +1,197 @@
+"""Grounding: parse citation markers and check every answer sentence against its evidence.
+
+A small model cites the wrong passage, turns "22,1 miliardi" into "22.1 million",
+or answers from world knowledge. So each sentence of an answer is checked:
+
+* support — the best cosine similarity between the sentence and a window of one or
+  two consecutive sentences of a passage (the embedder that is already loaded);
+* agreement — every quantity the sentence states (numbers with their scale:
+  miliardi = billion, mila = thousand, comma decimals) and every name it uses
+  must occur in that passage.
+
+A sentence whose cited passage does not support it is re-attached to a retrieved
+passage that does; a sentence that nothing supports is kept but marked unverified.
+Each citation carries the quote: the exact span of the article that supports it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .chunking import Chunk, split_sentences
+from .embed import Embedder
+from .lexical import fold_accents
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SCALES = {
+    "thousand": 1e3, "mila": 1e3, "mille": 1e3, "k": 1e3,
+    "million": 1e6, "millions": 1e6, "milioni": 1e6, "milione": 1e6, "mln": 1e6, "m": 1e6,
+    "billion": 1e9, "billions": 1e9, "miliardi": 1e9, "miliardo": 1e9, "mld": 1e9, "bn": 1e9,
+    "trillion": 1e12, "trilioni": 1e12, "bilioni": 1e12,
+}
+_QUANTITY = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*"
+    r"(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?\b", re.IGNORECASE)
+_NAME = re.compile(r"(?<![\w])([A-ZÀ-Ý][\w’'\-]{2,})")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage cited as [marker], with the quote that supports the sentence citing it."""
+
+    marker: int
+    chunk: Chunk
+    quote: str = ""
+    quote_start: int = 0
+    quote_end: int = 0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer: the markers it cites, its support, whether it is verified."""
+
+    text: str
+    citations: tuple[int, ...]
+    support: float = 0.0
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A window of one or two sentences of a passage, in article offsets."""
+
+    passage: int  # 1-based marker of the passage
+    start: int
+    end: int
+    text: str
+
+
+def markers(text: str) -> list[int]:
+    """Every number inside [n] / [n, m] markers, in order."""
+    return [int(n) for group in MARKER.findall(text) for n in re.split(r"[,;]", group)]
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+
+
+def parse_citations(answer: str, passages: Sequence[Chunk]) -> tuple[Citation, ...]:
+    """Citations for the markers in ``answer`` that point at a passage; others are dropped."""
+    seen: dict[int, Citation] = {}
+    for n in markers(answer):
+        if 1 <= n <= len(passages) and n not in seen:
+            seen[n] = Citation(n, passages[n - 1])
+    return tuple(seen.values())
+
+
+def quantities(text: str) -> set[float]:
+    """Every reading of every number in ``text``, scaled: '22,1 miliardi' -> {22.1e9}."""
+    found: set[float] = set()
+    for number, scale in _QUANTITY.findall(text):
+        factor = _SCALES.get(scale.lower(), 1.0) if scale else 1.0
+        for value in _readings(number):
+            found.add(round(value * factor, 6))
+    return found
+
+
+def _readings(number: str) -> set[float]:
+    readings = set()
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", number):  # 250.000 or 250,000: grouping
+        readings.add(float(re.sub(r"[.,]", "", number)))
+    if number.count(",") + number.count(".") <= 1:  # 22,1 or 22.1: a decimal
+        readings.add(float(number.replace(",", ".")))
+    return readings or {float(re.sub(r"[.,]", "", number))}
+
+
+def names(text: str) -> set[str]:
+    """Capitalized words that are not the first word of the sentence, accent-folded."""
+    body = text.lstrip()
+    first = re.match(r"\S+", body)
+    skip = first.end() if first else 0
+    return {fold_accents(m.group(1)).casefold().strip("’'-")
+            for m in _NAME.finditer(body) if m.start() >= skip}
+
+
+def agrees(sentence: str, evidence: str) -> bool:
+    """The sentence states no quantity or name that the evidence lacks."""
+    evidence_quantities = quantities(evidence)
+    for value_set in (quantities(p) for p in _number_phrases(sentence)):
+        if value_set and not value_set & evidence_quantities:
+            return False
+    folded = fold_accents(evidence).casefold()
+    return all(name in folded for name in names(sentence))
+
+
+def _number_phrases(sentence: str) -> list[str]:
+    return [m.group(0) for m in _QUANTITY.finditer(sentence)]
+
+
+def evidence_windows(passages: Sequence[Chunk]) -> list[Evidence]:
+    """Sentences of each passage, alone and in adjacent pairs, in article offsets."""
+    windows: list[Evidence] = []
+    for marker, chunk in enumerate(passages, start=1):
+        spans = [(chunk.start + s, chunk.start + e)
+                 for s, e in split_sentences(chunk.text, chunk.lang)]
+        for i, (s, e) in enumerate(spans):
+            windows.append(Evidence(marker, s, e, chunk.text[s - chunk.start:e - chunk.start]))
+            if i + 1 < len(spans):
+                e2 = spans[i + 1][1]
+                windows.append(Evidence(marker, s, e2, chunk.text[s - chunk.start:e2 - chunk.start]))
+    return windows
+
+
+@dataclass(frozen=True)
+class Checked:
+    sentences: tuple[Sentence, ...]
+    citations: tuple[Citation, ...]
+
+
+def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
+          min_support: float, lang: str = "") -> Checked:
+    """Verify each sentence of ``answer`` against ``passages`` (numbered from 1)."""
+    spans = split_sentences(answer, lang)
+    texts = [answer[s:e] for s, e in spans if strip_markers(answer[s:e])]
+    windows = evidence_windows(passages)
+    if not texts or not windows:
+        return Checked(tuple(Sentence(t, tuple(markers(t))) for t in texts), ())
+    vectors = embedder.embed([strip_markers(t) for t in texts] + [w.text for w in windows],
+                             kind="query")
+    similarity = vectors[: len(texts)] @ vectors[len(texts):].T
+    sentences, quotes = [], {}
+    for i, text in enumerate(texts):
+        sentence, support = _verify(text, similarity[i], windows, passages, min_support)
+        sentences.append(sentence)
+        for n in sentence.citations:
+            quotes.setdefault(n, support[n][1])
+    citations = tuple(_citation(n, passages[n - 1], quotes[n])
+                      for n in dict.fromkeys(n for s in sentences for n in s.citations))
+    return Checked(tuple(sentences), citations)
+
+
+def _verify(text: str, scores: np.ndarray, windows: list[Evidence], passages: Sequence[Chunk],
+            min_support: float) -> tuple[Sentence, dict[int, tuple[float, Evidence]]]:
+    """The sentence, cited only by passages that support it, and each passage's best window."""
+    plain = strip_markers(text)
+    best: dict[int, tuple[float, Evidence]] = {}
+    for j in np.argsort(-scores):
+        window = windows[j]
+        if window.passage not in best:
+            best[window.passage] = (float(scores[j]), window)
+    supporting = [n for n, (score, _) in best.items()
+                  if score >= min_support and agrees(plain, passages[n - 1].text)]
+    cited = [n for n in dict.fromkeys(markers(text)) if n in supporting]
+    top = max((best[n][0] for n in best), default=0.0)
+    if cited:
+        return Sentence(text, tuple(cited), max(best[n][0] for n in cited), True), best
+    if supporting:  # re-attach to the passage that does support it
+        n = max(supporting, key=lambda m: best[m][0])
+        return Sentence(text, (n,), best[n][0], True), best
+    return Sentence(text, (), top, False), best
+
+
+def _citation(n: int, chunk: Chunk, quote: Evidence) -> Citation:
+    return Citation(n, chunk, quote.text, quote.start, quote.end)

@@ -1,0 +1,292 @@
+"""Store: the on-disk index — FAISS vectors, BM25, chunks, articles and a manifest.
+
+Layout of an index directory::
+
+    CURRENT              name of the live generation, replaced atomically
+    gen-<id>/manifest.json   format version, embedder id + dim, chunking, file checksums,
+                             per-article content hashes
+    gen-<id>/articles.jsonl  gen-<id>/chunks.jsonl  gen-<id>/dense.faiss  gen-<id>/keyword/
+
+A write builds a complete new generation beside the old one and then swaps
+``CURRENT``; a crash at any point leaves the old index loadable. Every file's
+sha256 is checked on load, so truncation or corruption is reported, not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import faiss
+import numpy as np
+
+from .chunking import Chunk
+from .corpus import Article
+from .lexical import KeywordIndex
+
+FORMAT_VERSION = 1
+EXACT_SEARCH_LIMIT = 100_000  # above this many chunks, HNSW instead of exact search
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+
+
+class StoreError(RuntimeError):
+    """The index is missing, corrupt, or was built with other settings."""
+
+
+
+@dataclass(frozen=True)
+class Manifest:
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    format_version: int = FORMAT_VERSION
+    faiss_type: str = "flat"
+    n_chunks: int = 0
+    article_hashes: tuple[tuple[str, str], ...] = ()  # (article id, sha256 of its text)
+    files: tuple[tuple[str, str], ...] = ()           # (relative file, sha256)
+    updated: float = 0.0
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["article_hashes"] = dict(self.article_hashes)
+        data["files"] = dict(self.files)
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        data["article_hashes"] = tuple(sorted(data.get("article_hashes", {}).items()))
+        data["files"] = tuple(sorted(data.get("files", {}).items()))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True, eq=False)
+class Index:
+    """An immutable snapshot of the index; updates return a new one."""
+
+    manifest: Manifest
+    articles: dict[str, Article]
+    chunks: tuple[Chunk, ...]
+    dense: faiss.Index
+    keyword: KeywordIndex
+
+    # -- building ---------------------------------------------------------------------
+    @classmethod
+    def empty(cls, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Index":
+        manifest = Manifest(embedder=embedder, dim=dim, chunk_tokens=chunk_tokens,
+                            chunk_overlap=chunk_overlap)
+        return cls(manifest, {}, (), faiss.IndexFlatIP(dim), KeywordIndex.build([], []))
+
+    def updated(self, added: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
+                removed: set[str]) -> "Index":
+        """A new index without the articles in ``removed`` and with ``added`` (re)placed."""
+        replaced = removed | {article.id for article, _, _ in added}
+        keep = [i for i, c in enumerate(self.chunks) if c.article_id not in replaced]
+        vectors = [self.vectors(keep)] + [np.asarray(v, np.float32) for _, _, v in added]
+        chunks = [self.chunks[i] for i in keep] + [c for _, cs, _ in added for c in cs]
+        articles = {k: a for k, a in self.articles.items() if k not in replaced}
+        articles.update({a.id: a for a, _, _ in added})
+        matrix = np.vstack(vectors) if chunks else np.zeros((0, self.manifest.dim), np.float32)
+        dense, kind = build_faiss(matrix, self.manifest.dim)
+        keyword = KeywordIndex.build([c.text for c in chunks], [c.lang for c in chunks])
+        manifest = dataclasses.replace(
+            self.manifest, faiss_type=kind, n_chunks=len(chunks), updated=time.time(),
+            article_hashes=tuple(sorted((a.id, text_hash(a.text)) for a in articles.values())))
+        return Index(manifest, articles, tuple(chunks), dense, keyword)
+
+    def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        """The stored unit vectors of the given chunk rows (all by default)."""
+        n = self.dense.ntotal
+        if n == 0:
+            return np.zeros((0, self.manifest.dim), np.float32)
+        everything = self.dense.reconstruct_n(0, n)
+        return everything if rows is None else everything[list(rows)]
+
+    # -- searching --------------------------------------------------------------------
+    def search_dense(self, query: np.ndarray, k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and cosine scores of the k nearest chunks, optionally among ``allowed`` rows."""
+        if self.dense.ntotal == 0 or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = None
+        if allowed is not None:
+            if len(allowed) == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            params = (faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
+                      if self.manifest.faiss_type == "hnsw"
+                      else faiss.SearchParameters(sel=selector))
+        q = np.asarray(query, np.float32).reshape(1, -1)
+        scores, rows = self.dense.search(q, min(k, self.dense.ntotal), params=params)
+        valid = rows[0] >= 0
+        return rows[0][valid], scores[0][valid]
+
+    # -- persistence ------------------------------------------------------------------
+    def save(self, directory: Path) -> Path:
+        """Write a new generation and make it current atomically; returns its folder."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        staging = directory / f".tmp-{name}"
+        staging.mkdir()
+        try:
+            _write_lines(staging / "articles.jsonl",
+                         (dataclasses.asdict(a) for a in self.articles.values()))
+            _write_lines(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in self.chunks))
+            faiss.write_index(self.dense, str(staging / "dense.faiss"))
+            self.keyword.save(staging / "keyword")
+            files = tuple(sorted((str(p.relative_to(staging)), file_hash(p))
+                                 for p in sorted(staging.rglob("*")) if p.is_file()))
+            manifest = dataclasses.replace(self.manifest, files=files)
+            (staging / "manifest.json").write_text(manifest.to_json())
+            _fsync_tree(staging)
+            os.rename(staging, directory / name)
+            _replace_file(directory / "CURRENT", name)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _remove_old_generations(directory, keep=name)
+        return directory / name
+
+    @classmethod
+    def open(cls, directory: Path, *, embedder: str | None = None,
+             dim: int | None = None) -> "Index":
+        """Load the current generation, verifying checksums and the embedder identity."""
+        directory = Path(directory)
+        gen = current_generation(directory)
+        if gen is None:
+            raise StoreError(f"no index in {directory}/. Build one with: rag index corpus/ "
+                              f"--index {directory}")
+        try:
+            manifest = Manifest.from_json((gen / "manifest.json").read_text())
+        except (OSError, ValueError, TypeError) as exc:
+            raise StoreError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}). "
+                              f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
+        check_compatible(manifest, embedder, dim, directory)
+        for relative, expected in manifest.files:
+            path = gen / relative
+            if not path.is_file() or file_hash(path) != expected:
+                raise StoreError(f"index file {path} is missing or corrupt (checksum mismatch). "
+                                  f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
+        articles = {a["id"]: Article(**a) for a in _read_lines(gen / "articles.jsonl")}
+        chunks = tuple(Chunk(**c) for c in _read_lines(gen / "chunks.jsonl"))
+        dense = faiss.read_index(str(gen / "dense.faiss"))
+        if manifest.faiss_type == "hnsw":
+            faiss.ParameterSpace().set_index_parameter(dense, "efSearch", HNSW_EF_SEARCH)
+        return cls(manifest, articles, chunks, dense, KeywordIndex.load(gen / "keyword"))
+
+
+def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
+                     directory: Path) -> None:
+    if manifest.format_version != FORMAT_VERSION:
+        raise StoreError(f"index in {directory}/ has format {manifest.format_version}, this "
+                          f"version reads {FORMAT_VERSION}. Rebuild with: rag index --rebuild "
+                          f"corpus/ --index {directory}")
+    if embedder is not None and (manifest.embedder != embedder or
+                                 (dim is not None and manifest.dim != dim)):
+        raise StoreError(
+            f"index in {directory}/ was built with embedder {manifest.embedder!r} "
+            f"(dim {manifest.dim}), but the configured embedder is {embedder!r}"
+            f"{f' (dim {dim})' if dim else ''}. Use the same embedder (RAG_EMBEDDER) or "
+            f"rebuild with: rag index --rebuild corpus/ --index {directory}")
+
+
+def build_faiss(vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:
+    """Exact inner-product search up to EXACT_SEARCH_LIMIT chunks, HNSW above."""
+    if len(vectors) <= EXACT_SEARCH_LIMIT:
+        index, kind = faiss.IndexFlatIP(dim), "flat"
+    else:
+        index, kind = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT), "hnsw"
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+def current_generation(directory: Path) -> Path | None:
+    try:
+        name = (Path(directory) / "CURRENT").read_text().strip()
+    except OSError:
+        return None
+    gen = Path(directory) / name
+    return gen if name and gen.is_dir() else None
+
+
+@contextmanager
+def write_lock(directory: Path) -> Iterator[None]:
+    """Serialize writers (processes and threads) of one index directory."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    with open(Path(directory) / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_lines(path: Path, records) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _read_lines(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in [*root.rglob("*"), root]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _replace_file(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_generations(directory: Path, keep: str) -> None:
+    for entry in directory.iterdir():
+        if entry.is_dir() and entry.name != keep and (
+                entry.name.startswith("gen-") or entry.name.startswith(".tmp-gen-")):
+            shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""Small deterministic stand-ins for the real models, behind the same protocols."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from rag.generate import Message
+from rag.lexical import analyze
+
+DIM = 256
+
+
+class FakeEmbedder:
+    """Hashed bag of stemmed words: texts that share words have a high cosine."""
+
+    name = "fake-embedder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(self, texts: Sequence[str], *, kind: str = "document",
+              titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
+        self.calls.append((kind, len(texts)))
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in analyze(text, "en") + analyze(text, "it"):
+                h = int(hashlib.md5(token.encode()).hexdigest(), 16)
+                out[i, h % DIM] += 1.0
+            norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm if norm else out[i]
+        return out
+
+
+def extractive_reply(messages: Sequence[Message]) -> str:
+    """Copy the first sentence of the passage sharing most words with the question."""
+    user = messages[-1].content
+    question = user.split("Question:", 1)[1].split("\n")[0] if "Question:" in user else user
+    passages = re.findall(r"\[(\d+)\][^\n]*\n<<<\n(.*?)\n>>>", user, flags=re.S)
+    if not passages:
+        return "NOT_FOUND"
+    q = set(analyze(question, "en"))
+    n, text = max(passages, key=lambda p: len(q & set(analyze(p[1], "en"))))
+    if not q & set(analyze(text, "en")):
+        return "NOT_FOUND"
+    sentence = re.split(r"(?<=[.!?])\s", text.strip())[0]
+    return f"{sentence.rstrip('.')} [{n}]."
+
+
+class FakeGenerator:
+    """Replies with ``reply(messages)``, streamed word by word; records the prompts."""
+
+    name = "fake-llm"
+    context_tokens = 4096
+
+    def __init__(self, reply: Callable[[Sequence[Message]], str] = extractive_reply):
+        self.reply = reply
+        self.prompts: list[list[Message]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256,
+                 temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        words = self.reply(messages).split(" ")
+        for i, word in enumerate(words[:max_tokens]):
+            yield word if i == 0 else " " + word
