@@ -14,6 +14,8 @@ swapped atomically after each update, and each model serializes its own calls.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from tqdm.auto import tqdm
 
 from . import prompts
 from .chunking import Chunk, chunk_article
-from .corpus import Article, Skipped, article_from_text, detect_language, load_articles
+from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, detect_language,
+                     load_articles)
 from .embed import Embedder, build_embedder
 from .generate import Generator, Message, build_generator
 from .grounding import Citation, Sentence, check, markers, parse_citations, strip_markers
@@ -159,23 +162,43 @@ class Assistant:
                                updated=len(updated),
                                unchanged=len(loaded.articles) - len(new))
 
+    def import_files(self, files: Iterable[str | Path], *, progress: bool = False) -> IndexReport:
+        """Copy files (e.g. browser uploads) into the corpus folder and index them.
+
+        Only supported article types up to ``max_upload_mb`` are taken; names are
+        sanitized so nothing is written outside ``corpus_dir/uploads``.
+        """
+        saved = [save_upload(Path(f), self.uploads_dir, self.settings.max_upload_mb)
+                 for f in files]
+        return self.index_files(saved, progress=progress)
+
     def add_text(self, text: str, *, title: str = "", **meta: str) -> IndexReport:
-        """Index one pasted article."""
+        """Save one pasted article in the corpus folder and index it."""
         article = article_from_text(text, title=title, **meta)
-        with write_lock(self.settings.index_dir):
-            base = self._read_index()
-            if article.id in base.articles:
-                return IndexReport(unchanged=1, total_articles=len(base.articles),
-                                   total_chunks=len(base.chunks))
-            return self._apply(base, [article], set(), (), progress=False)
+        header = "".join(f"{k}: {v}\n" for k, v in
+                         {"title": article.title, **meta}.items() if v)
+        path = self.uploads_dir / f"pasted-{article.id}.txt"
+        _write_new(path, f"---\n{header}---\n{text.strip()}\n")
+        return self.index_files([path])
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.corpus_dir / "uploads"
 
     def remove(self, article_ids: Iterable[str]) -> IndexReport:
+        """Remove articles from the index (and delete them if they were uploads)."""
+        article_ids = list(article_ids)
         with write_lock(self.settings.index_dir):
             base = self._read_index()
             unknown = [i for i in article_ids if i not in base.articles]
             if unknown:
                 raise KeyError(f"no such article in the index: {', '.join(unknown)}")
-            return self._apply(base, [], set(article_ids), (), progress=False)
+            report = self._apply(base, [], set(article_ids), (), progress=False)
+        for article_id in article_ids:  # an uploaded file would come back on the next sync
+            path = Path(base.articles[article_id].path)
+            if self.uploads_dir.resolve() in path.parents:
+                path.unlink(missing_ok=True)
+        return report
 
     def _apply(self, base: Index, new: Sequence[Article], removed: set[str],
                skipped: Sequence[Skipped], progress: bool, *, updated: int = 0,
@@ -336,6 +359,36 @@ def _hold_back(pieces: Iterator[str], sentinel: str) -> Iterator[str]:
         buffer = ""
     if buffer and not sentinel.startswith(buffer.strip()):
         yield buffer
+
+
+def save_upload(source: Path, folder: Path, max_mb: int) -> Path:
+    """Copy ``source`` into ``folder`` under a safe, unique name; refuse bad types and sizes."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", source.name).lstrip(".-") or "article.txt"
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValueError(f"{source.name}: unsupported file type {suffix or '(none)'}; "
+                         f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    size = source.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise ValueError(f"{source.name}: {size / 2**20:.1f} MB is over the {max_mb} MB limit")
+    folder.mkdir(parents=True, exist_ok=True)
+    data = source.read_bytes()
+    stem, target = Path(name).stem[:80], folder / name
+    for n in range(1, 10_000):
+        if not target.exists() or target.read_bytes() == data:
+            break
+        target = folder / f"{stem}-{n}{suffix}"
+    if folder.resolve() not in target.resolve().parents:
+        raise ValueError(f"{source.name}: refusing to write outside {folder}")
+    _write_new(target, data)
+    return target
+
+
+def _write_new(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    os.replace(tmp, path)
 
 
 def _under(path: str, roots: Sequence[Path]) -> bool:

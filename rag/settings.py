@@ -31,6 +31,8 @@ class Settings:
     home: Path = dataclasses.field(default_factory=_default_home)
     # The on-disk index; several corpora can live side by side in different dirs.
     index_dir: Path = Path("index")
+    # Where uploaded and pasted articles are saved (under uploads/) before indexing.
+    corpus_dir: Path = Path("corpus")
     # Registry name (see `rag models`) or a local sentence-transformers directory.
     embedder: str = "embeddinggemma-300m"
     # Registry name or a local GGUF file.
