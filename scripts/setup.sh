@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# One-shot setup for a fresh machine: virtualenv, CPU torch, llama-cpp-python built with
+# flags that work on our CPUs, the package itself, and the default models.
+#
+#   scripts/setup.sh           # runtime setup
+#   scripts/setup.sh --test    # also the test extras and Debian chromium (browser tests)
+#
+# Idempotent: every step checks first and skips, so a second run takes seconds.
+# Models go to $RAG_HOME (default ~/.cache/rag), outside the repository.
+#
+# Notes
+# - torch: a CPU build of torch 2.13.0 sits in the machines' local wheel folder (pip's
+#   configured find-links), so `pip install torch==2.13.0` takes it in seconds. It must be
+#   installed before sentence-transformers, or pip pulls a multi-GB CUDA build.
+# - llama-cpp-python ships only a source package for Linux. Its default build uses
+#   -march=native, which enables ggml's AMX kernels; on our CPUs (which advertise AMX) every
+#   model then segfaults on its first decode. So: GGML_NATIVE=OFF, the portable AVX2 set, the
+#   AVX-512 family only where /proc/cpuinfo lists it, never AMX, and no BLAS (slower here).
+# - pip caches the built llama-cpp-python wheel keyed by version, not by CMAKE_ARGS: a later
+#   venv on the same machine reuses it in seconds, even if it was built with other flags. On the
+#   same machine that is fine (same CPU). To force a rebuild with the current flags:
+#     .venv/bin/pip install --force-reinstall --no-cache-dir --no-binary llama-cpp-python \
+#         "llama-cpp-python==0.3.36"   (with CMAKE_ARGS exported as below)
+set -euo pipefail
+
+TORCH_VERSION=2.13.0
+LLAMA_CPP_VERSION=0.3.36
+
+WITH_TEST=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) WITH_TEST=1 ;;
+        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "[setup] unknown argument: $arg (usage: scripts/setup.sh [--test])" >&2; exit 2 ;;
+    esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+START=$SECONDS
+
+log() { echo "[setup] $*"; }
+die() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+# pip, minus the harmless warnings about local index locations that do not hold a package.
+pipq() {
+    "$PY" -m pip --disable-pip-version-check "$@" 2>&1 \
+        | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
+}
+
+# Installed version of a distribution, or empty (cheap: no import of the package).
+dist_version() {
+    "$PY" - "$1" <<'EOF' 2>/dev/null || true
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    print(version(sys.argv[1]))
+except PackageNotFoundError:
+    pass
+EOF
+}
+
+# --- 1. virtualenv ---------------------------------------------------------------------------
+if [[ ! -x "$PY" ]]; then
+    log "creating virtualenv in $VENV"
+    python3 -m venv "$VENV" \
+        || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+fi
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || die "Python >= 3.10 is required; $PY is $("$PY" -V 2>&1)"
+pip_version="$(dist_version pip)"
+if [[ -z "$pip_version" || "${pip_version%%.*}" -lt 23 ]]; then
+    log "upgrading pip (found ${pip_version:-none})"
+    pipq install -q --upgrade "pip>=23"
+fi
+
+# --- 2. CPU torch ----------------------------------------------------------------------------
+torch_version="$(dist_version torch)"
+if [[ "${torch_version%%+*}" == "$TORCH_VERSION" ]]; then
+    log "torch $torch_version already installed"
+else
+    log "installing torch==$TORCH_VERSION (CPU build from the local wheel folder)"
+    if ! pipq install -q "torch==$TORCH_VERSION"; then
+        die "could not install torch==$TORCH_VERSION. This setup expects pip's configured
+  find-links to hold the CPU wheel (torch-$TORCH_VERSION+cpu); check 'pip config list' and
+  that the wheel folder is present, then re-run scripts/setup.sh."
+    fi
+fi
+
+# --- 3. llama-cpp-python, built from source with safe CPU flags -------------------------------
+llama_version="$(dist_version llama-cpp-python)"
+if [[ "$llama_version" == "$LLAMA_CPP_VERSION" ]] \
+        && "$PY" -c 'import llama_cpp' >/dev/null 2>&1; then
+    log "llama-cpp-python $llama_version already installed"
+else
+    cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    has() { [[ "$cpu_flags" == *" $1 "* ]]; }
+    cmake_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+    has avx512f && cmake_args+=" -DGGML_AVX512=ON"
+    # (Linux spells this one "avx512vbmi"; accept the underscored form too.)
+    { has avx512vbmi || has avx512_vbmi; } && cmake_args+=" -DGGML_AVX512_VBMI=ON"
+    has avx512_vnni && cmake_args+=" -DGGML_AVX512_VNNI=ON"
+    has avx512_bf16 && cmake_args+=" -DGGML_AVX512_BF16=ON"
+    has avx_vnni && cmake_args+=" -DGGML_AVX_VNNI=ON"
+    cmake_args+=" -DGGML_BLAS=OFF"   # never AMX; OpenBLAS is slower here
+    export CMAKE_ARGS="$cmake_args"
+    export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+    log "installing llama-cpp-python==$LLAMA_CPP_VERSION from source"
+    log "  CMAKE_ARGS=$CMAKE_ARGS"
+    log "  compiling takes about 5 minutes on 2 cores (seconds if pip has the wheel cached)"
+    pipq install -q --no-binary llama-cpp-python "llama-cpp-python==$LLAMA_CPP_VERSION" \
+        || die "building llama-cpp-python failed (it needs a C/C++ compiler and cmake:
+  apt-get install build-essential cmake); see the pip output above"
+    "$PY" -c 'import llama_cpp' || die "llama-cpp-python installed but does not import"
+fi
+
+# --- 4. the package itself (editable) ---------------------------------------------------------
+extras=""
+[[ $WITH_TEST == 1 ]] && extras="[test]"
+stamp="$VENV/.rag-installed"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
+have="$(cat "$stamp" 2>/dev/null || true)"
+# The stamp is "<pyproject sha> <repo root> <extras>"; an install with [test] covers one without.
+if [[ -x "$VENV/bin/rag" && ( "$have" == "$want [test]" || "$have" == "$want $extras" ) ]]; then
+    log "rag${extras} already installed (pyproject.toml unchanged)"
+else
+    log "installing rag${extras} in editable mode with its dependencies"
+    pipq install -q -e ".$extras" || die "pip install -e .$extras failed; see above"
+    echo "$want $extras" > "$stamp"
+fi
+
+# --- 5. default models ------------------------------------------------------------------------
+# Through the module rather than the CLI, so setup does not depend on rag.cli.
+log "checking the default models in ${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/rag} (the first time: a 2.3 GB download)"
+"$PY" -m rag.models fetch-defaults || die "preparing the models failed; see above"
+
+# --- 6. test extras: chromium for the browser tests --------------------------------------------
+if [[ $WITH_TEST == 1 ]]; then
+    # Playwright must use Debian's /usr/bin/chromium; never run `playwright install`.
+    if command -v chromium >/dev/null 2>&1; then
+        log "chromium already installed ($(command -v chromium))"
+    elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing Debian chromium for the browser tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        log "NOTE: chromium is missing; the browser tests will be skipped."
+        log "      Install it as root with: apt-get install chromium"
+    fi
+fi
+
+log "done in $((SECONDS - START))s. Try: .venv/bin/rag --help"
