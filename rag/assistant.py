@@ -30,7 +30,8 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import Citation, Sentence, check, markers, parse_citations, strip_markers
+from .grounding import (Citation, Sentence, check, markers, parse_citations, strip_markers,
+                        with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Index, current_generation, write_lock
@@ -298,9 +299,9 @@ class Assistant:
         if not any(s.verified for s in checked.sentences):
             return self._answer(question, standalone, lang, prompts.abstention(lang), True,
                                 passages, (), checked.sentences, clock)
-        text = " ".join(strip_markers(s.text) + "".join(f" [{n}]" for n in s.citations)
+        text = " ".join(with_markers(strip_markers(s.text), s.citations)
                         for s in checked.sentences)
-        return self._answer(question, standalone, lang, text.replace("] [", "]["), False,
+        return self._answer(question, standalone, lang, text, False,
                             passages, checked.citations, checked.sentences, clock)
 
     def _answer(self, question, standalone, lang, text, abstained, passages, citations,

@@ -79,6 +79,16 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
 
 
+def with_markers(sentence: str, cited: Sequence[int]) -> str:
+    """``sentence`` with its markers placed before its final punctuation: 'x [1][2].'"""
+    if not cited:
+        return sentence
+    tags = "".join(f"[{n}]" for n in cited)
+    body = sentence.rstrip()
+    end = len(body.rstrip(".!?…"))
+    return f"{body[:end]} {tags}{body[end:]}"
+
+
 def parse_citations(answer: str, passages: Sequence[Chunk]) -> tuple[Citation, ...]:
     """Citations for the markers in ``answer`` that point at a passage; others are dropped."""
     seen: dict[int, Citation] = {}

@@ -50,14 +50,14 @@ class Settings:
     # Candidates taken from each retriever before fusion.
     candidates: int = 50
     # Passages given to the model.
-    top_k: int = 5
+    top_k: int = 4
     rrf_k: int = 60
     # Weight of the dense ranking in the fusion (keyword gets 1 - this).
     dense_weight: float = 0.5
     # Prefer recent articles: 0 = off; otherwise a half-life in days.
     recency_half_life_days: float = 0.0
     # Evidence-based abstention: below this best dense similarity, nothing is relevant.
-    min_relevance: float = 0.35
+    min_relevance: float = 0.22
     # Grounding checks on the answer's sentences.
     verify: bool = True
     min_support: float = 0.55

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from rag.chunking import Chunk
+from rag.corpus import Article
+from rag.store import Index, StoreError, current_generation
+
+
+def _article(i: int) -> tuple[Article, list[Chunk], np.ndarray]:
+    text = f"Article number {i} talks about topic {i}."
+    article = Article(id=f"a{i}", title=f"T{i}", text=text, lang="en")
+    chunk = Chunk(f"a{i}:0", f"a{i}", 0, text, 0, len(text), f"T{i}", "en")
+    vector = np.zeros((1, 8), np.float32)
+    vector[0, i % 8] = 1.0
+    return article, [chunk], vector
+
+
+def _index(n: int = 3) -> Index:
+    return Index.empty("fake", 8, 50, 10).updated([_article(i) for i in range(n)], set())
+
+
+def test_save_and_open_round_trip(tmp_path):
+    index = _index()
+    index.save(tmp_path)
+    loaded = Index.open(tmp_path, embedder="fake")
+    assert loaded.chunks == index.chunks
+    assert loaded.articles == index.articles
+    rows, scores = loaded.search_dense(np.eye(8, dtype=np.float32)[2], k=1)
+    assert loaded.chunks[rows[0]].article_id == "a2" and scores[0] == pytest.approx(1.0)
+    assert dict(loaded.manifest.article_hashes).keys() == {"a0", "a1", "a2"}
+
+
+def test_updates_remove_and_replace_without_touching_others(tmp_path):
+    index = _index().updated([_article(5)], {"a1"})
+    assert sorted(index.articles) == ["a0", "a2", "a5"]
+    assert [c.article_id for c in index.chunks] == ["a0", "a2", "a5"]
+    rows, _ = index.search_dense(np.eye(8, dtype=np.float32)[5], k=1)
+    assert index.chunks[rows[0]].article_id == "a5"
+
+
+def test_another_embedder_is_refused_with_the_fix(tmp_path):
+    _index().save(tmp_path)
+    with pytest.raises(StoreError, match=r"built with embedder 'fake'.*rag index --rebuild"):
+        Index.open(tmp_path, embedder="other-model")
+
+
+def test_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(StoreError, match="rag index"):
+        Index.open(tmp_path / "nothing")
+
+
+def test_corrupt_or_truncated_file_is_detected(tmp_path):
+    gen = _index().save(tmp_path)
+    target = gen / "chunks.jsonl"
+    target.write_bytes(target.read_bytes()[:-10])
+    with pytest.raises(StoreError, match="corrupt"):
+        Index.open(tmp_path, embedder="fake")
+
+
+def test_failed_write_leaves_the_old_index(tmp_path, monkeypatch):
+    _index(2).save(tmp_path)
+    before = current_generation(tmp_path)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr("rag.store.faiss.write_index", boom)
+    with pytest.raises(OSError):
+        _index(4).save(tmp_path)
+    assert current_generation(tmp_path) == before
+    assert len(Index.open(tmp_path, embedder="fake").articles) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_filtered_dense_search_only_returns_allowed_rows():
+    index = _index(4)
+    rows, _ = index.search_dense(np.eye(8, dtype=np.float32)[1], k=4, allowed=np.array([0, 3]))
+    assert set(rows.tolist()) <= {0, 3}
