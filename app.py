@@ -1,0 +1,22 @@
+"""Start the chat UI over the bundled corpus: ``python app.py`` (http://127.0.0.1:7860).
+
+Settings come from the defaults and ``RAG_*`` variables (``RAG_PORT=8000``). Indexing is
+incremental, so a second start is instant. To serve beyond this machine set ``RAG_HOST``
+and a login in ``APP_AUTH=user:password``.
+"""
+
+import os
+
+from rag.assistant import Assistant
+from rag.settings import Settings
+from rag.ui import check_binding, serve
+
+if __name__ == "__main__":
+    settings = Settings.load()
+    try:
+        check_binding(settings, os.environ.get("APP_AUTH"))  # refuse early, before indexing
+    except ValueError as error:
+        raise SystemExit(f"app.py: {error}") from None
+    assistant = Assistant(settings)
+    assistant.index_files([settings.corpus_dir], progress=True)
+    serve(settings, auth=os.environ.get("APP_AUTH"), assistant=assistant)
