@@ -13,6 +13,7 @@ swapped atomically after each update, and each model serializes its own calls.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -166,12 +167,19 @@ class Assistant:
     def import_files(self, files: Iterable[str | Path], *, progress: bool = False) -> IndexReport:
         """Copy files (e.g. browser uploads) into the corpus folder and index them.
 
-        Only supported article types up to ``max_upload_mb`` are taken; names are
-        sanitized so nothing is written outside ``corpus_dir/uploads``.
+        Only supported article types up to ``max_upload_mb`` are taken (others are
+        reported as skipped); names are sanitized so nothing is written outside
+        ``corpus_dir/uploads``.
         """
-        saved = [save_upload(Path(f), self.uploads_dir, self.settings.max_upload_mb)
-                 for f in files]
-        return self.index_files(saved, progress=progress)
+        saved, refused = [], []
+        for f in files:
+            try:
+                saved.append(save_upload(Path(f), self.uploads_dir, self.settings.max_upload_mb))
+            except (ValueError, OSError) as exc:
+                log.warning("skipped %s: %s", f, exc)
+                refused.append(Skipped(str(f), str(exc)))
+        report = self.index_files(saved, progress=progress)
+        return dataclasses.replace(report, skipped=tuple(refused) + report.skipped)
 
     def add_text(self, text: str, *, title: str = "", **meta: str) -> IndexReport:
         """Save one pasted article in the corpus folder and index it."""
@@ -212,7 +220,8 @@ class Assistant:
                    for a in tqdm(new, desc="chunking", unit="article", disable=not progress)]
         texts = [c.text for _, cs in chunked for c in cs]
         titles = [c.title for _, cs in chunked for c in cs]
-        vectors = self.embedder.embed(texts, kind="document", titles=titles, progress=progress)
+        vectors = (self.embedder.embed(texts, kind="document", titles=titles, progress=progress)
+                   if texts else None)
         offset = 0
         for article, chunks in chunked:
             added.append((article, chunks, vectors[offset: offset + len(chunks)]))
