@@ -160,47 +160,68 @@ class Checked:
     citations: tuple[Citation, ...]
 
 
-def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
-          min_support: float, lang: str = "") -> Checked:
-    """Verify each sentence of ``answer`` against ``passages`` (numbered from 1)."""
-    spans = split_sentences(answer, lang)
-    texts = [answer[s:e] for s, e in spans if strip_markers(answer[s:e])]
+@dataclass(frozen=True)
+class Scored:
+    """One answer sentence and, per passage, its best evidence window and whether it agrees."""
+
+    text: str
+    best: tuple[tuple[int, float, Evidence, bool], ...]  # (marker, score, window, agrees)
+
+
+def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
+          lang: str = "") -> list[Scored]:
+    """Embed each sentence of ``answer`` and each evidence window; keep each passage's best."""
+    texts = [answer[s:e] for s, e in split_sentences(answer, lang) if strip_markers(answer[s:e])]
     windows = evidence_windows(passages)
     if not texts or not windows:
-        return Checked(tuple(Sentence(t, tuple(markers(t))) for t in texts), ())
+        return [Scored(t, ()) for t in texts]
     vectors = embedder.embed([strip_markers(t) for t in texts] + [w.text for w in windows],
                              kind="query")
     similarity = vectors[: len(texts)] @ vectors[len(texts):].T
+    scored = []
+    for text, scores in zip(texts, similarity):
+        best: dict[int, tuple[int, float, Evidence, bool]] = {}
+        for j in np.argsort(-scores):
+            n = windows[j].passage
+            if n not in best:
+                best[n] = (n, float(scores[j]), windows[j],
+                           agrees(strip_markers(text), passages[n - 1].text))
+        scored.append(Scored(text, tuple(best.values())))
+    return scored
+
+
+def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: float) -> Checked:
+    """Keep each sentence's citations to passages that support it; re-attach or flag the rest."""
     sentences, quotes = [], {}
-    for i, text in enumerate(texts):
-        sentence, support = _verify(text, similarity[i], windows, passages, min_support)
+    for item in scored:
+        sentence = _verify(item, min_support)
         sentences.append(sentence)
+        windows = {n: window for n, _, window, _ in item.best}
         for n in sentence.citations:
-            quotes.setdefault(n, support[n][1])
+            quotes.setdefault(n, windows[n])
     citations = tuple(_citation(n, passages[n - 1], quotes[n])
                       for n in dict.fromkeys(n for s in sentences for n in s.citations))
     return Checked(tuple(sentences), citations)
 
 
-def _verify(text: str, scores: np.ndarray, windows: list[Evidence], passages: Sequence[Chunk],
-            min_support: float) -> tuple[Sentence, dict[int, tuple[float, Evidence]]]:
-    """The sentence, cited only by passages that support it, and each passage's best window."""
-    plain = strip_markers(text)
-    best: dict[int, tuple[float, Evidence]] = {}
-    for j in np.argsort(-scores):
-        window = windows[j]
-        if window.passage not in best:
-            best[window.passage] = (float(scores[j]), window)
-    supporting = [n for n, (score, _) in best.items()
-                  if score >= min_support and agrees(plain, passages[n - 1].text)]
-    cited = [n for n in dict.fromkeys(markers(text)) if n in supporting]
-    top = max((best[n][0] for n in best), default=0.0)
+def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
+          min_support: float, lang: str = "") -> Checked:
+    """Verify each sentence of ``answer`` against ``passages`` (numbered from 1)."""
+    return decide(score(answer, passages, embedder, lang), passages, min_support)
+
+
+def _verify(item: Scored, min_support: float) -> Sentence:
+    """The sentence, cited only by passages that support it (or flagged if none does)."""
+    support = {n: value for n, value, _, agreeing in item.best
+               if value >= min_support and agreeing}
+    cited = [n for n in dict.fromkeys(markers(item.text)) if n in support]
     if cited:
-        return Sentence(text, tuple(cited), max(best[n][0] for n in cited), True), best
-    if supporting:  # re-attach to the passage that does support it
-        n = max(supporting, key=lambda m: best[m][0])
-        return Sentence(text, (n,), best[n][0], True), best
-    return Sentence(text, (), top, False), best
+        return Sentence(item.text, tuple(cited), max(support[n] for n in cited), True)
+    if support:  # re-attach to the passage that does support it
+        n = max(support, key=support.get)
+        return Sentence(item.text, (n,), support[n], True)
+    top = max((value for _, value, _, _ in item.best), default=0.0)
+    return Sentence(item.text, (), top, False)
 
 
 def _citation(n: int, chunk: Chunk, quote: Evidence) -> Citation:
