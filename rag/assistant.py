@@ -266,7 +266,7 @@ class Assistant:
         if not question:
             raise ValueError("the question is empty")
         clock = _Clock()
-        lang = detect_language(question) or "en"
+        lang = detect_language(question, fallback=("en", "it"))
         standalone = self._condense(history, question) if history else question
         clock.lap("condense_ms")
         hits = self.search(standalone, k=k, filters=filters)

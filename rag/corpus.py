@@ -146,14 +146,19 @@ def article_id(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
 
 
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of `text` among `DETECT_LANGUAGES`, or "" when unsure."""
+def detect_language(text: str, *, fallback: tuple[str, ...] = ()) -> str:
+    """ISO 639-1 code of `text` among `DETECT_LANGUAGES`.
+
+    When unsure: the likeliest of the `fallback` languages, or "" if none is given.
+    """
     if not any(ch.isalpha() for ch in text):
-        return ""
-    top = _detector().compute_language_confidence_values(text[:5000])
-    if not top or top[0].value < MIN_LANG_CONFIDENCE:
-        return ""
-    return top[0].language.iso_code_639_1.name.lower()
+        return fallback[0] if fallback else ""
+    scores = {c.language.iso_code_639_1.name.lower(): c.value
+              for c in _detector().compute_language_confidence_values(text[:5000])}
+    best = max(scores, key=scores.get, default="")
+    if best and scores[best] >= MIN_LANG_CONFIDENCE:
+        return best
+    return max(fallback, key=lambda code: scores.get(code, 0.0)) if fallback else ""
 
 
 def clean_text(text: str, title: str = "") -> str:

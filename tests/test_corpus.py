@@ -240,3 +240,8 @@ def test_article_from_text():
 ])
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
+
+
+def test_short_question_falls_back_to_the_likelier_of_the_given_languages():
+    assert detect_language("Chi è Chanos?", fallback=("en", "it")) == "it"
+    assert detect_language("1234", fallback=("en", "it")) == "en"
