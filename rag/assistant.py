@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -372,33 +373,51 @@ def _hold_back(pieces: Iterator[str], sentinel: str) -> Iterator[str]:
 
 
 def save_upload(source: Path, folder: Path, max_mb: int) -> Path:
-    """Copy ``source`` into ``folder`` under a safe, unique name; refuse bad types and sizes."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", source.name).lstrip(".-") or "article.txt"
-    suffix = Path(name).suffix.lower()
+    """Copy ``source`` into ``folder`` under a safe, unique name; refuse bad types and sizes.
+
+    The name is claimed atomically (a hard link of a complete temporary file), so
+    concurrent uploads with the same name never overwrite each other or show a
+    half-written file.
+    """
+    suffix = source.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValueError(f"{source.name}: unsupported file type {suffix or '(none)'}; "
                          f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-")[:80] or "article"
     size = source.stat().st_size
     if size > max_mb * 1024 * 1024:
         raise ValueError(f"{source.name}: {size / 2**20:.1f} MB is over the {max_mb} MB limit")
     folder.mkdir(parents=True, exist_ok=True)
     data = source.read_bytes()
-    stem, target = Path(name).stem[:80], folder / name
-    for n in range(1, 10_000):
-        if not target.exists() or target.read_bytes() == data:
-            break
-        target = folder / f"{stem}-{n}{suffix}"
-    if folder.resolve() not in target.resolve().parents:
-        raise ValueError(f"{source.name}: refusing to write outside {folder}")
-    _write_new(target, data)
-    return target
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        for n in range(10_000):
+            target = folder / (f"{stem}{suffix}" if n == 0 else f"{stem}-{n}{suffix}")
+            if folder.resolve() not in target.resolve().parents:
+                raise ValueError(f"{source.name}: refusing to write outside {folder}")
+            try:
+                os.link(tmp, target)
+                return target
+            except FileExistsError:
+                if target.is_file() and target.read_bytes() == data:
+                    return target
+        raise ValueError(f"{source.name}: no free name left in {folder}")
+    finally:
+        os.unlink(tmp)
 
 
 def _write_new(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content if isinstance(content, bytes) else content.encode("utf-8"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _under(path: str, roots: Sequence[Path]) -> bool:

@@ -357,7 +357,7 @@ def _load_jsonl(path: Path, text: str, sidecar: dict[str, str]) -> Iterator[Arti
         where = f"{path}#{n}"
         try:
             record = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             yield _skip(where, f"malformed JSON line: {exc}")
             continue
         yield _record_article(where, record, sidecar)
@@ -367,7 +367,7 @@ def _load_json(path: Path, text: str, sidecar: dict[str, str]) -> Iterator[Artic
     """One object, or a list of objects ("file.json#3" for the third)."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise BadArticle(f"malformed JSON: {exc}") from None
     if not isinstance(data, list):
         yield _record_article(str(path), data, sidecar)

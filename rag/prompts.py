@@ -62,9 +62,21 @@ def abstention(lang: str) -> str:
 
 def passage_block(n: int, chunk: Chunk) -> str:
     """One fenced passage; bracketed numbers inside it are neutralized so they read as data."""
-    meta = " · ".join(x for x in (chunk.title, chunk.date, chunk.source) if x)
-    body = _MARKER_LIKE.sub(r"(\1)", chunk.text).replace("<<<", "‹‹‹").replace(">>>", "›››")
-    return f"[{n}] {meta}\n<<<\n{body}\n>>>"
+    meta = " · ".join(" ".join(x.split()) for x in (chunk.title, chunk.date, chunk.source) if x)
+    return f"[{n}] {_as_data(meta)}\n<<<\n{_as_data(chunk.text)}\n>>>"
+
+
+# Chat-template control tokens: llama.cpp tokenizes the formatted prompt with
+# special=True, so "<|im_end|>" or "<tool_call>" in an article would become the real
+# token. A zero-width space after "<" / "[" keeps them plain text.
+_SPECIAL_LIKE = re.compile(r"<(?=\|)|<(?=/?[A-Za-z_][\w-]{0,30}>)|\[(?=/?[A-Z][A-Z_]{1,30}\])")
+
+
+def _as_data(text: str) -> str:
+    """Untrusted article text as it goes in a prompt: no citation markers, fences or
+    chat-template control tokens."""
+    text = _MARKER_LIKE.sub(r"(\1)", text).replace("<<<", "‹‹‹").replace(">>>", "›››")
+    return _SPECIAL_LIKE.sub(lambda m: m.group(0) + "\u200b", text)
 
 
 def user_message(question: str, passages: Sequence[Chunk], lang: str) -> str:

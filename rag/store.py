@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 EXACT_SEARCH_LIMIT = 100_000  # above this many chunks, HNSW instead of exact search
 HNSW_M = 32
 HNSW_EF_SEARCH = 128
+_OPEN_ATTEMPTS = 5  # reads retried when a concurrent writer swaps generations
 
 
 class StoreError(RuntimeError):
@@ -163,15 +164,30 @@ class Index:
     @classmethod
     def open(cls, directory: Path, *, embedder: str | None = None,
              dim: int | None = None) -> "Index":
-        """Load the current generation, verifying checksums and the embedder identity."""
+        """Load the current generation, verifying checksums and the embedder identity.
+
+        A writer in another process may swap ``CURRENT`` and delete the generation being
+        read; then the read is retried on the new generation instead of failing.
+        """
         directory = Path(directory)
-        gen = current_generation(directory)
+        for attempt in range(_OPEN_ATTEMPTS):
+            gen = current_generation(directory)
+            try:
+                return cls._open_generation(directory, gen, embedder, dim)
+            except Exception:
+                if attempt + 1 == _OPEN_ATTEMPTS or current_generation(directory) == gen:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open_generation(cls, directory: Path, gen: Path | None, embedder: str | None,
+                         dim: int | None) -> "Index":
         if gen is None:
             raise StoreError(f"no index in {directory}/. Build one with: rag index corpus/ "
                               f"--index {directory}")
         try:
             manifest = Manifest.from_json((gen / "manifest.json").read_text())
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # not JSON, or not an object
             raise StoreError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}). "
                               f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
         check_compatible(manifest, embedder, dim, directory)

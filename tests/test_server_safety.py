@@ -1,0 +1,407 @@
+"""Bad input, concurrent use and uploads, with the fake models.
+
+Bad articles: the cases test_bad_articles.py does not try (UTF-16 BE / no BOM /
+truncated, broken BOMs, cp1252, JSON nested too deeply, odd JSONL records, FIFOs,
+devices, broken and two-way symlinks, an unreadable folder), then the whole nasty
+folder through `rag index`: exit code 3, the skips counted, the good articles indexed.
+
+Concurrency: reader threads asking while writer threads add articles; every cited
+chunk exists, and the index on disk equals the one in memory afterwards.
+
+Uploads and serving: names cannot write outside corpus/uploads, types and sizes are
+limited, same-name uploads at once keep every file; the server binds to loopback by
+default, asks for a login when one is set, and refuses oversized uploads itself.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.assistant import Assistant, save_upload
+from rag.corpus import load_articles
+from rag.settings import Settings
+from rag.store import Index
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+GOOD_IT = "Perché la città di Austin è importante per Tesla? La società cerca spazio per i suoi dati.\n"
+GOOD_EN = "Tesla may soon enter the data center business, a job listing suggests.\n"
+
+
+def make_assistant(tmp: Path, **overrides) -> Assistant:
+    settings = Settings.load({"index_dir": tmp / "index", "corpus_dir": tmp / "corpus",
+                              **overrides}, environ={})
+    return Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
+
+
+# --------------------------------------------------------------------------- bad articles
+
+# name -> words the skip reason must contain
+BAD = {
+    "utf16-nobom.txt": "binary",
+    "utf16-truncated.txt": "cannot decode as utf-16",
+    "bom-then-garbage.txt": "cannot decode as utf-8",
+    "controls.txt": "non-printable",
+    "nul.html": "binary",
+    "deep.json": "malformed json",
+    "deep.jsonl#2": "malformed json line",
+    "records.jsonl#3": "expected a json object",
+    "records.jsonl#4": "expected a json object",
+    "records.jsonl#5": "not a string",
+    "records.jsonl#6": "missing text",
+    "list.json#2": "missing text",
+    "script-only.html": "no article text",
+    "fifo.txt": "not a regular file",
+    "zero.txt": "not a regular file",
+    "dangling.md": "broken symlink",
+    "ping.txt": "symlink loop",
+    "pong.txt": "symlink loop",
+    "locked": "permission denied",
+    "meta.meta.json": "malformed json",
+}
+GOOD = {  # name -> a phrase the decoded text must contain
+    "utf16-be.txt": "Perché la città",
+    "cp1252.txt": "“Tesla” costs 5 €",
+    "deep.jsonl#1": "Tesla may soon",
+    "deep.jsonl#3": "Perché la città",
+    "records.jsonl#1": "Tesla may soon",
+    "records.jsonl#2": "Perché la città",
+    "list.json#1": "Tesla may soon",
+    "meta.txt": "Tesla may soon",
+}
+
+
+@pytest.fixture
+def nasty(tmp_path: Path) -> Path:
+    d = tmp_path / "nasty"
+    d.mkdir()
+    it, en = "Città\n" + GOOD_IT, "Data\n" + GOOD_EN
+    (d / "utf16-be.txt").write_bytes(codecs.BOM_UTF16_BE + it.encode("utf-16-be"))
+    (d / "utf16-nobom.txt").write_bytes(it.encode("utf-16-le"))
+    (d / "utf16-truncated.txt").write_bytes(it.encode("utf-16")[:-1])
+    (d / "bom-then-garbage.txt").write_bytes(codecs.BOM_UTF8 + b"Title\n\xff\xfe\xfa broken")
+    (d / "cp1252.txt").write_bytes("Prices\n\n“Tesla” costs 5 € today.\n".encode("cp1252"))
+    (d / "controls.txt").write_text("Title\n" + "\x01\x02\x03\x04 text " * 50)
+    (d / "nul.html").write_bytes(b"<html><body><p>" + GOOD_EN.encode() + b"\0</p></body></html>")
+    (d / "deep.json").write_text("[" * 100_000)
+    (d / "deep.jsonl").write_text("\n".join([
+        json.dumps({"title": "Deep one", "text": GOOD_EN}), "[" * 100_000,
+        json.dumps({"title": "Deep three", "text": GOOD_IT})]))
+    (d / "records.jsonl").write_bytes(codecs.BOM_UTF8 + "\n".join([
+        json.dumps({"headline": "One", "body": GOOD_EN}),
+        json.dumps({"title": "Two", "content": GOOD_IT, "authors": ["A", "B"]}),
+        "[1, 2]", "null", json.dumps({"title": "Five", "text": 5}), "{}", "", "   "]).encode())
+    (d / "list.json").write_text(json.dumps([{"title": "Listed", "text": GOOD_EN}, {"title": "x"}]))
+    (d / "script-only.html").write_text("<html><script>var a = 1;</script><style>p{}</style>")
+    os.mkfifo(d / "fifo.txt")  # reading it would block forever
+    (d / "zero.txt").symlink_to("/dev/zero")
+    (d / "dangling.md").symlink_to(d / "gone.md")
+    (d / "ping.txt").symlink_to(d / "pong.txt")
+    (d / "pong.txt").symlink_to(d / "ping.txt")
+    (d / "locked").mkdir()
+    (d / "locked" / "inside.txt").write_text(en)
+    (d / "meta.txt").write_text("Sidecar\n" + GOOD_EN)
+    (d / "meta.meta.json").write_text("{broken")
+    return d
+
+
+@pytest.fixture
+def locked_folder(monkeypatch):
+    """Listing a folder called 'locked' fails as without permission (tests run as root)."""
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+
+
+def names(items, root: Path) -> dict:
+    return {str(Path(i.path).relative_to(root)): i for i in items}
+
+
+def test_more_nasty_files_are_skipped_with_reasons(nasty, locked_folder):
+    started = time.perf_counter()
+    result = load_articles([nasty])
+    assert time.perf_counter() - started < 30  # nothing hangs (FIFO, /dev/zero)
+    skipped, articles = names(result.skipped, nasty), names(result.articles, nasty)
+    for name, words in BAD.items():
+        assert name in skipped, f"{name} not skipped"
+        assert words in skipped[name].reason.lower(), skipped[name]
+    assert set(skipped) == set(BAD)
+    assert set(articles) == set(GOOD)
+    for name, phrase in GOOD.items():
+        assert phrase in articles[name].text, name
+    assert articles["utf16-be.txt"].title == "Città"
+    assert articles["records.jsonl#1"].title == "One"        # a BOM before the first record
+    assert articles["records.jsonl#2"].author == "A, B"
+
+
+def test_rag_index_exit_code_and_summary(nasty, locked_folder, tmp_path, monkeypatch):
+    from rag.cli import cli
+
+    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+    index = tmp_path / "idx"
+    result = CliRunner().invoke(cli, ["index", str(nasty), "--index", str(index)])
+    assert result.exit_code == 3, result.output
+    assert f"{len(GOOD)} added" in result.output and f"{len(BAD)} skipped" in result.output
+    for name in BAD:
+        assert f"skipped {nasty / name}:" in result.output
+    stored = Index.open(index, embedder=FakeEmbedder.name).articles.values()
+    assert sorted(str(Path(a.path).relative_to(nasty)) for a in stored) == sorted(GOOD)
+    again = CliRunner().invoke(cli, ["index", str(nasty), "--index", str(index), "--json"])
+    assert again.exit_code == 3
+    summary = json.loads(again.stdout if hasattr(again, "stdout") else again.output)
+    assert (summary["added"], summary["unchanged"], summary["removed"]) == (0, len(GOOD), 0)
+    assert len(summary["skipped"]) == len(BAD)
+    assert all(s["reason"] for s in summary["skipped"])
+
+
+# --------------------------------------------------------------------------- concurrency
+
+TOWNS = ["Valdoria", "Mirtana", "Orvieto", "Castelbruno", "Sanvito", "Roccalta", "Pienzola",
+         "Lunaria", "Zelindo", "Brumara"]
+
+
+def town_article(town: str, n: int) -> str:
+    return (f"---\ntitle: {town} opens its new bridge\nlang: en\n---\n"
+            f"The town of {town} opened its new bridge costing {n} euros. "
+            f"The mayor of {town} said the bridge took years to plan.\n")
+
+
+def test_asking_while_indexing_from_threads(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n, town in enumerate(TOWNS):
+        (corpus / f"{town}.txt").write_text(town_article(town, 100 + n), encoding="utf-8")
+    assistant = make_assistant(tmp_path)
+    assistant.index_files([corpus])
+    errors: list[BaseException] = []
+    answers = []
+    writes = 0
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(k: int) -> None:
+        nonlocal writes
+        try:
+            for i in range(6):
+                if i % 2:
+                    assistant.add_text(f"The village of Extra{k}x{i} built a pier costing "
+                                       f"{k * 10 + i} euros.", title=f"Extra{k}x{i} pier")
+                else:
+                    path = tmp_path / "more" / f"w{k}-{i}.txt"
+                    path.parent.mkdir(exist_ok=True)
+                    path.write_text(town_article(f"New{k}x{i}", 500 + i), encoding="utf-8")
+                    assistant.index_files([path])
+                with lock:
+                    writes += 1
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def reader(k: int) -> None:
+        try:
+            n = 0
+            while not stop.is_set() or n < 4:
+                town = TOWNS[(k + n) % len(TOWNS)]
+                answer = assistant.ask(f"How much did the town of {town} pay for its bridge?")
+                with lock:
+                    answers.append((town, answer))
+                n += 1
+                time.sleep(0.02)  # leave the writers some CPU (2 shared cores)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    readers = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(2)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join(timeout=120)
+    stop.set()
+    for t in readers:
+        t.join(timeout=120)
+    assert errors == []
+    assert writes == 12 and len(answers) >= 24
+    final = assistant.index
+    chunks = {c.id: c for c in final.chunks}
+    for town, answer in answers:  # nothing is removed, so every cited chunk must still exist
+        assert not answer.abstained and answer.citations, (town, answer.text)
+        passages = {h.chunk.id for h in answer.passages}
+        for c in answer.citations:
+            assert c.chunk.id in passages and chunks[c.chunk.id] == c.chunk
+            article = final.articles[c.chunk.article_id]
+            assert town in article.title
+            assert article.text[c.quote_start:c.quote_end] == c.quote
+    assert len(final.articles) == len(TOWNS) + 12
+    on_disk = Index.open(assistant.settings.index_dir, embedder=FakeEmbedder.name)
+    assert set(on_disk.articles) == set(final.articles)
+    assert [c.id for c in on_disk.chunks] == [c.id for c in final.chunks]
+    print(f"\n{len(answers)} answers from 4 reader threads during {writes} writes: no errors")
+
+
+# --------------------------------------------------------------------------- uploads
+
+ODD_NAMES = [
+    "..%2F..%2Fetc%2Fpasswd.txt", "..\\..\\etc\\x.txt", ".hidden.txt", "...txt", "-rf.txt",
+    " spaced  name .md", "città.txt", "日本語の記事.txt", "e\u0301.txt", "\u202egnp.txt",
+    "a" * 240 + ".txt", "SHOUT.TXT", "$(touch pwned).txt", "new\nline.txt", "..txt",
+    "report.json", "page.html",
+]
+
+
+def test_upload_names_never_write_outside_uploads(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    files = []
+    for n, name in enumerate(ODD_NAMES):
+        path = src / name
+        text = f"Title {n}\n\nThe harbour of Port{n} handled {n + 1} ships."
+        if name.endswith(".json"):
+            text = json.dumps({"title": f"Title {n}", "text": text})
+        elif name.endswith(".html"):
+            text = f"<html><body><article><p>{text}</p></article></body></html>"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
+    assistant = make_assistant(tmp_path)
+    outside_before = sorted(p for p in tmp_path.rglob("*") if "corpus" not in p.parts)
+    report = assistant.import_files(files)
+    assert report.skipped == () and report.added == len(ODD_NAMES)
+    uploads = assistant.uploads_dir.resolve()
+    saved = [p for p in uploads.iterdir()]
+    assert len(saved) == len(ODD_NAMES)
+    for p in saved:
+        assert p.parent == uploads and p.is_file() and not p.is_symlink()
+        assert not p.name.startswith((".", "-"))
+        assert len(p.name.encode()) <= 100 and p.name.isascii()
+        assert p.suffix in {".txt", ".md", ".json", ".html"}
+    for article in assistant.articles():
+        assert Path(article.path).parent == uploads
+    outside_after = sorted(p for p in tmp_path.rglob("*")
+                           if "corpus" not in p.parts and "index" not in p.parts)
+    assert outside_after == [p for p in outside_before if "index" not in p.parts]
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_upload_types_and_sizes_are_limited(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = {"tool.exe": "unsupported file type .exe", "doc.pdf": "unsupported file type .pdf",
+           "README": "unsupported file type (none)", "x.txt.exe": "unsupported file type .exe",
+           ".txt": "unsupported file type (none)", "a.jsonl.gz": "unsupported file type .gz"}
+    for name in bad:
+        (src / name).write_text("Title\n\nSome text about Genoa.")
+    big = src / "big.txt"
+    big.write_bytes(b"Big\n\n" + b"word " * (1024 * 1024 // 5 + 10))
+    assistant = make_assistant(tmp_path, max_upload_mb=1)
+    report = assistant.import_files([src / n for n in bad] + [big])
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    for name, words in bad.items():
+        assert words in reasons[name], reasons[name]
+    assert "over the 1 MB limit" in reasons["big.txt"]
+    assert report.added == 0
+    assert not assistant.uploads_dir.exists() or not any(assistant.uploads_dir.iterdir())
+
+
+def test_symlink_planted_in_uploads_is_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "report.txt").write_text("precious")
+    uploads = tmp_path / "corpus" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "report.txt").symlink_to(outside / "report.txt")
+    source = tmp_path / "src" / "report.txt"
+    source.parent.mkdir()
+    source.write_text("Report\n\nThe port of Bari reopened.")
+    try:
+        saved = save_upload(source, uploads, 20)
+    except ValueError as exc:
+        assert "outside" in str(exc)
+    else:
+        assert saved.parent == uploads and not saved.is_symlink()
+    assert (outside / "report.txt").read_text() == "precious"
+
+
+def test_same_name_uploads_at_once_keep_every_file(tmp_path):
+    sources = []
+    for k in range(8):
+        path = tmp_path / f"src{k}" / "report.txt"
+        path.parent.mkdir()
+        path.write_text(f"Report {k}\n\nThe port of Town{k} moved {k + 1} ships.")
+        sources.append(path)
+    uploads = tmp_path / "corpus" / "uploads"
+    barrier = threading.Barrier(len(sources))
+
+    def upload(path: Path) -> Path:
+        barrier.wait()
+        return save_upload(path, uploads, 20)
+    for _ in range(20):  # a race: several rounds
+        with ThreadPoolExecutor(len(sources)) as pool:
+            saved = list(pool.map(upload, sources))
+        assert len(set(saved)) == len(sources)
+        assert sorted(p.read_text() for p in saved) == sorted(s.read_text() for s in sources)
+        assert sorted(uploads.iterdir()) == sorted(saved)  # no temporary files left
+        for p in saved:
+            p.unlink()
+
+
+# --------------------------------------------------------------------------- serving
+
+def _listening_addresses(port: int) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                found.add(address)
+    return found
+
+
+def test_default_binding_is_loopback_and_login_and_upload_limit_are_enforced(tmp_path):
+    httpx = pytest.importorskip("httpx")
+    from rag import ui
+
+    assert Settings.load(environ={}).host == "127.0.0.1"
+    assert ui.launch_options(Settings.load(environ={}), None)["server_name"] == "127.0.0.1"
+    assert ui.launch_options(Settings.load(environ={}), None)["share"] is False
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assistant = make_assistant(tmp_path, port=port, max_upload_mb=1)
+    demo = ui.serve(assistant.settings, auth="me:s3cret", assistant=assistant,
+                    prevent_thread_lock=True)
+    try:
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as anonymous:
+            assert anonymous.get("/gradio_api/info").status_code == 401
+            assert anonymous.post("/gradio_api/upload",
+                                  files={"files": ("a.txt", b"hi")}).status_code == 401
+            wrong = anonymous.post("/login", data={"username": "me", "password": "nope"})
+            assert wrong.status_code >= 400
+        with httpx.Client(base_url=base, timeout=30) as user:
+            assert user.post("/login", data={"username": "me",
+                                             "password": "s3cret"}).status_code == 200
+            assert user.get("/gradio_api/info").status_code == 200
+            small = user.post("/gradio_api/upload", files={"files": ("a.txt", b"Title\n\nhi")})
+            assert small.status_code == 200
+            big = user.post("/gradio_api/upload",
+                            files={"files": ("b.txt", b"x" * (1024 * 1024 + 100))})
+            assert big.status_code == 413
+    finally:
+        demo.close()
