@@ -185,6 +185,9 @@ class Index:
         if gen is None:
             raise StoreError(f"no index in {directory}/. Build one with: rag index corpus/ "
                               f"--index {directory}")
+        if not gen.is_dir():
+            raise StoreError(f"index folder {gen} named by {directory}/CURRENT is missing. "
+                             f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
         try:
             manifest = Manifest.from_json((gen / "manifest.json").read_text())
         except (OSError, ValueError, TypeError, AttributeError) as exc:  # not JSON, or not an object
@@ -237,8 +240,7 @@ def current_generation(directory: Path) -> Path | None:
         name = (Path(directory) / "CURRENT").read_text().strip()
     except OSError:
         return None
-    gen = Path(directory) / name
-    return gen if name and gen.is_dir() else None
+    return Path(directory) / name if name else None
 
 
 @contextmanager

@@ -75,3 +75,11 @@ def test_filtered_dense_search_only_returns_allowed_rows():
     index = _index(4)
     rows, _ = index.search_dense(np.eye(8, dtype=np.float32)[1], k=4, allowed=np.array([0, 3]))
     assert set(rows.tolist()) <= {0, 3}
+
+
+def test_missing_generation_named_by_current_is_an_error_not_an_empty_index(tmp_path):
+    import shutil
+    gen = _index().save(tmp_path)
+    shutil.rmtree(gen)
+    with pytest.raises(StoreError, match="is missing"):
+        Index.open(tmp_path, embedder="fake")
