@@ -1,0 +1,176 @@
+"""Retriever: fusion, near-duplicates, filters in every mode, date hints and recency."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from rag.chunking import Chunk
+from rag.corpus import Article
+from rag.retrieve import MODES, Filters, Retriever
+from rag.settings import Settings
+from rag.store import Index
+from tests.fakes import FakeEmbedder
+
+DIM = 8
+
+
+def _unit(*components: float) -> np.ndarray:
+    v = np.zeros(DIM, np.float32)
+    v[: len(components)] = components
+    return v / np.linalg.norm(v)
+
+
+def _index(docs: list[dict]) -> Index:
+    """An index whose dense vectors are given explicitly (one chunk per article)."""
+    added = []
+    for d in docs:
+        article = Article(id=d["id"], title=d.get("title", d["id"]), text=d["text"], lang="en",
+                          date=d.get("date", ""), source=d.get("source", ""),
+                          author=d.get("author", ""))
+        chunk = Chunk(id=f"{d['id']}:0", article_id=d["id"], index=0, text=d["text"], start=0,
+                      end=len(d["text"]), title=article.title, lang="en", date=article.date,
+                      source=article.source)
+        added.append((article, [chunk], d["vector"].reshape(1, -1)))
+    return Index.empty("table", DIM, 200, 40).updated(added, set())
+
+
+QUERY = _unit(1, 0)
+FUSION_DOCS = [
+    # found by both: shares the query's words and its direction
+    {"id": "both", "text": "The harbour of Bari reopened after the storm.", "vector": _unit(1, 0.2)},
+    # found only by keyword: the words, but an unrelated direction
+    {"id": "keyword", "text": "Bari harbour storm: the reopening was delayed.", "vector": _unit(-1, 0, 1)},
+    # found only by dense: no shared word, but the query's direction
+    {"id": "dense", "text": "Apulian port traffic resumed after the gale.", "vector": _unit(1, 0.35)},
+    *({"id": f"filler{i}", "text": f"Unrelated filler text number {i} about cooking pasta.",
+       "vector": _unit(0, 1, 0.1 * i)} for i in range(6)),
+]
+
+
+def _retriever(docs=FUSION_DOCS, **settings) -> Retriever:
+    return Retriever(_index(docs), FakeEmbedder(), Settings(**settings))
+
+
+def _ids(hits) -> list[str]:
+    return [h.chunk.article_id for h in hits]
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "convex"])
+def test_hybrid_ranks_the_passage_found_by_both_first(fusion):
+    retriever = _retriever(fusion=fusion, dense_weight=0.5)
+    hits = retriever.search("harbour of Bari storm", k=3, mode="hybrid", vector=QUERY)
+    assert _ids(hits)[0] == "both"
+    assert set(_ids(hits)) == {"both", "keyword", "dense"}
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+def test_single_modes_find_only_their_own():
+    retriever = _retriever()
+    keyword = retriever.search("harbour of Bari storm", k=2, mode="keyword", vector=QUERY)
+    assert set(_ids(keyword)) == {"both", "keyword"}
+    dense = retriever.search("harbour of Bari storm", k=2, mode="dense", vector=QUERY)
+    assert _ids(dense) == ["both", "dense"]
+
+
+def test_every_hit_has_the_question_passage_cosine():
+    retriever = _retriever()
+    for mode in MODES:
+        for hit in retriever.search("harbour of Bari storm", k=5, mode=mode, vector=QUERY):
+            expected = float(retriever.index.dense.reconstruct(
+                retriever.index.chunks.index(hit.chunk)) @ QUERY)
+            assert hit.similarity == pytest.approx(expected, abs=1e-5)
+
+
+def test_dense_weight_moves_the_balance():
+    to_keyword = _retriever(dense_weight=0.1).search("Bari storm harbour reopening", k=9,
+                                                     vector=QUERY)
+    to_dense = _retriever(dense_weight=0.95).search("Bari storm harbour reopening", k=9,
+                                                   vector=QUERY)
+    assert _ids(to_keyword).index("keyword") < _ids(to_keyword).index("dense")
+    assert _ids(to_dense).index("dense") < _ids(to_dense).index("keyword")
+
+
+def test_near_duplicates_are_suppressed():
+    story = "Wheat prices rose sharply as exports from the Black Sea stalled this week."
+    docs = [
+        {"id": "wire1", "text": story, "vector": _unit(1, 0.1)},
+        {"id": "wire2", "text": story + " Reuters", "vector": _unit(1, 0.12)},
+        {"id": "other", "text": "Wheat harvest in Puglia was smaller than expected.",
+         "vector": _unit(1, 0.5)},
+    ]
+    for mode in MODES:
+        hits = _retriever(docs).search("wheat prices exports", k=3, mode=mode, vector=QUERY)
+        assert set(_ids(hits)) == {"wire1", "other"} or set(_ids(hits)) == {"wire2", "other"}
+
+
+NEWS = [
+    {"id": "old", "text": "Bari harbour storm damage report.", "date": "2022-05-02",
+     "source": "Gazzetta", "author": "Anna Rossi", "vector": _unit(1, 0.1)},
+    {"id": "june", "text": "Bari harbour storm reopening news.", "date": "2022-06-14",
+     "source": "Reuters", "author": "John Smith, Mary Jones", "vector": _unit(1, 0.3)},
+    {"id": "undated", "text": "Bari harbour storm analysis.", "vector": _unit(1, 0.2)},
+    {"id": "july", "text": "Bari harbour storm anniversary.", "date": "2022-07-20",
+     "source": "Gazzetta", "vector": _unit(1, 0.4)},
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_filters_in_every_mode(mode):
+    retriever = _retriever(NEWS)
+    search = lambda f: set(_ids(retriever.search("Bari harbour storm", k=10, mode=mode,  # noqa
+                                                 filters=f, vector=QUERY)))
+    assert search(None) == {"old", "june", "undated", "july"}
+    assert search(Filters(date_from="2022-06-01")) == {"june", "july"}
+    assert search(Filters(date_to="2022-06-30")) == {"old", "june"}
+    assert search(Filters("2022-06-01", "2022-06-30")) == {"june"}
+    assert search(Filters(sources=("gazzetta",))) == {"old", "july"}
+    assert search(Filters(authors=("smith",))) == {"june"}
+    assert search(Filters(sources=("Reuters",), date_to="2022-01-01")) == set()
+
+
+def test_date_hint_boosts_articles_of_the_period_softly():
+    question = "What happened to the Bari harbour storm last June?"
+    today = dt.date(2022, 9, 1)
+    plain = _retriever(NEWS, date_hints=False).search(question, k=4, vector=QUERY, today=today)
+    hinted = _retriever(NEWS, date_boost=1.0).search(question, k=4, vector=QUERY, today=today)
+    assert _ids(plain)[0] != "june"
+    assert _ids(hinted)[0] == "june"
+    assert set(_ids(hinted)) == set(_ids(plain))  # a preference, not a filter
+    # The reference date matters: "last June" seen from 2023 is June 2022... from 2024 not.
+    later = _retriever(NEWS, date_boost=1.0).search(question, k=4, vector=QUERY,
+                                                    today=dt.date(2024, 1, 10))
+    assert _ids(later) == _ids(plain)
+
+
+def test_recency_prefers_newer_articles_relative_to_the_reference_date():
+    question = "Bari harbour storm"
+    plain = _retriever(NEWS).search(question, k=4, mode="dense", vector=QUERY)
+    assert _ids(plain)[0] == "old"
+    recent = _retriever(NEWS, recency_half_life_days=7).search(
+        question, k=4, mode="dense", vector=QUERY, today=dt.date(2022, 7, 21))
+    assert _ids(plain).index("july") > _ids(plain).index("june")
+    assert _ids(recent).index("july") < _ids(recent).index("june")
+    assert max(h.score for h in recent) < max(h.score for h in plain)  # old ones lose
+
+
+def test_unknown_mode_or_fusion_is_an_error():
+    with pytest.raises(ValueError, match="mode"):
+        _retriever().search("x", mode="fuzzy", vector=QUERY)
+    with pytest.raises(ValueError, match="fusion"):
+        _retriever(fusion="magic").search("x", vector=QUERY)
+
+
+def test_candidates_grow_to_k():
+    hits = _retriever(candidates=2).search("pasta cooking filler", k=6, mode="dense",
+                                           vector=QUERY)
+    assert len(hits) == 6
+
+
+def test_empty_index_and_empty_filter():
+    empty = Retriever(Index.empty("table", DIM, 200, 40), FakeEmbedder(), Settings())
+    assert empty.search("anything", vector=QUERY) == []
+    assert _retriever(NEWS).search("Bari", filters=Filters(sources=("Nobody",)),
+                                   vector=QUERY) == []
