@@ -135,7 +135,8 @@ class Assistant:
         directory = self.settings.index_dir
         if current_generation(directory) is None:
             return self._empty_index()
-        return Index.open(directory, embedder=self.embedder.name)
+        return Index.open(directory, embedder=self.embedder.name,
+                          chunking=(self.settings.chunk_tokens, self.settings.chunk_overlap))
 
     def _empty_index(self) -> Index:
         s = self.settings

@@ -162,9 +162,9 @@ class Index:
         return directory / name
 
     @classmethod
-    def open(cls, directory: Path, *, embedder: str | None = None,
-             dim: int | None = None) -> "Index":
-        """Load the current generation, verifying checksums and the embedder identity.
+    def open(cls, directory: Path, *, embedder: str | None = None, dim: int | None = None,
+             chunking: tuple[int, int] | None = None) -> "Index":
+        """Load the current generation, verifying checksums, embedder and chunking settings.
 
         A writer in another process may swap ``CURRENT`` and delete the generation being
         read; then the read is retried on the new generation instead of failing.
@@ -173,7 +173,7 @@ class Index:
         for attempt in range(_OPEN_ATTEMPTS):
             gen = current_generation(directory)
             try:
-                return cls._open_generation(directory, gen, embedder, dim)
+                return cls._open_generation(directory, gen, embedder, dim, chunking)
             except Exception:
                 if attempt + 1 == _OPEN_ATTEMPTS or current_generation(directory) == gen:
                     raise
@@ -181,7 +181,7 @@ class Index:
 
     @classmethod
     def _open_generation(cls, directory: Path, gen: Path | None, embedder: str | None,
-                         dim: int | None) -> "Index":
+                         dim: int | None, chunking: tuple[int, int] | None) -> "Index":
         if gen is None:
             raise StoreError(f"no index in {directory}/. Build one with: rag index corpus/ "
                               f"--index {directory}")
@@ -193,7 +193,7 @@ class Index:
         except (OSError, ValueError, TypeError, AttributeError) as exc:  # not JSON, or not an object
             raise StoreError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}). "
                               f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
-        check_compatible(manifest, embedder, dim, directory)
+        check_compatible(manifest, embedder, dim, directory, chunking)
         for relative, expected in manifest.files:
             path = gen / relative
             if not path.is_file() or file_hash(path) != expected:
@@ -208,7 +208,7 @@ class Index:
 
 
 def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
-                     directory: Path) -> None:
+                     directory: Path, chunking: tuple[int, int] | None = None) -> None:
     if manifest.format_version != FORMAT_VERSION:
         raise StoreError(f"index in {directory}/ has format {manifest.format_version}, this "
                           f"version reads {FORMAT_VERSION}. Rebuild with: rag index --rebuild "
@@ -220,6 +220,13 @@ def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
             f"(dim {manifest.dim}), but the configured embedder is {embedder!r}"
             f"{f' (dim {dim})' if dim else ''}. Use the same embedder (RAG_EMBEDDER) or "
             f"rebuild with: rag index --rebuild corpus/ --index {directory}")
+    built = (manifest.chunk_tokens, manifest.chunk_overlap)
+    if chunking is not None and tuple(chunking) != built:
+        raise StoreError(
+            f"index in {directory}/ was built with chunks of {built[0]} tokens (overlap "
+            f"{built[1]}), but the settings ask for {chunking[0]} (overlap {chunking[1]}). "
+            f"Use the same RAG_CHUNK_TOKENS/RAG_CHUNK_OVERLAP or rebuild with: "
+            f"rag index --rebuild corpus/ --index {directory}")
 
 
 def build_faiss(vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:

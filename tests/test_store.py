@@ -83,3 +83,10 @@ def test_missing_generation_named_by_current_is_an_error_not_an_empty_index(tmp_
     shutil.rmtree(gen)
     with pytest.raises(StoreError, match="is missing"):
         Index.open(tmp_path, embedder="fake")
+
+
+def test_other_chunking_settings_are_refused(tmp_path):
+    _index().save(tmp_path)
+    assert Index.open(tmp_path, embedder="fake", chunking=(50, 10)).chunks
+    with pytest.raises(StoreError, match=r"chunks of 50 tokens.*asks? for 80"):
+        Index.open(tmp_path, embedder="fake", chunking=(80, 10))
