@@ -122,7 +122,7 @@ def names(text: str) -> set[str]:
     body = text.lstrip()
     first = re.match(r"\S+", body)
     skip = first.end() if first else 0
-    return {fold_accents(m.group(1)).casefold().strip("’'-")
+    return {re.sub(r"['’]s$", "", fold_accents(m.group(1)).casefold()).strip("’'-")
             for m in _NAME.finditer(body) if m.start() >= skip}
 
 

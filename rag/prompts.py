@@ -39,7 +39,7 @@ Question: How many bicycles did Acme sell?
 Answer in English.
 Answer: Acme sold 3.5 million bicycles in 2023, 12% more than in 2022 [1]."""
 
-CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation. Keep names, dates and numbers. Keep the language of the last question. Reply with the question only."""
+CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation: replace pronouns and add the topic the conversation is about (for example "and what did she say?" becomes "What did Anna Neri say about the bicycle sales?"). Keep names, dates and numbers. Keep the language of the last question. Reply with the question only."""
 
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "fr": "French", "de": "German",
                   "es": "Spanish", "pt": "Portuguese"}

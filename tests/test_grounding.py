@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.grounding import (agrees, check, markers, parse_citations, quantities, strip_markers,
+from rag.grounding import (agrees, names, check, markers, parse_citations, quantities, strip_markers,
                            with_markers)
 from tests.fakes import FakeEmbedder
 
@@ -62,3 +62,8 @@ def test_unsupported_sentence_is_flagged_and_cites_nothing():
     assert not checked.sentences[0].verified
     assert checked.sentences[0].citations == ()
     assert checked.citations == ()
+
+
+def test_possessives_do_not_hide_names():
+    assert names("The report cites Tesla's plans and Twitter’s lease.") == {"tesla", "twitter"}
+    assert agrees("Tesla took over Twitter's lease.", "Tesla ha rilevato l’affitto di Twitter.")
