@@ -273,7 +273,7 @@ class Assistant:
         clock.lap("condense_ms")
         hits = self.search(standalone, k=k, filters=filters)
         clock.lap("retrieve_ms")
-        if not hits or max(h.similarity for h in hits) < self.settings.min_relevance:
+        if not _relevant(hits, self.settings.min_relevance):
             text = prompts.abstention(lang)
             yield text
             yield self._answer(question, standalone, lang, text, True, hits, (), (), clock)
@@ -358,6 +358,16 @@ class _Clock:
 
     def mark(self, name: str) -> None:
         self.laps[name] = (time.perf_counter() - self.start) * 1000
+
+
+def _relevant(hits: Sequence[Hit], min_relevance: float) -> bool:
+    """Worth asking the model: a passage is similar enough, or the top one shares keywords.
+
+    Short questions ("What did Jassy say?") embed far from every passage, yet name what
+    they ask about; the grounding checks still decide whether an answer is supported.
+    """
+    return bool(hits) and (max(h.similarity for h in hits) >= min_relevance
+                           or hits[0].keyword > 0)
 
 
 def _hold_back(pieces: Iterator[str], sentinel: str) -> Iterator[str]:

@@ -36,7 +36,7 @@ from .lexical import KeywordIndex
 FORMAT_VERSION = 1
 EXACT_SEARCH_LIMIT = 100_000  # above this many chunks, HNSW instead of exact search
 HNSW_M = 32
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512  # recall@10 0.966 vs exact on EmbeddingGemma-like vectors (benchmarks)
 _OPEN_ATTEMPTS = 5  # reads retried when a concurrent writer swaps generations
 
 
