@@ -50,7 +50,9 @@ def _cites(answer, phrase):
 
 @pytest.mark.parametrize("question,lang", [
     ("Why might the Musk–Bezos rivalry grow?", "en"),
-    ("Perché la rivalità tra Musk e Bezos potrebbe crescere?", "it"),
+    pytest.param("Perché la rivalità tra Musk e Bezos potrebbe crescere?", "it", marks=pytest.mark.xfail(
+        reason="known defect (issue 2/4): the 1.5B model gives the AWS revenue sentence as the "
+               "reason; it cites the right chunk but its quote is not the storage sentence")),
 ])
 def test_rivalry_answered_in_the_question_language_citing_the_storage_passage(
         assistant, question, lang):
@@ -59,6 +61,7 @@ def test_rivalry_answered_in_the_question_language_citing_the_storage_passage(
     assert detect_language(answer.text) == lang, answer.text
     assert _cites(answer, STORAGE), answer.to_json()["citations"]
     _assert_spans_exact(assistant, answer)
+    assert any(STORAGE in c.quote for c in answer.citations), answer.to_json()["citations"]
 
 
 @pytest.mark.parametrize("question", ["What is the capital of Australia?",
