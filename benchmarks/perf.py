@@ -192,7 +192,7 @@ def section_generation(report: Report, args, ceiling: float | None = None) -> No
             r = raw_stream(raw, pre, max_tokens=max_tokens, temperature=s.temperature,
                            seed=s.seed)
         started = time.perf_counter()
-        first = last = None
+        first = None
         answer = None
         before = len(probe.calls)
         for item in assistant.stream(q.question, max_tokens=max_tokens):
@@ -200,7 +200,6 @@ def section_generation(report: Report, args, ceiling: float | None = None) -> No
                 answer = item
             else:
                 first = first or time.perf_counter()
-                last = time.perf_counter()
         if len(probe.calls) == before:  # abstained before generating (low relevance)
             continue
         call = probe.calls[-1]
@@ -503,8 +502,6 @@ def _shared_build_facts(report: Report) -> None:
                        note=f"no CURRENT in {SHARED_EVAL / name}")
             continue
         manifest = json.loads((gen / "manifest.json").read_text())
-        log = SHARED_EVAL / "logs" / f"{name}-build.log"
-        started = log.stat().st_ctime if log.exists() else None
         # the corpus shards are written first, the generation last: their mtimes bound the build
         shards = sorted((SHARED_EVAL / name / "eval-corpus").glob("*.jsonl"))
         first = min((p.stat().st_mtime for p in shards), default=None)
@@ -610,9 +607,6 @@ def section_query(report: Report, args) -> None:
 def section_scale(report: Report, args) -> None:
     """Dense search only: BM25 over a million synthetic documents is left out (its build
     would take tens of minutes and several GB here, and says nothing about real text)."""
-    import faiss
-    from rag.store import EXACT_SEARCH_LIMIT, HNSW_EF_SEARCH, HNSW_M, build_faiss
-
     sizes = [int(x) for x in (args.sizes or ("20000" if args.quick else "100000,1000000")
                               ).split(",")]
     kinds = (args.data or "spectrum,random").split(",")

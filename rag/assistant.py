@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from tqdm.auto import tqdm
 
 from . import prompts
-from .chunking import Chunk, chunk_article
+from .chunking import chunk_article
 from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, detect_language,
                      load_articles)
 from .embed import Embedder, build_embedder
@@ -157,8 +157,9 @@ class Assistant:
             base = self._empty_index() if rebuild else self._read_index()
             in_scope = {a.id: a for a in base.articles.values() if _under(a.path, paths)}
             failed = {s.path.split("#")[0] for s in loaded.skipped}
-            removed = {i for i, a in in_scope.items() if i not in {x.id for x in loaded.articles}
-                       and a.path.split("#")[0] not in failed}
+            found = {a.id for a in loaded.articles}
+            removed = {i for i, a in in_scope.items()
+                       if i not in found and a.path.split("#")[0] not in failed}
             new = [a for a in _unique(loaded.articles) if a.id not in base.articles]
             replaced_paths = {a.path for a in new}
             updated = {i for i in removed if in_scope[i].path in replaced_paths}
