@@ -30,10 +30,10 @@ from . import prompts
 from .chunking import chunk_article
 from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, detect_language,
                      load_articles)
-from .embed import Embedder, build_embedder
+from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Sentence, check, markers, parse_citations, strip_markers,
-                        with_markers)
+from .grounding import (Citation, Sentence, check, key_sentences, markers, parse_citations,
+                        strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Index, current_generation, write_lock
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Timings:
+    language_ms: float = 0.0
     condense_ms: float = 0.0
     retrieve_ms: float = 0.0
     first_token_ms: float = 0.0
@@ -101,6 +102,7 @@ class Assistant:
         self._embedder = embedder
         self._generator = generator
         self._index: Index | None = None
+        self._queries: CachedEmbedder | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -115,6 +117,14 @@ class Assistant:
             if self._embedder is None:
                 self._embedder = build_embedder(self.settings)
             return self._embedder
+
+    @property
+    def query_embedder(self) -> CachedEmbedder:
+        """The embedder for questions and grounding checks, remembering recent vectors."""
+        with self._lock:
+            if self._queries is None:
+                self._queries = CachedEmbedder(self.embedder)
+            return self._queries
 
     @property
     def generator(self) -> Generator:
@@ -247,7 +257,7 @@ class Assistant:
     # -- searching and answering ------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: Filters | None = None) -> list[Hit]:
-        return Retriever(self.index, self.embedder, self.settings).search(
+        return Retriever(self.index, self.query_embedder, self.settings).search(
             query, k=k, mode=mode, filters=filters)
 
     def ask(self, question: str, **options: Any) -> Answer:
@@ -270,8 +280,11 @@ class Assistant:
             raise ValueError("the question is empty")
         clock = _Clock()
         lang = detect_language(question, fallback=("en", "it"))
-        standalone = self._condense(history, question) if history else question
-        clock.lap("condense_ms")
+        clock.lap("language_ms")
+        standalone = question
+        if history:
+            standalone = self._condense(history, question)
+            clock.lap("condense_ms")
         hits = self.search(standalone, k=k, filters=filters)
         clock.lap("retrieve_ms")
         if not _relevant(hits, self.settings.min_relevance):
@@ -281,8 +294,10 @@ class Assistant:
             return
         passages = self._pack(hits, standalone, max_tokens)
         chunks = [h.chunk for h in passages]
+        key = [(w.passage, w.text) for w in
+               key_sentences(standalone, chunks, self.query_embedder, self.settings.key_sentences)]
         messages = [Message("system", prompts.SYSTEM),
-                    Message("user", prompts.user_message(standalone, chunks, lang))]
+                    Message("user", prompts.user_message(standalone, chunks, lang, key))]
         pieces: list[str] = []
         for piece in _hold_back(self.generator.generate(
                 messages, max_tokens=max_tokens or self.settings.max_answer_tokens,
@@ -305,7 +320,7 @@ class Assistant:
             sentences = (Sentence(raw, tuple(markers(raw))),)
             return self._answer(question, standalone, lang, raw, False, passages,
                                 parse_citations(raw, chunks), sentences, clock)
-        checked = check(raw, chunks, self.embedder, min_support=self.settings.min_support,
+        checked = check(raw, chunks, self.query_embedder, min_support=self.settings.min_support,
                         lang=lang)
         clock.lap("verify_ms")
         if not any(s.verified for s in checked.sentences):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -104,6 +105,46 @@ class SentenceTransformerEmbedder:
             return [prompt.replace("none", (t or "none").replace("\n", " "), 1) + x
                     for t, x in zip(titles, texts)]
         return [prompt + (f"{t}\n\n{x}" if t else x) for t, x in zip(titles, texts)]
+
+
+class CachedEmbedder:
+    """An `Embedder` that remembers recent vectors of texts embedded without titles
+    (questions, and passage sentences for the grounding checks), so a passage retrieved
+    again is not re-embedded. Passages being indexed (with titles) pass straight through."""
+
+    def __init__(self, embedder: Embedder, size: int = 20_000):
+        self.inner, self.size = embedder, size
+        self.name = embedder.name
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str], *, kind: str = "document",
+              titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
+        if titles is not None:
+            return self.inner.embed(texts, kind=kind, titles=titles, progress=progress)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._vectors))
+        fresh = self.inner.embed(missing, kind=kind, progress=progress) if missing else []
+        with self._lock:
+            for text, vector in zip(missing, fresh):
+                self._vectors[(kind, text)] = vector
+            found = [self._vectors.get((kind, t)) for t in texts]
+            for t in texts:
+                if (kind, t) in self._vectors:
+                    self._vectors.move_to_end((kind, t))
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        if any(v is None for v in found):  # evicted meanwhile by a huge batch: embed directly
+            return self.inner.embed(texts, kind=kind, progress=progress)
+        return np.stack(found).astype(np.float32) if found else \
+            np.zeros((0, self.dim), dtype=np.float32)
 
 
 def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:

@@ -36,7 +36,7 @@ _SCALES = {
 _QUANTITY = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*"
     r"(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?\b", re.IGNORECASE)
-_NAME = re.compile(r"(?<![\w])([A-ZÀ-Ý][\w’'\-]{2,})")
+_NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
 
 
 @dataclass(frozen=True)
@@ -117,41 +117,80 @@ def _readings(number: str) -> set[float]:
     return readings or {float(re.sub(r"[.,]", "", number))}
 
 
-def names(text: str) -> set[str]:
-    """Capitalized words that are not the first word of the sentence, accent-folded."""
+def names(text: str) -> list[tuple[str, ...]]:
+    """Runs of capitalized words ("Jeff Bezos"), accent-folded, skipping the sentence's
+    first word; possessives are stripped."""
     body = text.lstrip()
     first = re.match(r"\S+", body)
     skip = first.end() if first else 0
-    return {re.sub(r"['’]s$", "", fold_accents(m.group(1)).casefold()).strip("’'-")
-            for m in _NAME.finditer(body) if m.start() >= skip}
+    runs = []
+    for m in _NAME_RUN.finditer(body):
+        words = m.group(0).split()[1 if m.start() < skip else 0:]
+        run = tuple(re.sub(r"['’]s$", "", fold_accents(w).casefold()).strip("’'-") for w in words)
+        if run:
+            runs.append(run)
+    return runs
 
 
-def agrees(sentence: str, evidence: str) -> bool:
-    """The sentence states no quantity or name that the evidence lacks."""
+def agrees(sentence: str, evidence: str, context: str = "") -> bool:
+    """The sentence states no quantity or name that the evidence lacks.
+
+    A full name may complete a surname the evidence has ("Elon Musk" for "Musk")
+    when ``context`` (all the passages the model saw) spells it out in full.
+    """
     evidence_quantities = quantities(evidence)
     for value_set in (quantities(p) for p in _number_phrases(sentence)):
         if value_set and not value_set & evidence_quantities:
             return False
-    folded = fold_accents(evidence).casefold()
-    return all(name in folded for name in names(sentence))
+    folded, around = fold_accents(evidence).casefold(), fold_accents(context).casefold()
+    for run in names(sentence):
+        missing = [word for word in run if word not in folded]
+        if missing and not (len(missing) < len(run) and " ".join(run) in around):
+            return False
+    return True
 
 
 def _number_phrases(sentence: str) -> list[str]:
     return [m.group(0) for m in _QUANTITY.finditer(sentence)]
 
 
-def evidence_windows(passages: Sequence[Chunk]) -> list[Evidence]:
-    """Sentences of each passage, alone and in adjacent pairs, in article offsets."""
+def evidence_windows(passages: Sequence[Chunk], pairs: bool = True) -> list[Evidence]:
+    """Sentences of each passage, alone and (with ``pairs``) in adjacent pairs, in article
+    offsets."""
     windows: list[Evidence] = []
     for marker, chunk in enumerate(passages, start=1):
         spans = [(chunk.start + s, chunk.start + e)
                  for s, e in split_sentences(chunk.text, chunk.lang)]
         for i, (s, e) in enumerate(spans):
             windows.append(Evidence(marker, s, e, chunk.text[s - chunk.start:e - chunk.start]))
-            if i + 1 < len(spans):
+            if pairs and i + 1 < len(spans):
                 e2 = spans[i + 1][1]
                 windows.append(Evidence(marker, s, e2, chunk.text[s - chunk.start:e2 - chunk.start]))
     return windows
+
+
+def key_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder,
+                  n: int = 2) -> list[Evidence]:
+    """The ``n`` passage sentences that best answer the question, best first.
+
+    Ranked as retrieval ranks passages (question as query, sentence as document);
+    questions (a headline asking one) and repeats from overlapping passages are left
+    out. Listed after the passages, they point a small model at the sentence that
+    answers, not at a neighbour that merely shares the topic.
+    """
+    if n <= 0:
+        return []
+    spans: dict[tuple[str, int, int], Evidence] = {}
+    for w in evidence_windows(passages, pairs=False):
+        key = (passages[w.passage - 1].article_id, w.start, w.end)
+        if len(w.text) > 20 and not w.text.rstrip().endswith("?") and key not in spans:
+            spans[key] = w
+    windows = list(spans.values())
+    if not windows:
+        return []
+    query = embedder.embed([question], kind="query")[0]
+    similarity = embedder.embed([w.text for w in windows], kind="document") @ query
+    return [windows[j] for j in np.argsort(-similarity, kind="stable")[:n]]
 
 
 @dataclass(frozen=True)
@@ -178,6 +217,7 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
     vectors = embedder.embed([strip_markers(t) for t in texts] + [w.text for w in windows],
                              kind="query")
     similarity = vectors[: len(texts)] @ vectors[len(texts):].T
+    context = "\n".join(p.text for p in passages)
     scored = []
     for text, scores in zip(texts, similarity):
         best: dict[int, tuple[int, float, Evidence, bool]] = {}
@@ -185,7 +225,7 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
             n = windows[j].passage
             if n not in best:
                 best[n] = (n, float(scores[j]), windows[j],
-                           agrees(strip_markers(text), passages[n - 1].text))
+                           agrees(strip_markers(text), passages[n - 1].text, context))
         scored.append(Scored(text, tuple(best.values())))
     return scored
 

@@ -79,10 +79,15 @@ def _as_data(text: str) -> str:
     return _SPECIAL_LIKE.sub(lambda m: m.group(0) + "\u200b", text)
 
 
-def user_message(question: str, passages: Sequence[Chunk], lang: str) -> str:
+def user_message(question: str, passages: Sequence[Chunk], lang: str,
+                 key: Sequence[tuple[int, str]] = ()) -> str:
+    """The passages, then the ``key`` sentences (passage number, text) closest to the
+    question, then the question and the language to answer in."""
     blocks = "\n".join(passage_block(n, c) for n, c in enumerate(passages, start=1))
     language = LANGUAGE_NAMES.get(lang, "the language of the question")
-    return f"Passages:\n{blocks}\nQuestion: {question}\nAnswer in {language}.\nAnswer:"
+    hints = "".join(f"\n[{n}] {_as_data(' '.join(text.split()))}" for n, text in key)
+    hints = f"\nSentences most related to the question:{hints}" if hints else ""
+    return f"Passages:\n{blocks}{hints}\nQuestion: {question}\nAnswer in {language}.\nAnswer:"
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:

@@ -64,6 +64,9 @@ class Settings:
     date_boost: float = 0.1
     # Evidence-based abstention: below this best dense similarity, nothing is relevant.
     min_relevance: float = 0.22
+    # Passage sentences closest to the question, listed again after the passages so a
+    # small model answers from them (0 = off).
+    key_sentences: int = 2
     # Grounding checks on the answer's sentences.
     verify: bool = True
     min_support: float = 0.55

@@ -50,9 +50,7 @@ def _cites(answer, phrase):
 
 @pytest.mark.parametrize("question,lang", [
     ("Why might the Musk–Bezos rivalry grow?", "en"),
-    pytest.param("Perché la rivalità tra Musk e Bezos potrebbe crescere?", "it", marks=pytest.mark.xfail(
-        reason="known defect (issue 2/4): the 1.5B model gives the AWS revenue sentence as the "
-               "reason; it cites the right chunk but its quote is not the storage sentence")),
+    ("Perché la rivalità tra Musk e Bezos potrebbe crescere?", "it"),
 ])
 def test_rivalry_answered_in_the_question_language_citing_the_storage_passage(
         assistant, question, lang):

@@ -1,6 +1,7 @@
 from rag.chunking import Chunk
-from rag.grounding import (agrees, names, check, markers, parse_citations, quantities, strip_markers,
-                           with_markers)
+from rag.embed import CachedEmbedder
+from rag.grounding import (agrees, names, check, key_sentences, markers, parse_citations,
+                           quantities, strip_markers, with_markers)
 from tests.fakes import FakeEmbedder
 
 ARTICLE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "
@@ -65,5 +66,42 @@ def test_unsupported_sentence_is_flagged_and_cites_nothing():
 
 
 def test_possessives_do_not_hide_names():
-    assert names("The report cites Tesla's plans and Twitter’s lease.") == {"tesla", "twitter"}
+    assert names("The report cites Tesla's plans and Twitter’s lease.") == [("tesla",), ("twitter",)]
     assert agrees("Tesla took over Twitter's lease.", "Tesla ha rilevato l’affitto di Twitter.")
+
+
+def test_a_full_name_may_complete_a_surname_only_if_the_passages_spell_it_out():
+    evidence = "Aggiungerebbe un livello alla rivalità di Musk con Jeff Bezos."
+    context = evidence + " Twitter, acquistata da Elon Musk, CEO di Tesla."
+    assert names("The rivalry between Elon Musk and Jeff Bezos") == [("elon", "musk"),
+                                                                     ("jeff", "bezos")]
+    assert agrees("The rivalry between Elon Musk and Jeff Bezos may grow.", evidence, context)
+    assert not agrees("The rivalry between Elon Musk and Jeff Bezos may grow.", evidence)
+    assert not agrees("The rivalry between Kimbal Musk and Bezos may grow.", evidence, context)
+    assert not agrees("Andy Jassy said so.", evidence, context + " Andy Jassy")
+
+
+def test_key_sentences_are_the_closest_statements_not_questions():
+    chunks = [Chunk("a:0", "a", 0, "Perché Chanos scommette contro i data center? "
+                    "Il venditore allo scoperto Jim Chanos ha scommesso contro i data center. "
+                    "Amazon ha registrato un fatturato di 22,1 miliardi.", 0, 150, "T", "it")]
+    key = key_sentences("Perché Chanos scommette contro i data center?", chunks, FakeEmbedder(), n=1)
+    assert [w.text for w in key] == ["Il venditore allo scoperto Jim Chanos ha scommesso contro "
+                                     "i data center."]
+    assert key[0].passage == 1
+    assert key_sentences("x", chunks, FakeEmbedder(), n=0) == []
+
+
+def test_cached_embedder_embeds_each_query_text_once():
+    inner = FakeEmbedder()
+    cached = CachedEmbedder(inner, size=3)
+    first = cached.embed(["a b", "c d"], kind="query")
+    again = cached.embed(["c d", "a b", "e f"], kind="query")
+    assert inner.calls == [("query", 2), ("query", 1)]
+    assert (again[0] == first[1]).all() and (again[1] == first[0]).all()
+    assert (again == inner.embed(["c d", "a b", "e f"], kind="query")).all()
+    cached.embed(["g h"], kind="query")             # evicts the least recently used
+    assert len(cached._vectors) == 3 and ("query", "c d") not in cached._vectors
+    cached.embed(["doc"], kind="document", titles=["T"])  # passages being indexed: never cached
+    cached.embed(["doc"], kind="document", titles=["T"])
+    assert inner.calls[-2:] == [("document", 1), ("document", 1)]

@@ -85,8 +85,18 @@ def test_hostile_article_cannot_change_the_prompt_structure(tmp_path):
     assert (system.role, system.content) == ("system", prompts.SYSTEM)  # never changes
     assert user.role == "user" and len(generator.prompts[-1]) == 2
     passages, tail = parse_user_message(user.content)
-    # the tail after the last fence is exactly ours: the hostile "Question:" stayed inside
-    assert tail == f"Question: {question}\nAnswer in English.\nAnswer:"
+    # the tail after the last fence is exactly ours: the hostile "Question:" stayed inside;
+    # the key sentences repeated there are one line each, neutralized like the passages
+    keys, _, rest = tail.rpartition("Question: ")
+    assert "Question: " + rest == f"Question: {question}\nAnswer in English.\nAnswer:"
+    header, *lines = keys.rstrip("\n").split("\n")
+    assert header == "Sentences most related to the question:" and len(lines) == 2
+    for line in lines:
+        number, text = re.fullmatch(r"\[(\d)\] (.+)", line).groups()
+        assert 1 <= int(number) <= len(answer.passages)
+        assert not re.search(r"\[\d{1,3}\]|<<<|>>>", text), text
+        for token in CONTROL_TOKENS:
+            assert token not in text, token
     assert [int(n) for n, _, _ in passages] == list(range(1, len(answer.passages) + 1))
     hostile = [p for p in passages if "Genoa" in p[2]]
     assert len(hostile) == 1
