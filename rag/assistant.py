@@ -36,7 +36,7 @@ from .grounding import (Citation, Sentence, check, key_sentences, markers, parse
                         strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
-from .store import Index, current_generation, write_lock
+from .store import EmptyIndexError, Index, current_generation, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +251,21 @@ class Assistant:
             total_articles=len(index.articles), total_chunks=len(index.chunks),
             seconds=time.perf_counter() - started)
 
+    def _searchable(self) -> Index:
+        index = self.index
+        if not index.articles:
+            raise EmptyIndexError(
+                f"the index at {self.settings.index_dir} holds no articles yet: add some with "
+                f"`rag index corpus/` (or any folder or files of articles)")
+        return index
+
     def articles(self) -> list[Article]:
         return sorted(self.index.articles.values(), key=lambda a: (a.date, a.title), reverse=True)
 
     # -- searching and answering ------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: Filters | None = None) -> list[Hit]:
-        return Retriever(self.index, self.query_embedder, self.settings).search(
+        return Retriever(self._searchable(), self.query_embedder, self.settings).search(
             query, k=k, mode=mode, filters=filters)
 
     def ask(self, question: str, **options: Any) -> Answer:

@@ -44,6 +44,10 @@ class StoreError(RuntimeError):
     """The index is missing, corrupt, or was built with other settings."""
 
 
+class EmptyIndexError(StoreError):
+    """A search or question on an index that holds no articles yet."""
+
+
 
 @dataclass(frozen=True)
 class Manifest:

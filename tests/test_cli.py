@@ -61,3 +61,10 @@ def test_missing_model_says_what_to_run(tmp_path):
 def test_unknown_setting_is_an_error(tmp_path):
     result = CliRunner().invoke(cli, ["articles"], env={"RAG_NOPE": "1"})
     assert result.exit_code == 2 and "unknown setting RAG_NOPE" in result.output
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_empty_index_says_how_to_fill_it(fake_models, tmp_path, command):
+    result = CliRunner().invoke(cli, [command, "Tesla?", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "holds no articles yet" in result.output and "rag index corpus/" in result.output
