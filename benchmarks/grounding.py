@@ -53,6 +53,7 @@ class Record:
     golds: list[str]
     gold_doc: str
     similarity: float            # best question–passage cosine
+    top_keyword: float           # the top passage's keyword score (the gate lets it through)
     raw: str                     # the model's answer as generated
     not_found: bool              # the model said NOT_FOUND
     passage_docs: list[str]      # dataset doc id of each numbered passage
@@ -70,7 +71,8 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
         scored = score(raw, chunks, assistant.embedder, answer.language) if raw else []
         records.append(Record(
             text, answerable, golds, gold_doc,
-            max((h.similarity for h in answer.passages), default=0.0), raw, answer.abstained,
+            max((h.similarity for h in answer.passages), default=0.0),
+            answer.passages[0].keyword if answer.passages else 0.0, raw, answer.abstained,
             [doc_of_chunk(c) for c in chunks],
             [any(normalize_answer(g) in normalize_answer(c.text) for g in golds) for c in chunks],
             scored))
@@ -86,7 +88,7 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
     for r in records:
         passages = [None] * len(r.passage_docs)
         if checks:
-            gated = r.similarity < min_relevance
+            gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's
             checked = decide(r.scored, passages, min_support) if r.scored else None
             sents = [(s.text, s.citations, s.verified) for s in checked.sentences] if checked else []
             abstained = gated or r.not_found or not any(v for _, _, v in sents)

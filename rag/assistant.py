@@ -104,6 +104,7 @@ class Assistant:
         self._index: Index | None = None
         self._queries: CachedEmbedder | None = None
         self._lock = threading.RLock()
+        self.warm = threading.Event()  # set once the models are loaded (warm_up or an answer)
 
     @classmethod
     def load(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
@@ -151,6 +152,16 @@ class Assistant:
     def _empty_index(self) -> Index:
         s = self.settings
         return Index.empty(self.embedder.name, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+
+    def warm_up(self) -> None:
+        """Load the index and both models, and evaluate the fixed instructions into the
+        LLM's prompt cache, so that the first question pays for none of it."""
+        self.index
+        self.query_embedder.embed(["warm-up"], kind="query")
+        messages = [Message("system", prompts.SYSTEM), Message("user", prompts.PASSAGES_HEAD)]
+        for _ in self.generator.generate(messages, max_tokens=1):
+            pass
+        self.warm.set()
 
     def reload(self) -> None:
         """Forget the cached index snapshot (another process may have updated it)."""
@@ -251,7 +262,8 @@ class Assistant:
             total_articles=len(index.articles), total_chunks=len(index.chunks),
             seconds=time.perf_counter() - started)
 
-    def _searchable(self) -> Index:
+    def require_articles(self) -> Index:
+        """The current index; `EmptyIndexError` (with what to run) if it holds no articles."""
         index = self.index
         if not index.articles:
             raise EmptyIndexError(
@@ -265,7 +277,7 @@ class Assistant:
     # -- searching and answering ------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,
                filters: Filters | None = None) -> list[Hit]:
-        return Retriever(self._searchable(), self.query_embedder, self.settings).search(
+        return Retriever(self.require_articles(), self.query_embedder, self.settings).search(
             query, k=k, mode=mode, filters=filters)
 
     def ask(self, question: str, **options: Any) -> Answer:
@@ -315,6 +327,7 @@ class Assistant:
             pieces.append(piece)
             yield piece
         clock.lap("generate_ms")
+        self.warm.set()
         raw = "".join(pieces).strip()
         yield self._finish(question, standalone, lang, raw, passages, clock)
 

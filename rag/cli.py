@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import logging
 import sys
 from pathlib import Path
@@ -195,6 +196,8 @@ def chat_command(ctx, index_dir):
     from .assistant import Assistant
     assistant = Assistant(_settings(ctx, index_dir=index_dir))
     history: list[tuple[str, str]] = []
+    assistant.require_articles()  # an empty index is reported before the first question
+    threading.Thread(target=assistant.warm_up, daemon=True).start()  # while the user types
     click.echo("Ask about your articles (empty line or Ctrl-D to quit).")
     while True:
         try:

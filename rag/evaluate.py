@@ -406,7 +406,7 @@ def evaluate(assistant, dataset: Dataset, *, modes: Sequence[str] = ("hybrid",),
 
 
 RETRIEVAL_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap", "candidates", "rrf_k",
-                      "dense_weight", "fusion", "keyword_title", "recency_half_life_days",
+                      "dense_weight", "fusion", "recency_half_life_days",
                       "date_hints", "date_boost", "min_relevance")
 
 

@@ -13,6 +13,7 @@ from typing import Sequence
 from .chunking import Chunk
 
 NOT_FOUND = "NOT_FOUND"
+PASSAGES_HEAD = "Passages:"  # how every question's message begins (the warm-up evaluates it)
 
 SYSTEM = f"""You answer questions about news articles. You use ONLY the numbered passages in the user's message, never your own knowledge.
 
@@ -87,7 +88,7 @@ def user_message(question: str, passages: Sequence[Chunk], lang: str,
     language = LANGUAGE_NAMES.get(lang, "the language of the question")
     hints = "".join(f"\n[{n}] {_as_data(' '.join(text.split()))}" for n, text in key)
     hints = f"\nSentences most related to the question:{hints}" if hints else ""
-    return f"Passages:\n{blocks}{hints}\nQuestion: {question}\nAnswer in {language}.\nAnswer:"
+    return f"{PASSAGES_HEAD}\n{blocks}{hints}\nQuestion: {question}\nAnswer in {language}.\nAnswer:"
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:

@@ -229,7 +229,7 @@ def _one_line(error: BaseException) -> str:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Gradio app over ``assistant`` (shared by every browser session)."""
     settings = assistant.settings
-    warm = threading.Event()  # set once an answer came back: the models are loaded
+    warm = assistant.warm  # set once the models are loaded
 
     def respond(question: str, chat: list[dict], turns: list[tuple[str, Answer]] | None,
                 date_from: str, date_to: str, source: str | None, k: float,
@@ -454,5 +454,14 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
     credentials = check_binding(settings, auth)
     assistant = assistant or Assistant(settings)
     demo = build_app(assistant)
+    threading.Thread(target=_warm_up, args=(assistant,), daemon=True, name="warm-up").start()
     demo.launch(prevent_thread_lock=prevent_thread_lock, **launch_options(settings, credentials))
     return demo
+
+
+def _warm_up(assistant: Assistant) -> None:
+    """Load the models while the page opens; a failure shows on the first question."""
+    try:
+        assistant.warm_up()
+    except Exception as exc:  # noqa: BLE001 - reported again, in full, when a question needs it
+        log.warning("warm-up failed: %s", exc)

@@ -168,3 +168,25 @@ def test_uploads_are_saved_safely_and_removal_deletes_them(make, tmp_path):
     assert report.added == 1
     assert [s.reason for s in report.skipped] == [
         "x.exe: unsupported file type .exe; supported: .htm, .html, .json, .jsonl, .md, .txt"]
+
+
+def test_warm_up_loads_the_models_and_evaluates_the_fixed_instructions_once(make):
+    from rag import prompts
+    generator = FakeGenerator()
+    assistant = make(generator)
+    assistant.index_files([REPO / "corpus"])
+    assert not assistant.warm.is_set()
+    assistant.warm_up()
+    assert assistant.warm.is_set()
+    (system, user), = generator.prompts
+    assert system.content == prompts.SYSTEM
+    # the warm-up prompt is a prefix of every real prompt up to the first passage
+    assistant.ask("Quanto ha registrato Amazon di fatturato per AWS?")
+    real = generator.prompts[-1][1].content
+    assert real.startswith(user.content) and user.content == prompts.PASSAGES_HEAD
+
+
+def test_empty_index_is_refused_with_the_command_to_fill_it(make):
+    from rag.store import EmptyIndexError
+    with pytest.raises(EmptyIndexError, match="rag index corpus/"):
+        make().ask("Tesla?")
