@@ -68,7 +68,7 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
         answer = assistant.ask(text)
         chunks = [h.chunk for h in answer.passages]
         raw = answer.text if not answer.abstained else ""
-        scored = score(raw, chunks, assistant.embedder, answer.language) if raw else []
+        scored = score(raw, chunks, assistant.embedder, answer.language, text) if raw else []
         records.append(Record(
             text, answerable, golds, gold_doc,
             max((h.similarity for h in answer.passages), default=0.0),
@@ -123,6 +123,20 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
     }
 
 
+def _checked(record: Record, min_support: float) -> list[dict]:
+    """With the checks: each sentence, its citations and the quote each one points at (for
+    auditing the citations by hand)."""
+    if not record.scored:
+        return []
+    checked = decide(record.scored, [None] * len(record.passage_docs), min_support)
+    quotes = {c.marker: c.quote for c in checked.citations}
+    return [{"text": s.text, "verified": s.verified, "citations": list(s.citations),
+             "quotes": [quotes[n] for n in s.citations],
+             "gold_ok": [record.passage_docs[n - 1] == record.gold_doc
+                         or record.passage_has_gold[n - 1] for n in s.citations]}
+            for s in checked.sentences]
+
+
 def sample_questions(dataset, n: int) -> list:
     step = max(len(dataset.questions) // n, 1)
     chosen = dataset.questions[::step][:n]
@@ -173,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         Path(args.records).write_text(json.dumps(
             [{k: v for k, v in vars(r).items() if k != "scored"} |
              {"sentences": [{"text": s.text, "best": [(n, round(v, 4), a) for n, v, _, a in s.best]}
-                            for s in r.scored]} for r in records],
+                            for s in r.scored],
+              "checked": _checked(r, thresholds["min_support"])} for r in records],
             ensure_ascii=False, indent=1))
 
 

@@ -342,7 +342,7 @@ class Assistant:
             return self._answer(question, standalone, lang, raw, False, passages,
                                 parse_citations(raw, chunks), sentences, clock)
         checked = check(raw, chunks, self.query_embedder, min_support=self.settings.min_support,
-                        lang=lang)
+                        lang=lang, question=standalone)
         clock.lap("verify_ms")
         if not any(s.verified for s in checked.sentences):
             return self._answer(question, standalone, lang, prompts.abstention(lang), True,
@@ -362,7 +362,8 @@ class Assistant:
                       language=lang, timings=Timings(**clock.laps), models=models)
 
     def _condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
-        messages = [Message("system", prompts.CONDENSE),
+        # Under the answering system prompt, so its KV cache survives for the answer call.
+        messages = [Message("system", prompts.SYSTEM),
                     Message("user", prompts.condense_message(history[-3:], question))]
         text = "".join(self.generator.generate(messages, max_tokens=80, temperature=0.0))
         line = next((x.strip() for x in text.splitlines() if x.strip()), "")

@@ -117,33 +117,42 @@ def _readings(number: str) -> set[float]:
     return readings or {float(re.sub(r"[.,]", "", number))}
 
 
-def names(text: str) -> list[tuple[str, ...]]:
-    """Runs of capitalized words ("Jeff Bezos"), accent-folded, skipping the sentence's
-    first word; possessives are stripped."""
+def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
+    """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped.
+
+    The sentence's first word is capitalized anyway, so it counts only when it is one
+    of the ``known`` names (those of the question: "Milano ha 427.652 abitanti")."""
     body = text.lstrip()
     first = re.match(r"\S+", body)
     skip = first.end() if first else 0
     runs = []
     for m in _NAME_RUN.finditer(body):
-        words = m.group(0).split()[1 if m.start() < skip else 0:]
-        run = tuple(re.sub(r"['’]s$", "", fold_accents(w).casefold()).strip("’'-") for w in words)
+        run = tuple(_fold_name(w) for w in m.group(0).split())
+        if m.start() < skip and run[0] not in known:
+            run = run[1:]
         if run:
             runs.append(run)
     return runs
 
 
-def agrees(sentence: str, evidence: str, context: str = "") -> bool:
+def _fold_name(word: str) -> str:
+    return re.sub(r"['’]s$", "", fold_accents(word).casefold()).strip("’'-")
+
+
+def agrees(sentence: str, evidence: str, context: str = "", question: str = "") -> bool:
     """The sentence states no quantity or name that the evidence lacks.
 
     A full name may complete a surname the evidence has ("Elon Musk" for "Musk")
-    when ``context`` (all the passages the model saw) spells it out in full.
+    when ``context`` (all the passages the model saw) spells it out in full. A name
+    of the ``question`` counts even as the sentence's first word.
     """
     evidence_quantities = quantities(evidence)
     for value_set in (quantities(p) for p in _number_phrases(sentence)):
         if value_set and not value_set & evidence_quantities:
             return False
     folded, around = fold_accents(evidence).casefold(), fold_accents(context).casefold()
-    for run in names(sentence):
+    known = frozenset(word for run in names(question) for word in run)
+    for run in names(sentence, known):
         missing = [word for word in run if word not in folded]
         if missing and not (len(missing) < len(run) and " ".join(run) in around):
             return False
@@ -208,7 +217,7 @@ class Scored:
 
 
 def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
-          lang: str = "") -> list[Scored]:
+          lang: str = "", question: str = "") -> list[Scored]:
     """Embed each sentence of ``answer`` and each evidence window; keep each passage's best."""
     texts = [answer[s:e] for s, e in split_sentences(answer, lang) if strip_markers(answer[s:e])]
     windows = evidence_windows(passages)
@@ -225,7 +234,8 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
             n = windows[j].passage
             if n not in best:
                 best[n] = (n, float(scores[j]), windows[j],
-                           agrees(strip_markers(text), passages[n - 1].text, context))
+                           agrees(strip_markers(text), passages[n - 1].text, context,
+                                  question))
         scored.append(Scored(text, tuple(best.values())))
     return scored
 
@@ -245,9 +255,9 @@ def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: flo
 
 
 def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
-          min_support: float, lang: str = "") -> Checked:
+          min_support: float, lang: str = "", question: str = "") -> Checked:
     """Verify each sentence of ``answer`` against ``passages`` (numbered from 1)."""
-    return decide(score(answer, passages, embedder, lang), passages, min_support)
+    return decide(score(answer, passages, embedder, lang, question), passages, min_support)
 
 
 def _verify(item: Scored, min_support: float) -> Sentence:

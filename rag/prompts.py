@@ -92,5 +92,7 @@ def user_message(question: str, passages: Sequence[Chunk], lang: str,
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:
+    """The rewrite task as a user turn (it runs under `SYSTEM`, whose KV cache it keeps)."""
     turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history)
-    return f"Conversation:\n{turns}\n\nLast question: {question}\n\nStandalone question:"
+    return (f"{CONDENSE}\n\nConversation:\n{turns}\n\nLast question: {question}\n\n"
+            "Standalone question:")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Assistant, Settings
+from rag import Assistant, Settings, prompts
 from rag.assistant import Answer
 from rag.generate import Message
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -117,7 +117,7 @@ def test_stream_yields_text_then_the_answer(make):
 
 def test_follow_up_is_condensed_before_retrieval(make):
     def reply(messages: list[Message]) -> str:
-        if "standalone" in messages[0].content.lower():
+        if "Standalone question:" in messages[-1].content:
             return "What did Andy Jassy say about AWS growth?"
         return "Andy Jassy ha detto che la crescita di AWS si è stabilizzata [1]."
     assistant = make(FakeGenerator(reply))
@@ -126,6 +126,9 @@ def test_follow_up_is_condensed_before_retrieval(make):
                             "and what did Jassy say?")
     assert answer.standalone_question == "What did Andy Jassy say about AWS growth?"
     assert answer.to_json()["standalone_question"] == answer.standalone_question
+    # both calls open with the same system prompt, so llama.cpp reuses its KV cache
+    condense, answering = assistant.generator.prompts[-2:]
+    assert condense[0] == answering[0] and condense[0].content == prompts.SYSTEM
 
 
 def test_passages_are_fenced_and_their_markers_neutralized(make, tmp_path):

@@ -105,3 +105,10 @@ def test_cached_embedder_embeds_each_query_text_once():
     cached.embed(["doc"], kind="document", titles=["T"])  # passages being indexed: never cached
     cached.embed(["doc"], kind="document", titles=["T"])
     assert inner.calls[-2:] == [("document", 1), ("document", 1)]
+
+
+def test_a_name_from_the_question_counts_even_as_the_first_word():
+    evidence = "Al censimento del 2000, vi erano 427.652 persone residenti a Fresno."
+    assert agrees("Milano ha 427.652 abitanti.", evidence)   # first word: not a name by itself
+    assert not agrees("Milano ha 427.652 abitanti.", evidence, question="Quanti abitanti ha Milano?")
+    assert agrees("Fresno ha 427.652 abitanti.", evidence, question="Quanti abitanti ha Fresno?")
