@@ -7,7 +7,7 @@ process, on the same machine, and prints the figures and their ratios:
   generation  Assistant.stream vs raw llama-cpp-python create_chat_completion(stream=True):
               time to first token and tokens/s, same model file, threads and messages
   cache       prompt (KV) cache reuse: cold vs warm system prefix, and a chat follow-up
-              (condense call in between), plus two candidate fixes measured on raw llama
+              (condense call in between), before and after condensing under SYSTEM (raw llama)
   indexing    Assistant.index_files vs raw SentenceTransformer.encode_document on the same
               chunks (RealTime QA articles, fresh temp index); unchanged re-runs
   query       Assistant.search latency on a shared eval index (read-only) and at RealTime QA
@@ -53,6 +53,17 @@ TMP = Path(tempfile.gettempdir()) / f"rag-bench-{os.getpid()}"  # made in main()
 
 
 # --------------------------------------------------------------------------- helpers
+
+def product_messages(assistant, question, chunks, lang):
+    """The messages `Assistant.stream` sends, rebuilt through rag.prompts (key sentences too)."""
+    from rag import prompts
+    from rag.generate import Message
+    from rag.grounding import key_sentences
+    key = [(w.passage, w.text) for w in key_sentences(
+        question, chunks, assistant.query_embedder, assistant.settings.key_sentences)]
+    return [Message("system", prompts.SYSTEM),
+            Message("user", prompts.user_message(question, chunks, lang, key))]
+
 
 def shared_index(name: str) -> Path | None:
     """A finished shared eval index (it has a CURRENT generation), else None."""
@@ -158,10 +169,8 @@ def section_bandwidth(report: Report, args) -> dict:
 
 def section_generation(report: Report, args, ceiling: float | None = None) -> None:
     from llama_cpp import Llama
-    from rag import prompts
     from rag.assistant import Answer
     from rag.corpus import detect_language
-    from rag.generate import Message
 
     index_dir = args.index or shared_index("squad-dev")
     if index_dir is None:
@@ -186,9 +195,7 @@ def section_generation(report: Report, args, ceiling: float | None = None) -> No
         if raw_first:
             hits = assistant._pack(assistant.search(q.question), q.question, max_tokens)
             lang0 = detect_language(q.question) or "en"
-            pre = [Message("system", prompts.SYSTEM),
-                   Message("user", prompts.user_message(q.question, [h.chunk for h in hits],
-                                                        lang0))]
+            pre = product_messages(assistant, q.question, [h.chunk for h in hits], lang0)
             r = raw_stream(raw, pre, max_tokens=max_tokens, temperature=s.temperature,
                            seed=s.seed)
         started = time.perf_counter()
@@ -206,9 +213,8 @@ def section_generation(report: Report, args, ceiling: float | None = None) -> No
         messages = call["messages"]
         # the identical prompt, rebuilt through rag.prompts from the packed passages
         lang = detect_language(q.question) or "en"
-        rebuilt = [Message("system", prompts.SYSTEM),
-                   Message("user", prompts.user_message(answer.standalone_question,
-                                                        [h.chunk for h in answer.passages], lang))]
+        rebuilt = product_messages(assistant, answer.standalone_question,
+                                   [h.chunk for h in answer.passages], lang)
         same_prompt = rebuilt == messages
         if r is None:
             r = raw_stream(raw, rebuilt, max_tokens=max_tokens, temperature=s.temperature,
@@ -285,8 +291,8 @@ def _llama_rate(perf: dict) -> float:
 
 
 def section_cache(report: Report, args) -> None:
-    """KV prefix reuse: cold vs warm system prompt; a chat follow-up; two candidate fixes."""
-    from llama_cpp import Llama, LlamaRAMCache
+    """KV prefix reuse: cold vs warm system prompt; a chat follow-up, before and after."""
+    from llama_cpp import Llama
     from rag import prompts
     from rag.generate import Message
 
@@ -329,11 +335,11 @@ def section_cache(report: Report, args) -> None:
         cond, ans = calls3
         report.add("cache", "chat follow-up: condense call, tokens evaluated",
                    cond["perf"]["n_p_eval"], note=f"{cond['perf']['t_p_eval_ms'] / 1000:.2f} s")
-        report.add("cache", "chat follow-up: answer call, tokens evaluated (system prefix lost)",
+        report.add("cache", "chat follow-up: answer call, tokens evaluated",
                    ans["perf"]["n_p_eval"], note=f"{ans['perf']['t_p_eval_ms'] / 1000:.2f} s, "
-                   f"reused {_reused(llm, ans)} tokens")
-    # Candidate fixes, measured with raw llama on the same three prompts:
-    # A) today's sequence; B) condense under the same system prompt; C) LlamaRAMCache.
+                   f"reused {_reused(llm, ans)} tokens (the system prefix survives the condense call)")
+    # Before/after, on raw llama with the same three prompts: the condense call under its own
+    # system prompt (as before) evicted the shared prefix; under SYSTEM (today) it does not.
     m1, m2 = c1["messages"], answer3["messages"]
     condense = calls3[0]["messages"] if len(calls3) == 2 else None
     if condense is None:
@@ -342,25 +348,17 @@ def section_cache(report: Report, args) -> None:
                 n_threads_batch=gen.threads, seed=gen.seed, verbose=False)
     def run(seq):
         raw.reset()
-        out = []
-        for msgs in seq:
-            out.append(raw_stream(raw, msgs, max_tokens=small, temperature=0.0, seed=0))
-        return out
-    a = run([m1, condense, m2])
-    shared = [Message("system", prompts.SYSTEM),
-              Message("user", prompts.CONDENSE + "\n\n" + condense[1].content)]
-    b = run([m1, shared, m2])
-    raw.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
-    c = run([m1, condense, m2])
-    raw.set_cache(None)
-    for label, seq in (("A today (condense has its own system prompt)", a),
-                       ("B condense as a user turn under SYSTEM", b),
-                       ("C LlamaRAMCache (llama-cpp-python state cache)", c)):
+        return [raw_stream(raw, msgs, max_tokens=small, temperature=0.0, seed=0) for msgs in seq]
+    task = condense[1].content.removeprefix(prompts.CONDENSE + "\n\n")
+    before = run([m1, [Message("system", prompts.CONDENSE), Message("user", task)], m2])
+    today = run([m1, condense, m2])
+    for label, seq in (("before: condense under its own system prompt", before),
+                       ("today: condense as a user turn under SYSTEM", today)):
         report.add("cache", f"follow-up tokens evaluated, condense + answer: {label}",
                    seq[1]["perf"]["n_p_eval"] + seq[2]["perf"]["n_p_eval"],
                    note=f"prompt eval {(seq[1]['perf']['t_p_eval_ms'] + seq[2]['perf']['t_p_eval_ms']) / 1000:.2f} s;"
                    f" answer TTFT {seq[2]['first'] - seq[2]['start']:.2f} s")
-    report.extra["cache"] = {"b_condense_output": b[1]["text"], "a_condense_output": a[1]["text"]}
+    report.extra["cache"] = {"condense_before": before[1]["text"], "condense_today": today[1]["text"]}
     del raw
     gc.collect()
 
