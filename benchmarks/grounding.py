@@ -14,7 +14,7 @@ ones, and correctness (a gold answer contained in the answer).
     .venv/bin/python benchmarks/grounding.py \\
         --squad ../shared/evaldata/squad_it/SQuAD_it-test.json --articles 0:24 --n 40
 
-`--sweep` also prints the metrics over a grid of thresholds (dev calibration).
+`--sweep` also prints the metrics over a grid of min_evidence × min_support (dev calibration).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rag import Assistant, Settings
 from rag.evaluate import contains_gold, index_dataset, load_squad, normalize_answer
-from rag.grounding import Scored, decide, markers, score
+from rag.grounding import Scored, decide, evidence_relevance, markers, score
 
 OFF_CORPUS = [
     "What is the capital of Australia?", "Who won the 2018 FIFA World Cup?",
@@ -82,7 +82,7 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
 
 
 def metrics(records: list[Record], *, checks: bool, min_relevance: float,
-            min_support: float) -> dict[str, float]:
+            min_support: float, min_evidence: float = 0.0, embedder=None) -> dict[str, float]:
     verified = sentences = cited = cited_ok = correct = 0
     abstain_off = abstain_ans = n_off = n_ans = 0
     for r in records:
@@ -91,7 +91,9 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
             gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's
             checked = decide(r.scored, passages, min_support) if r.scored else None
             sents = [(s.text, s.citations, s.verified) for s in checked.sentences] if checked else []
-            abstained = gated or r.not_found or not any(v for _, _, v in sents)
+            off_topic = bool(checked) and min_evidence > 0 and evidence_relevance(
+                r.question, [c.quote for c in checked.citations], embedder) < min_evidence
+            abstained = gated or r.not_found or off_topic or not any(v for _, _, v in sents)
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]
@@ -164,9 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - started
 
     defaults = Settings.load()
-    thresholds = dict(min_relevance=defaults.min_relevance, min_support=defaults.min_support)
+    thresholds = dict(min_relevance=defaults.min_relevance, min_support=defaults.min_support,
+                      min_evidence=defaults.min_evidence)
+    embedder = assistant.query_embedder
     without = metrics(records, checks=False, **thresholds)
-    with_checks = metrics(records, checks=True, **thresholds)
+    with_checks = metrics(records, checks=True, embedder=embedder, **thresholds)
     print(f"\nGrounding benchmark: {args.n} SQuAD-it dev questions + {len(OFF_CORPUS)} "
           f"off-corpus; models {defaults.embedder} + {defaults.llm}; "
           f"{elapsed:.0f}s for {len(records)} answers; thresholds {thresholds}\n")
@@ -176,11 +180,12 @@ def main(argv: list[str] | None = None) -> None:
         cell = (lambda v: f"{v:.0f}") if key == "citations" else (lambda v: f"{v:.3f}")
         print(f"| {key:<22} | {cell(without[key]):>14} | {cell(with_checks[key]):>11} |")
     if args.sweep:
-        print("\nmin_relevance min_support  verified  precision  off_abst  ans_abst  correct")
-        for rel in (0.15, 0.2, 0.22, 0.25, 0.3, 0.35):
-            for sup in (0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
-                m = metrics(records, checks=True, min_relevance=rel, min_support=sup)
-                print(f"{rel:>13.2f} {sup:>11.2f} {m['sentences_verified']:>9.3f} "
+        print("\nmin_evidence min_support  verified  precision  off_abst  ans_abst  correct")
+        for ev in (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
+            for sup in (0.5, 0.55, 0.6):
+                m = metrics(records, checks=True, min_relevance=defaults.min_relevance,
+                            min_support=sup, min_evidence=ev, embedder=embedder)
+                print(f"{ev:>12.2f} {sup:>11.2f} {m['sentences_verified']:>9.3f} "
                       f"{m['citation_precision']:>10.3f} {m['off_corpus_abstained']:>9.3f} "
                       f"{m['answerable_abstained']:>9.3f} {m['correct']:>8.3f}")
     if args.records:

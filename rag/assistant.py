@@ -32,8 +32,8 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Sentence, check, key_sentences, markers, parse_citations,
-                        strip_markers, with_markers)
+from .grounding import (Citation, Sentence, check, evidence_relevance, key_sentences, markers,
+                        parse_citations, strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import EmptyIndexError, Index, current_generation, write_lock
@@ -343,8 +343,11 @@ class Assistant:
                                 parse_citations(raw, chunks), sentences, clock)
         checked = check(raw, chunks, self.query_embedder, min_support=self.settings.min_support,
                         lang=lang, question=standalone)
+        relevance = evidence_relevance(standalone, [c.quote for c in checked.citations],
+                                       self.query_embedder)
         clock.lap("verify_ms")
-        if not any(s.verified for s in checked.sentences):
+        answered = relevance >= self.settings.min_evidence
+        if not answered or not any(s.verified for s in checked.sentences):
             return self._answer(question, standalone, lang, prompts.abstention(lang), True,
                                 passages, (), checked.sentences, clock)
         text = " ".join(with_markers(strip_markers(s.text), s.citations)

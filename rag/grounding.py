@@ -254,6 +254,20 @@ def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: flo
     return Checked(tuple(sentences), citations)
 
 
+def evidence_relevance(question: str, quotes: Sequence[str], embedder: Embedder) -> float:
+    """How well the best quote answers the question (question as query, quote as document,
+    as retrieval ranks passages); 0 without quotes.
+
+    A sentence can be true to its passage and still not answer the question ("Chi ha
+    scritto I promessi sposi?" answered from a sentence about a TV writer): its quote
+    then scores low against the question."""
+    quotes = [q for q in quotes if q.strip()]
+    if not quotes:
+        return 0.0
+    query = embedder.embed([question], kind="query")[0]
+    return float(np.max(embedder.embed(list(quotes), kind="document") @ query))
+
+
 def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
           min_support: float, lang: str = "", question: str = "") -> Checked:
     """Verify each sentence of ``answer`` against ``passages`` (numbered from 1)."""

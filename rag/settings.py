@@ -70,6 +70,9 @@ class Settings:
     # Grounding checks on the answer's sentences.
     verify: bool = True
     min_support: float = 0.55
+    # ... and the verified sentences' best quote must answer the question this well (cosine,
+    # question vs quote; calibrated on SQuAD-it dev and off-corpus questions). 0 = off.
+    min_evidence: float = 0.30
     # Generation.
     max_answer_tokens: int = 320
     temperature: float = 0.0

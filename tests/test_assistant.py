@@ -193,3 +193,14 @@ def test_empty_index_is_refused_with_the_command_to_fill_it(make):
     from rag.store import EmptyIndexError
     with pytest.raises(EmptyIndexError, match="rag index corpus/"):
         make().ask("Tesla?")
+
+
+def test_an_answer_whose_quotes_do_not_answer_the_question_abstains(make):
+    question = "Quanto ha registrato Amazon di fatturato per AWS?"
+    kept = make(min_evidence=0.0)
+    kept.index_files([REPO / "corpus"])
+    assert not kept.ask(question).abstained
+    strict = make(min_evidence=1.01)  # no quote can reach it
+    answer = strict.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert any(s.verified for s in answer.sentences)  # true to its passage, yet no answer

@@ -112,3 +112,14 @@ def test_a_name_from_the_question_counts_even_as_the_first_word():
     assert agrees("Milano ha 427.652 abitanti.", evidence)   # first word: not a name by itself
     assert not agrees("Milano ha 427.652 abitanti.", evidence, question="Quanti abitanti ha Milano?")
     assert agrees("Fresno ha 427.652 abitanti.", evidence, question="Quanti abitanti ha Fresno?")
+
+
+def test_evidence_relevance_is_low_for_a_quote_that_does_not_answer_the_question():
+    from rag.grounding import evidence_relevance
+    embedder = FakeEmbedder()
+    on_topic = evidence_relevance("Quanto ha fatturato AWS nel trimestre?",
+                                  ["AWS ha fatturato 22,1 miliardi nel trimestre."], embedder)
+    off_topic = evidence_relevance("Quanto ha fatturato AWS nel trimestre?",
+                                   ["Chanos ha scommesso contro i data center."], embedder)
+    assert on_topic > 0.5 > off_topic
+    assert evidence_relevance("x", [], embedder) == 0.0
