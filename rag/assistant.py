@@ -163,6 +163,18 @@ class Assistant:
             pass
         self.warm.set()
 
+    def warm_up_in_background(self) -> threading.Thread:
+        """`warm_up` in a daemon thread (while a page opens or a user types); a failure is
+        logged here and reported again, in full, when a question needs the model."""
+        def run() -> None:
+            try:
+                self.warm_up()
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                log.warning("warm-up failed: %s", exc)
+        thread = threading.Thread(target=run, daemon=True, name="warm-up")
+        thread.start()
+        return thread
+
     def reload(self) -> None:
         """Forget the cached index snapshot (another process may have updated it)."""
         with self._lock:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 import logging
 import sys
 from pathlib import Path
@@ -197,7 +196,7 @@ def chat_command(ctx, index_dir):
     assistant = Assistant(_settings(ctx, index_dir=index_dir))
     history: list[tuple[str, str]] = []
     assistant.require_articles()  # an empty index is reported before the first question
-    threading.Thread(target=assistant.warm_up, daemon=True).start()  # while the user types
+    assistant.warm_up_in_background()  # while the user types
     click.echo("Ask about your articles (empty line or Ctrl-D to quit).")
     while True:
         try:

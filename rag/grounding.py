@@ -197,9 +197,15 @@ def key_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder,
     windows = list(spans.values())
     if not windows:
         return []
-    query = embedder.embed([question], kind="query")[0]
-    similarity = embedder.embed([w.text for w in windows], kind="document") @ query
+    similarity = _answering(question, [w.text for w in windows], embedder)
     return [windows[j] for j in np.argsort(-similarity, kind="stable")[:n]]
+
+
+def _answering(question: str, texts: Sequence[str], embedder: Embedder) -> np.ndarray:
+    """Cosine of each text to the question, as retrieval scores a passage: question as
+    query, text as document."""
+    query = embedder.embed([question], kind="query")[0]
+    return embedder.embed(list(texts), kind="document") @ query
 
 
 @dataclass(frozen=True)
@@ -262,10 +268,7 @@ def evidence_relevance(question: str, quotes: Sequence[str], embedder: Embedder)
     scritto I promessi sposi?" answered from a sentence about a TV writer): its quote
     then scores low against the question."""
     quotes = [q for q in quotes if q.strip()]
-    if not quotes:
-        return 0.0
-    query = embedder.embed([question], kind="query")[0]
-    return float(np.max(embedder.embed(list(quotes), kind="document") @ query))
+    return float(np.max(_answering(question, quotes, embedder))) if quotes else 0.0
 
 
 def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,

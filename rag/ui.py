@@ -21,7 +21,6 @@ import html  # noqa: E402
 import ipaddress  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
-import threading  # noqa: E402
 from typing import Any, Iterator, Sequence  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -454,14 +453,6 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
     credentials = check_binding(settings, auth)
     assistant = assistant or Assistant(settings)
     demo = build_app(assistant)
-    threading.Thread(target=_warm_up, args=(assistant,), daemon=True, name="warm-up").start()
+    assistant.warm_up_in_background()  # the models load while the page opens
     demo.launch(prevent_thread_lock=prevent_thread_lock, **launch_options(settings, credentials))
     return demo
-
-
-def _warm_up(assistant: Assistant) -> None:
-    """Load the models while the page opens; a failure shows on the first question."""
-    try:
-        assistant.warm_up()
-    except Exception as exc:  # noqa: BLE001 - reported again, in full, when a question needs it
-        log.warning("warm-up failed: %s", exc)

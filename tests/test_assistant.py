@@ -204,3 +204,13 @@ def test_an_answer_whose_quotes_do_not_answer_the_question_abstains(make):
     answer = strict.ask(question)
     assert answer.abstained and answer.citations == ()
     assert any(s.verified for s in answer.sentences)  # true to its passage, yet no answer
+
+
+def test_a_failing_background_warm_up_is_logged_not_raised(make, caplog):
+    class Broken(FakeGenerator):
+        def generate(self, messages, **options):
+            raise RuntimeError("model file is missing")
+    assistant = make(Broken())
+    assistant.warm_up_in_background().join(timeout=30)
+    assert "warm-up failed: model file is missing" in caplog.text
+    assert not assistant.warm.is_set()
