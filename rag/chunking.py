@@ -7,7 +7,11 @@ altered is folded into the next sentence, so the spans always cover every
 non-whitespace character.
 
 `chunk_article` packs whole sentences greedily up to `max_tokens`, overlapping
-consecutive chunks by whole trailing sentences. Tokens are counted once per
+consecutive chunks by whole trailing sentences. A rest of at most half a chunk
+joins the last chunk instead of making a chunk of its own (a 250-token article
+is one passage, not 200 tokens plus a 90-token tail that repeats 40 of them), so
+a chunk holds at most 1.5 × `max_tokens`. `CHUNKER_VERSION` names this
+behaviour in the index manifest. Tokens are counted once per
 sentence and summed: an approximation of the chunk's true count, exact for
 tokenizers that split on whitespace. `count_tokens` should therefore count
 without special tokens (BOS/EOS), or chunks come out smaller than they could.
@@ -22,6 +26,8 @@ from typing import Callable, Iterator
 from .corpus import Article
 
 Span = tuple[int, int]
+# 1: greedy packing; 2: a rest of at most max_tokens // 2 joins the last chunk.
+CHUNKER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,13 @@ def split_sentences(text: str, lang: str = "") -> list[Span]:
 
 def chunk_article(article: Article, count_tokens: Callable[[str], int],
                   max_tokens: int = 200, overlap: int = 40) -> list[Chunk]:
-    """Overlapping passages of at most ~`max_tokens` tokens made of whole sentences."""
+    """Overlapping passages of ~`max_tokens` tokens (at most 1.5 ×) made of whole sentences."""
     if max_tokens < 1 or overlap < 0:
         raise ValueError("need max_tokens >= 1 and overlap >= 0")
     units = [unit for start, end in split_sentences(article.text, article.lang)
              for unit in _units(article.text, start, end, count_tokens, max_tokens)]
     return [_chunk(article, i, units[a].start, units[b - 1].end)
-            for i, (a, b) in enumerate(_pack(units, max_tokens, overlap))]
+            for i, (a, b) in enumerate(_pack(units, max_tokens, overlap, tail=max_tokens // 2))]
 
 
 # --------------------------------------------------------------------------- sentences
@@ -126,18 +132,24 @@ def _word_pieces(text: str, start: int, end: int, count: Callable[[str], int], m
     yield from _word_pieces(text, middle, end, count, max_tokens)
 
 
-def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> Iterator[Span]:
-    """Greedy [a, b) index ranges of `units`, each at most `max_tokens` (or one unit).
+def _pack(units: list[_Unit], max_tokens: int, overlap: int, tail: int = 0) -> Iterator[Span]:
+    """Greedy [a, b) index ranges of `units`, each at most `max_tokens` (or one unit),
+    the last one stretched by a rest of at most `tail` tokens.
 
     The next range starts with the trailing units of the previous one that total at
     most `overlap` tokens and still leave room for at least one new unit.
     """
     a = 0
+    rest = [0] * (len(units) + 1)  # rest[i]: tokens in units[i:]
+    for i in range(len(units) - 1, -1, -1):
+        rest[i] = rest[i + 1] + units[i].tokens
     while a < len(units):
         b, total = a, 0
         while b < len(units) and (b == a or total + units[b].tokens <= max_tokens):
             total += units[b].tokens
             b += 1
+        if rest[b] <= tail:
+            b = len(units)
         yield a, b
         if b == len(units):
             return

@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 import faiss
 import numpy as np
 
-from .chunking import Chunk
+from .chunking import CHUNKER_VERSION, Chunk
 from .corpus import Article
 from .lexical import KeywordIndex
 
@@ -56,6 +56,7 @@ class Manifest:
     chunk_tokens: int
     chunk_overlap: int
     format_version: int = FORMAT_VERSION
+    chunker: int = 1  # rag.chunking.CHUNKER_VERSION at build time (1 if not recorded)
     faiss_type: str = "flat"
     n_chunks: int = 0
     article_hashes: tuple[tuple[str, str], ...] = ()  # (article id, sha256 of its text)
@@ -91,7 +92,7 @@ class Index:
     @classmethod
     def empty(cls, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Index":
         manifest = Manifest(embedder=embedder, dim=dim, chunk_tokens=chunk_tokens,
-                            chunk_overlap=chunk_overlap)
+                            chunk_overlap=chunk_overlap, chunker=CHUNKER_VERSION)
         return cls(manifest, {}, (), faiss.IndexFlatIP(dim), KeywordIndex.build([], []))
 
     def updated(self, added: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
@@ -225,6 +226,11 @@ def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
             f"{f' (dim {dim})' if dim else ''}. Use the same embedder (RAG_EMBEDDER) or "
             f"rebuild with: rag index --rebuild corpus/ --index {directory}")
     built = (manifest.chunk_tokens, manifest.chunk_overlap)
+    if chunking is not None and manifest.chunker != CHUNKER_VERSION:
+        raise StoreError(
+            f"index in {directory}/ was chunked by chunker version {manifest.chunker}, this "
+            f"version chunks with {CHUNKER_VERSION}. Rebuild with: "
+            f"rag index --rebuild corpus/ --index {directory}")
     if chunking is not None and tuple(chunking) != built:
         raise StoreError(
             f"index in {directory}/ was built with chunks of {built[0]} tokens (overlap "

@@ -72,7 +72,7 @@ def test_bundled_chunks_exact_bounded_and_overlapping(bundled):
     assert len(chunks) > 3
     for i, c in enumerate(chunks):
         assert bundled.text[c.start:c.end] == c.text and c.text.strip() == c.text != ""
-        assert words(c.text) <= 60
+        assert words(c.text) <= 60 + 30
         assert (c.id, c.article_id, c.index) == (f"{bundled.id}:{i}", bundled.id, i)
         assert (c.title, c.lang, c.date, c.source) == (bundled.title, bundled.lang, bundled.date, bundled.source)
     assert chunks[0].start == 0 and chunks[-1].end == len(bundled.text)
@@ -88,6 +88,18 @@ def test_overlap_is_whole_trailing_sentences():
         assert shared.startswith("Sentence number") and shared.endswith("is here.")
         assert words(shared) == 10
     assert all(words(c.text) == 20 for c in chunks[:-1])
+
+
+def test_a_short_rest_joins_the_last_chunk():
+    def text(n_words):
+        return " ".join(f"w{i}." for i in range(n_words))
+    assert len(chunk_article(make_article(text(30)), words, max_tokens=20, overlap=5)) == 1
+    two = chunk_article(make_article(text(31)), words, max_tokens=20, overlap=5)
+    assert [words(c.text) for c in two] == [20, 16]  # 11 new words + 5 of overlap
+    long = chunk_article(make_article(text(95)), words, max_tokens=20, overlap=0)
+    assert [words(c.text) for c in long] == [20, 20, 20, 20, 15]
+    tail = chunk_article(make_article(text(90)), words, max_tokens=20, overlap=0)
+    assert [words(c.text) for c in tail] == [20, 20, 20, 30]
 
 
 def test_no_overlap_when_zero():
@@ -142,7 +154,7 @@ def test_chunks_cover_text_exactly(text, lang, max_tokens, overlap):
     chunks = chunk_article(article, words, max_tokens=max_tokens, overlap=overlap)
     for c in chunks:
         assert c.text and c.text.strip() and text[c.start:c.end] == c.text
-        assert words(c.text) <= max_tokens
+        assert words(c.text) <= max_tokens + max_tokens // 2
     covered = [False] * len(text)
     for c in chunks:
         covered[c.start:c.end] = [True] * (c.end - c.start)

@@ -90,3 +90,16 @@ def test_other_chunking_settings_are_refused(tmp_path):
     assert Index.open(tmp_path, embedder="fake", chunking=(50, 10)).chunks
     with pytest.raises(StoreError, match=r"chunks of 50 tokens.*asks? for 80"):
         Index.open(tmp_path, embedder="fake", chunking=(80, 10))
+
+
+def test_index_chunked_by_an_older_chunker_is_refused_with_the_fix(tmp_path):
+    import json
+    gen = _index().save(tmp_path)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["chunker"] == 2
+    del manifest["chunker"]  # written before the chunker version was recorded
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    assert Index.open(tmp_path, embedder="fake").chunks  # readable for inspection
+    with pytest.raises(StoreError, match=r"chunker version 1.*rag index --rebuild"):
+        Index.open(tmp_path, embedder="fake", chunking=(50, 10))
+
