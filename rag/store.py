@@ -100,12 +100,19 @@ class Index:
         """A new index without the articles in ``removed`` and with ``added`` (re)placed."""
         replaced = removed | {article.id for article, _, _ in added}
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in replaced]
-        vectors = [self.vectors(keep)] + [np.asarray(v, np.float32) for _, _, v in added]
+        new = [np.asarray(v, np.float32).reshape(-1, self.manifest.dim) for _, _, v in added]
         chunks = [self.chunks[i] for i in keep] + [c for _, cs, _ in added for c in cs]
         articles = {k: a for k, a in self.articles.items() if k not in replaced}
         articles.update({a.id: a for a, _, _ in added})
-        matrix = np.vstack(vectors) if chunks else np.zeros((0, self.manifest.dim), np.float32)
-        dense, kind = build_faiss(matrix, self.manifest.dim)
+        kind = faiss_kind(len(chunks))
+        if len(keep) == len(self.chunks) and kind == self.manifest.faiss_type:
+            # only additions: extend a copy (an HNSW graph is not rebuilt for one article)
+            dense = faiss.clone_index(self.dense)
+            if new:
+                dense.add(np.ascontiguousarray(np.vstack(new)))
+        else:
+            matrix = np.vstack([self.vectors(keep), *new])
+            dense, kind = build_faiss(matrix, self.manifest.dim)
         keyword = KeywordIndex.build([c.text for c in chunks], [c.lang for c in chunks])
         manifest = dataclasses.replace(
             self.manifest, faiss_type=kind, n_chunks=len(chunks), updated=time.time(),
@@ -239,9 +246,13 @@ def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
             f"rag index --rebuild corpus/ --index {directory}")
 
 
+def faiss_kind(n_chunks: int) -> str:
+    return "flat" if n_chunks <= EXACT_SEARCH_LIMIT else "hnsw"
+
+
 def build_faiss(vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:
     """Exact inner-product search up to EXACT_SEARCH_LIMIT chunks, HNSW above."""
-    if len(vectors) <= EXACT_SEARCH_LIMIT:
+    if faiss_kind(len(vectors)) == "flat":
         index, kind = faiss.IndexFlatIP(dim), "flat"
     else:
         index, kind = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT), "hnsw"

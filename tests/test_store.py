@@ -103,3 +103,20 @@ def test_index_chunked_by_an_older_chunker_is_refused_with_the_fix(tmp_path):
     with pytest.raises(StoreError, match=r"chunker version 1.*rag index --rebuild"):
         Index.open(tmp_path, embedder="fake", chunking=(50, 10))
 
+
+@pytest.mark.parametrize("limit", [100_000, 2])  # flat, and HNSW from 3 chunks on
+def test_an_update_that_only_adds_extends_a_copy_and_matches_a_rebuild(monkeypatch, limit):
+    import rag.store as store
+    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", limit)
+    before = _index(3)
+    build = store.build_faiss
+    monkeypatch.setattr(store, "build_faiss", None)  # the added path must not rebuild
+    grown = before.updated([_article(i) for i in range(3, 6)], set())
+    monkeypatch.setattr(store, "build_faiss", build)
+    rebuilt = Index.empty("fake", 8, 50, 10).updated([_article(i) for i in range(6)], set())
+    assert before.dense.ntotal == 3  # snapshots are immutable
+    assert grown.manifest.faiss_type == rebuilt.manifest.faiss_type
+    assert np.array_equal(grown.vectors(), rebuilt.vectors())
+    for axis in range(6):
+        rows, _ = grown.search_dense(np.eye(8, dtype=np.float32)[axis], k=1)
+        assert grown.chunks[rows[0]].article_id == f"a{axis}"
