@@ -9,6 +9,7 @@ import os
 
 from rag.assistant import Assistant
 from rag.settings import Settings
+from rag.store import StoreError
 from rag.ui import check_binding, serve
 
 if __name__ == "__main__":
@@ -18,5 +19,8 @@ if __name__ == "__main__":
     except ValueError as error:
         raise SystemExit(f"app.py: {error}") from None
     assistant = Assistant(settings)
-    assistant.index_files([settings.corpus_dir], progress=True)
+    try:
+        assistant.index_files([settings.corpus_dir], progress=True)
+    except StoreError as error:  # e.g. an index built by an older version: say how to rebuild
+        raise SystemExit(f"app.py: {error}") from None
     serve(settings, auth=os.environ.get("APP_AUTH"), assistant=assistant)
