@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Sequence
 
 import numpy as np
@@ -36,6 +37,8 @@ _SCALES = {
 _QUANTITY = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*"
     r"(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?\b", re.IGNORECASE)
+# A name of at least this many letters may match a spelling this close (difflib ratio).
+NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
 
 
@@ -144,7 +147,8 @@ def agrees(sentence: str, evidence: str, context: str = "", question: str = "") 
 
     A full name may complete a surname the evidence has ("Elon Musk" for "Musk")
     when ``context`` (all the passages the model saw) spells it out in full. A name
-    of the ``question`` counts even as the sentence's first word.
+    of the ``question`` counts even as the sentence's first word, and agrees with a
+    close spelling of it in the evidence ("Cristian Bay" / "Christian Bay").
     """
     evidence_quantities = quantities(evidence)
     for value_set in (quantities(p) for p in _number_phrases(sentence)):
@@ -152,11 +156,25 @@ def agrees(sentence: str, evidence: str, context: str = "", question: str = "") 
             return False
     folded, around = fold_accents(evidence).casefold(), fold_accents(context).casefold()
     known = frozenset(word for run in names(question) for word in run)
+    spelled = None
     for run in names(sentence, known):
         missing = [word for word in run if word not in folded]
+        if missing and spelled is None:
+            spelled = set(re.findall(r"\w{%d,}" % NAME_VARIANT_MIN, folded))
+        missing = [word for word in missing if not (word in known and _variant_of(word, spelled))]
         if missing and not (len(missing) < len(run) and " ".join(run) in around):
             return False
     return True
+
+
+def _variant_of(word: str, spelled: set[str] | None) -> bool:
+    """``word`` is another spelling of a word of the evidence: a translation or
+    transliteration of one name ("Cristian" / "Christian", "Plasmodio" / "Plasmodium"),
+    never a short name ("Musk" / "Mask"). Used only for the question's own names: the
+    question may spell a name as its reader does, the answer may not invent one."""
+    return len(word) >= NAME_VARIANT_MIN and any(
+        SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO
+        for other in spelled or () if other[0] == word[0])
 
 
 def _number_phrases(sentence: str) -> list[str]:

@@ -114,6 +114,18 @@ def test_a_name_from_the_question_counts_even_as_the_first_word():
     assert agrees("Fresno ha 427.652 abitanti.", evidence, question="Quanti abitanti ha Fresno?")
 
 
+def test_a_question_name_may_be_spelled_as_the_passage_spells_it_but_no_other_name():
+    evidence = "Secondo l'enciclopedia di Christian Bay, la disobbedienza civile è non violenta."
+    question = "Secondo l'enciclopedia di Cristian Bay, la disobbedienza civile è cosa?"
+    answer = "Secondo l'enciclopedia di Cristian Bay, è non violenta."
+    assert agrees(answer, evidence, question=question)
+    assert not agrees(answer, evidence)  # the answer's own spelling of a name must match
+    assert not agrees("Secondo Marconi, cresce.", "Secondo Marcone, cresce.",
+                      question="Cosa dice Marco?")
+    assert not agrees("Secondo Musk, cresce.", "Secondo Mask, cresce.",  # too short to vary
+                      question="Cosa dice Musk?")
+
+
 def test_evidence_relevance_is_low_for_a_quote_that_does_not_answer_the_question():
     from rag.grounding import evidence_relevance
     embedder = FakeEmbedder()
