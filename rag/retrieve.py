@@ -35,7 +35,6 @@ from .chunking import Chunk
 from .corpus import Article
 from .dates import date_range_from_question
 from .embed import Embedder
-from .lexical import words
 from .settings import Settings
 from .store import Index
 
@@ -180,11 +179,11 @@ class Retriever:
     def _select(self, fused: list[tuple[int, float]], qvec: np.ndarray,
                 keyword_scores: np.ndarray, k: int) -> list[Hit]:
         hits: list[Hit] = []
-        kept_words: list[set[str]] = []
+        kept_words: list[frozenset[str]] = []
         for row, score in fused:
             chunk = self.index.chunks[row]
-            bag = set(words(chunk.text))
-            if any(_jaccard(bag, other) >= DUPLICATE_JACCARD for other in kept_words):
+            bag = self.index.word_bag(row)
+            if _near_duplicate(bag, kept_words):
                 continue
             similarity = float(self.index.dense.reconstruct(int(row)) @ qvec)
             keyword = float(keyword_scores[row]) if len(keyword_scores) else 0.0
@@ -221,5 +220,14 @@ def _top_rows(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndar
     return top[scores[top] > 0]
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def _near_duplicate(bag: frozenset[str], kept: list[frozenset[str]]) -> bool:
+    """Whether the Jaccard similarity of ``bag`` and a kept word set is >= DUPLICATE_JACCARD
+    (sets whose sizes differ by more than that ratio cannot be, and are skipped cheaply)."""
+    n, low, high = len(bag), len(bag) * DUPLICATE_JACCARD, len(bag) / DUPLICATE_JACCARD
+    for other in kept:
+        m = len(other)
+        if n and low <= m <= high:
+            shared = len(bag & other)
+            if shared >= DUPLICATE_JACCARD * (n + m - shared):
+                return True
+    return False

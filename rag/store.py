@@ -23,6 +23,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, Chunk
 from .corpus import Article
-from .lexical import KeywordIndex
+from .lexical import KeywordIndex, words
 
 FORMAT_VERSION = 1
 EXACT_SEARCH_LIMIT = 100_000  # above this many chunks, HNSW instead of exact search
@@ -128,6 +129,17 @@ class Index:
         return everything if rows is None else everything[list(rows)]
 
     # -- searching --------------------------------------------------------------------
+    @cached_property
+    def _word_bags(self) -> dict[int, frozenset[str]]:
+        return {}
+
+    def word_bag(self, row: int) -> frozenset[str]:
+        """The words of a chunk (for near-duplicate checks), computed once per snapshot."""
+        bag = self._word_bags.get(row)
+        if bag is None:
+            bag = self._word_bags[row] = frozenset(words(self.chunks[row].text))
+        return bag
+
     def search_dense(self, query: np.ndarray, k: int,
                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows and cosine scores of the k nearest chunks, optionally among ``allowed`` rows."""

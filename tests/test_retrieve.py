@@ -174,3 +174,13 @@ def test_empty_index_and_empty_filter():
     assert empty.search("anything", vector=QUERY) == []
     assert _retriever(NEWS).search("Bari", filters=Filters(sources=("Nobody",)),
                                    vector=QUERY) == []
+
+
+def test_near_duplicate_is_jaccard_at_least_the_threshold():
+    from rag.retrieve import _near_duplicate
+    base = frozenset(f"w{i}" for i in range(10))
+    eight_of_ten = frozenset(list(base)[:8])                 # 8 / 10 = 0.8
+    seven_shared = frozenset([*list(base)[:7], "x", "y", "z"])  # 7 / 13
+    assert _near_duplicate(eight_of_ten, [seven_shared, base])
+    assert not _near_duplicate(seven_shared, [base])
+    assert not _near_duplicate(frozenset(), [frozenset()])
