@@ -714,7 +714,7 @@ def _scale_one(report, args, n, data, dim, nq, k, rng, real) -> None:
             hnsw.hnsw.efSearch = HNSW_EF_SEARCH
     report.add("scale", f"{n:,} {data} vectors: build s flat / HNSW (rag.store picks {kind})",
                flat_build, hnsw_build, note=f"RSS now {rss_mb()['rss_mb']:.0f} MB; "
-               "an index update rebuilds the whole FAISS index (Index.updated)")
+               "an update that only adds articles extends a copy (Index.updated); others rebuild")
     del flat, hnsw, x
     gc.collect()
 
