@@ -156,25 +156,22 @@ def agrees(sentence: str, evidence: str, context: str = "", question: str = "") 
             return False
     folded, around = fold_accents(evidence).casefold(), fold_accents(context).casefold()
     known = frozenset(word for run in names(question) for word in run)
-    spelled = None
     for run in names(sentence, known):
-        missing = [word for word in run if word not in folded]
-        if missing and spelled is None:
-            spelled = set(re.findall(r"\w{%d,}" % NAME_VARIANT_MIN, folded))
-        missing = [word for word in missing if not (word in known and _variant_of(word, spelled))]
+        missing = [word for word in run if word not in folded
+                   and not (word in known and _variant_of(word, folded))]
         if missing and not (len(missing) < len(run) and " ".join(run) in around):
             return False
     return True
 
 
-def _variant_of(word: str, spelled: set[str] | None) -> bool:
+def _variant_of(word: str, evidence: str) -> bool:
     """``word`` is another spelling of a word of the evidence: a translation or
     transliteration of one name ("Cristian" / "Christian", "Plasmodio" / "Plasmodium"),
     never a short name ("Musk" / "Mask"). Used only for the question's own names: the
     question may spell a name as its reader does, the answer may not invent one."""
     return len(word) >= NAME_VARIANT_MIN and any(
         SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO
-        for other in spelled or () if other[0] == word[0])
+        for other in re.findall(r"\w{%d,}" % NAME_VARIANT_MIN, evidence) if other[0] == word[0])
 
 
 def _number_phrases(sentence: str) -> list[str]:
