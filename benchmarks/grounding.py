@@ -127,8 +127,9 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
             gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's
             checked = decide(r.scored, passages, min_support) if r.scored else None
             sents = [(s.text, s.citations, s.verified) for s in checked.sentences] if checked else []
+            quotes = [q.text for c in checked.citations for q in c.quotes] if checked else []
             off_topic = bool(checked) and min_evidence > 0 and evidence_relevance(
-                r.question, [c.quote for c in checked.citations], embedder) < min_evidence
+                r.question, quotes, embedder) < min_evidence
             abstained = gated or r.not_found or off_topic or not any(v for _, _, v in sents)
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
@@ -170,9 +171,8 @@ def _checked(record: Record, min_support: float) -> list[dict]:
     if not record.scored:
         return []
     checked = decide(record.scored, [None] * len(record.passage_docs), min_support)
-    quotes = {c.marker: c.quote for c in checked.citations}
     return [{"text": s.text, "verified": s.verified, "citations": list(s.citations),
-             "quotes": [quotes[n] for n in s.citations],
+             "quotes": [q.text for q in s.quotes],
              "gold_ok": [record.passage_docs[n - 1] == record.gold_doc
                          or record.passage_has_gold[n - 1] for n in s.citations]}
             for s in checked.sentences]

@@ -32,8 +32,8 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Sentence, check, evidence_relevance, key_sentences, markers,
-                        parse_citations, strip_markers, with_markers)
+from .grounding import (Citation, Evidence, Sentence, check, evidence_relevance, key_sentences,
+                        markers, parse_citations, strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import EmptyIndexError, Index, current_generation, write_lock
@@ -74,7 +74,9 @@ class Answer:
             "abstained": self.abstained,
             "citations": [_citation_json(c) for c in self.citations],
             "sentences": [{"text": s.text, "citations": list(s.citations),
-                           "support": round(s.support, 4), "verified": s.verified}
+                           "support": round(s.support, 4), "verified": s.verified,
+                           "quotes": [{"citation": q.passage, **_quote_json(q)}
+                                      for q in s.quotes]}
                           for s in self.sentences],
             "passages": [_hit_json(h) for h in self.passages],
             "timings": {k: round(v, 1) for k, v in vars(self.timings).items()},
@@ -355,8 +357,9 @@ class Assistant:
                                 parse_citations(raw, chunks), sentences, clock)
         checked = check(raw, chunks, self.query_embedder, min_support=self.settings.min_support,
                         lang=lang, question=standalone)
-        relevance = evidence_relevance(standalone, [c.quote for c in checked.citations],
-                                       self.query_embedder)
+        relevance = evidence_relevance(
+            standalone, [q.text for c in checked.citations for q in c.quotes],
+            self.query_embedder)
         clock.lap("verify_ms")
         answered = relevance >= self.settings.min_evidence
         if not answered or not any(s.verified for s in checked.sentences):
@@ -497,7 +500,11 @@ def _citation_json(c: Citation) -> dict[str, Any]:
     return {"marker": c.marker, "chunk_id": c.chunk.id, "article_id": c.chunk.article_id,
             "title": c.chunk.title, "text": c.chunk.text, "start": c.chunk.start,
             "end": c.chunk.end, "quote": c.quote, "quote_start": c.quote_start,
-            "quote_end": c.quote_end}
+            "quote_end": c.quote_end, "quotes": [_quote_json(q) for q in c.quotes]}
+
+
+def _quote_json(q: Evidence) -> dict[str, Any]:
+    return {"quote": q.text, "quote_start": q.start, "quote_end": q.end}
 
 
 def _hit_json(h: Hit) -> dict[str, Any]:

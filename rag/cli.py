@@ -142,8 +142,9 @@ def _print_answer(answer, streamed: str) -> None:
     if answer.citations:
         click.echo("\nSources:")
     for c in answer.citations:
-        click.echo(f"  [{c.marker}] {c.chunk.title} (chars {c.quote_start}-{c.quote_end})\n"
-                   f"      “{c.quote}”")
+        click.echo(f"  [{c.marker}] {c.chunk.title}")
+        for q in c.quotes:  # none when the checks are off
+            click.echo(f"      “{q.text}” (chars {q.start}-{q.end})")
 
 
 @cli.command("ask")

@@ -16,6 +16,7 @@ Each citation carries the quote: the exact span of the article that supports it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -43,27 +44,6 @@ _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w
 
 
 @dataclass(frozen=True)
-class Citation:
-    """A passage cited as [marker], with the quote that supports the sentence citing it."""
-
-    marker: int
-    chunk: Chunk
-    quote: str = ""
-    quote_start: int = 0
-    quote_end: int = 0
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence of an answer: the markers it cites, its support, whether it is verified."""
-
-    text: str
-    citations: tuple[int, ...]
-    support: float = 0.0
-    verified: bool = False
-
-
-@dataclass(frozen=True)
 class Evidence:
     """A window of one or two sentences of a passage, in article offsets."""
 
@@ -71,6 +51,35 @@ class Evidence:
     start: int
     end: int
     text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage cited as [marker], with the quotes that support the sentences citing it.
+
+    ``quote`` (``quote_start``..``quote_end``, offsets in the article) is the first of
+    ``quotes``: when two sentences cite the same passage for different statements, each
+    has its own quote (`Sentence.quotes` says which).
+    """
+
+    marker: int
+    chunk: Chunk
+    quote: str = ""
+    quote_start: int = 0
+    quote_end: int = 0
+    quotes: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer: the markers it cites (with, for each, the quote that
+    supports it), its support, and whether it is verified."""
+
+    text: str
+    citations: tuple[int, ...]
+    support: float = 0.0
+    verified: bool = False
+    quotes: tuple[Evidence, ...] = ()
 
 
 def markers(text: str) -> list[int]:
@@ -262,16 +271,22 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
 
 
 def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: float) -> Checked:
-    """Keep each sentence's citations to passages that support it; re-attach or flag the rest."""
-    sentences, quotes = [], {}
+    """Keep each sentence's citations to passages that support it; re-attach or flag the rest.
+
+    Each kept citation of a sentence gets the window that supports that sentence, so two
+    sentences citing one passage for different statements quote different spans."""
+    sentences = []
+    quotes: dict[int, dict[tuple[int, int], Evidence]] = {}
     for item in scored:
         sentence = _verify(item, min_support)
-        sentences.append(sentence)
         windows = {n: window for n, _, window, _ in item.best}
-        for n in sentence.citations:
-            quotes.setdefault(n, windows[n])
-    citations = tuple(_citation(n, passages[n - 1], quotes[n])
-                      for n in dict.fromkeys(n for s in sentences for n in s.citations))
+        sentence = dataclasses.replace(
+            sentence, quotes=tuple(windows[n] for n in sentence.citations))
+        sentences.append(sentence)
+        for quote in sentence.quotes:
+            quotes.setdefault(quote.passage, {}).setdefault((quote.start, quote.end), quote)
+    citations = tuple(_citation(n, passages[n - 1], tuple(spans.values()))
+                      for n, spans in quotes.items())
     return Checked(tuple(sentences), citations)
 
 
@@ -306,5 +321,6 @@ def _verify(item: Scored, min_support: float) -> Sentence:
     return Sentence(item.text, (), top, False)
 
 
-def _citation(n: int, chunk: Chunk, quote: Evidence) -> Citation:
-    return Citation(n, chunk, quote.text, quote.start, quote.end)
+def _citation(n: int, chunk: Chunk, quotes: tuple[Evidence, ...]) -> Citation:
+    first = quotes[0]
+    return Citation(n, chunk, first.text, first.start, first.end, quotes)

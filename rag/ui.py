@@ -138,14 +138,18 @@ def _marker_link(n: int, turn: int) -> str:
 
 
 def highlight_quote(citation: Citation) -> str:
-    """The cited passage, escaped, with the supporting quote inside <mark>."""
-    text = citation.chunk.text
-    start = min(max(citation.quote_start - citation.chunk.start, 0), len(text))
-    end = min(max(citation.quote_end - citation.chunk.start, start), len(text))
-    if end <= start:
-        return html.escape(text)
-    return (f"{html.escape(text[:start])}<mark>{html.escape(text[start:end])}</mark>"
-            f"{html.escape(text[end:])}")
+    """The cited passage, escaped, with each supporting quote inside <mark>."""
+    text, offset = citation.chunk.text, citation.chunk.start
+    spans = [(q.start, q.end) for q in citation.quotes] or \
+        [(citation.quote_start, citation.quote_end)]
+    out, done = [], 0
+    for start, end in sorted(spans):
+        start = min(max(start - offset, done), len(text))
+        end = min(max(end - offset, start), len(text))
+        if end > start:  # a quote overlapping the previous one is marked from its end
+            out += [html.escape(text[done:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+            done = end
+    return "".join(out) + html.escape(text[done:])
 
 
 def render_citation(citation: Citation, *, turn: int = 0) -> str:

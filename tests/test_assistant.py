@@ -40,6 +40,11 @@ def test_bundled_corpus_answer_has_exact_citation_spans(make):
     for c in data["citations"]:
         assert article.text[c["start"]:c["end"]] == c["text"]
         assert article.text[c["quote_start"]:c["quote_end"]] == c["quote"]
+        assert c["quotes"][0] == {k: c[k] for k in ("quote", "quote_start", "quote_end")}
+    for s in data["sentences"]:
+        assert [q["citation"] for q in s["quotes"]] == s["citations"]
+        for q in s["quotes"]:
+            assert article.text[q["quote_start"]:q["quote_end"]] == q["quote"]
     json.dumps(data)  # serializable
 
 

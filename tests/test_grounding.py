@@ -50,6 +50,20 @@ def test_supported_sentence_is_verified_with_an_exact_quote():
     assert "22,1 miliardi" in citation.quote
 
 
+def test_two_sentences_citing_one_passage_each_get_their_own_quote():
+    answer = ("Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS [1]. "
+              "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [1].")
+    checked = check(answer, _chunks(), FakeEmbedder(), min_support=0.5, lang="it")
+    first, second = checked.sentences
+    assert first.verified and second.verified
+    assert "miliardi" in first.quotes[0].text and "Jassy" not in first.quotes[0].text
+    assert "Jassy" in second.quotes[0].text and "miliardi" not in second.quotes[0].text
+    (citation,) = checked.citations
+    assert citation.quotes == (first.quotes[0], second.quotes[0])
+    assert citation.quote == first.quotes[0].text
+    assert all(ARTICLE[q.start:q.end] == q.text for q in citation.quotes)
+
+
 def test_wrong_marker_is_reattached_to_the_supporting_passage():
     answer = "Jim Chanos ha scommesso contro i data center nel 2022 [1]."
     checked = check(answer, _chunks(), FakeEmbedder(), min_support=0.5, lang="it")

@@ -15,7 +15,7 @@ from fakes import FakeEmbedder, FakeGenerator
 from rag import ui
 from rag.assistant import Answer, Assistant
 from rag.chunking import Chunk
-from rag.grounding import Citation, Sentence
+from rag.grounding import Citation, Evidence, Sentence
 from rag.retrieve import Filters, Hit
 from rag.settings import Settings
 
@@ -141,6 +141,24 @@ def test_quote_highlight_uses_article_offsets_exactly():
     assert html.unescape(re.sub(r"</?mark>", "", out)) == chunk.text
     # no quote: the passage without a mark
     assert "<mark>" not in ui.highlight_quote(Citation(1, chunk))
+
+
+def test_every_quote_of_a_citation_is_highlighted_once():
+    article = "Intro here. The bridge is 412 metres long. It opened in 1990. Closing words."
+    chunk = _chunk(article)
+
+    def quote(text):
+        start = article.index(text)
+        return Evidence(1, start, start + len(text), text)
+
+    first, second = quote("The bridge is 412 metres long."), quote("It opened in 1990.")
+    overlapping = quote("412 metres long. It opened")
+    citation = Citation(1, chunk, first.text, first.start, first.end,
+                        (second, first, overlapping))
+    out = ui.highlight_quote(citation)
+    assert [html.unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", out)] == \
+        ["The bridge is 412 metres long.", " It opened", " in 1990."]
+    assert html.unescape(re.sub(r"</?mark>", "", out)) == article
 
 
 def test_quote_highlight_matches_the_pipeline(tmp_path):
