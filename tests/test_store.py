@@ -120,3 +120,17 @@ def test_an_update_that_only_adds_extends_a_copy_and_matches_a_rebuild(monkeypat
     for axis in range(6):
         rows, _ = grown.search_dense(np.eye(8, dtype=np.float32)[axis], k=1)
         assert grown.chunks[rows[0]].article_id == f"a{axis}"
+
+
+def test_hnsw_search_breadth_grows_with_the_index(monkeypatch, tmp_path):
+    import rag.store as store
+    assert store.hnsw_ef_search(50_000) == store.HNSW_EF_SEARCH
+    assert store.HNSW_EF_SEARCH < store.hnsw_ef_search(300_000) < store.HNSW_EF_SEARCH_MAX
+    assert store.hnsw_ef_search(10**8) == store.HNSW_EF_SEARCH_MAX
+    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", 2)  # HNSW from 3 vectors on
+    small = _index(3)
+    grown = small.updated([_article(i) for i in range(3, 6)], set())  # extends a copy
+    assert small.dense.hnsw.efSearch == store.hnsw_ef_search(3)
+    assert grown.dense.hnsw.efSearch == store.hnsw_ef_search(6) > store.hnsw_ef_search(3)
+    grown.save(tmp_path)
+    assert Index.open(tmp_path, embedder="fake").dense.hnsw.efSearch == store.hnsw_ef_search(6)
