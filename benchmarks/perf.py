@@ -66,10 +66,24 @@ def product_messages(assistant, question, chunks, lang):
 
 
 def shared_index(name: str) -> Path | None:
-    """A finished shared eval index (it has a CURRENT generation), else None."""
+    """A finished shared eval index, else None: it has a CURRENT generation that holds every
+    article of its eval corpus (a `rag eval` build still in progress is not used)."""
+    from rag.corpus import load_articles
+    from rag.evaluate import CORPUS_FOLDER
     from rag.store import current_generation
     path = SHARED_EVAL / name
-    return path if current_generation(path) is not None else None
+    gen = current_generation(path)
+    if gen is None:
+        return None
+    if (path / CORPUS_FOLDER).is_dir():
+        manifest = json.loads((gen / "manifest.json").read_text())
+        indexed = set(manifest["article_hashes"])  # article id -> text hash
+        wanted = {a.id for a in load_articles([path / CORPUS_FOLDER]).articles}
+        if not wanted <= indexed:
+            print(f"({name}: {len(indexed & wanted)} of {len(wanted)} articles indexed so far; "
+                  "not used)", flush=True)
+            return None
+    return path
 
 
 def read_only_assistant(index_dir: Path):
@@ -761,12 +775,16 @@ print(json.dumps({"marks": marks, "abstained": ans.abstained, "timings": ans.to_
 
 
 def section_memory(report: Report, args) -> None:
-    index_dir = args.rtqa_index or shared_index("realtimeqa") or shared_index("squad-dev")
-    if index_dir is None:
-        report.add("memory", "skipped", "no shared index")
-        return
-    question = ("When did the James Webb Space Telescope send its first images?"
-                if "realtimeqa" in str(index_dir) else squad_questions(1)[0].question)
+    index_dir = args.rtqa_index or shared_index("realtimeqa")
+    label = "RealTime QA index"
+    if index_dir is None:  # the same size on disk and in memory: real texts and BM25,
+        from rag import Settings  # random vectors
+        from rag.embed import build_embedder
+        embedder = build_embedder(Settings.load())  # its name and size (the child loads its own)
+        index_dir = TMP / "rtqa-proxy"
+        _proxy_rtqa_index(embedder.name, embedder.dim).save(index_dir)
+        label = "RealTime QA size proxy index (real texts, random vectors)"
+    question = "When did the James Webb Space Telescope send its first images?"
     out = subprocess.run([sys.executable, "-c", CHILD, str(time.time()), str(index_dir),
                           question, str(Path(__file__).parent)], capture_output=True, text=True,
                          cwd=REPO, timeout=900)
@@ -775,7 +793,7 @@ def section_memory(report: Report, args) -> None:
     for name, m in marks.items():
         report.add("memory", f"{name}: RSS / peak MB", m["rss_mb"], m["peak_mb"],
                    note=f"at {m['s']} s")
-    report.add("memory", f"peak RSS MB, both models + {Path(index_dir).name} index + 1 answer",
+    report.add("memory", f"peak RSS MB, both models + {label} + 1 answer",
                marks["answered"]["peak_mb"], note=f"abstained: {data['abstained']}")
     report.extra["memory"] = data
 
