@@ -3,14 +3,18 @@
 Needs /usr/bin/chromium, the `playwright` package (never `playwright install`: we use
 Debian's Chromium) and the default models (`rag models fetch`). Each real answer takes
 ~10-30 s on a small CPU, so the flow asks only three questions that need the LLM.
-Screenshots of the main states go to docs/screenshots/.
+Screenshots of the main states go to $SCREENSHOTS_DIR when it is set (the README's come from
+`SCREENSHOTS_DIR=docs/screenshots`), else to a temp folder, so a test run leaves the checkout
+as it was.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,7 @@ from rag.settings import Settings
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "rag-screenshots")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
