@@ -117,8 +117,7 @@ class Index:
             if new:
                 dense.add(np.ascontiguousarray(np.vstack(new)))
             if kind == "hnsw":
-                faiss.ParameterSpace().set_index_parameter(dense, "efSearch",
-                                                           hnsw_ef_search(dense.ntotal))
+                set_search_breadth(dense)
         else:
             matrix = np.vstack([self.vectors(keep), *new])
             dense, kind = build_faiss(matrix, self.manifest.dim)
@@ -236,8 +235,7 @@ class Index:
         chunks = tuple(Chunk(**c) for c in _read_lines(gen / "chunks.jsonl"))
         dense = faiss.read_index(str(gen / "dense.faiss"))
         if manifest.faiss_type == "hnsw":
-            faiss.ParameterSpace().set_index_parameter(dense, "efSearch",
-                                                       hnsw_ef_search(dense.ntotal))
+            set_search_breadth(dense)
         return cls(manifest, articles, chunks, dense, KeywordIndex.load(gen / "keyword"))
 
 
@@ -291,8 +289,13 @@ def build_faiss(vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     if kind == "hnsw":
-        index.hnsw.efSearch = hnsw_ef_search(index.ntotal)
+        set_search_breadth(index)
     return index, kind
+
+
+def set_search_breadth(hnsw: faiss.Index) -> None:
+    """Give an HNSW index the search breadth its size needs (`hnsw_ef_search`)."""
+    faiss.ParameterSpace().set_index_parameter(hnsw, "efSearch", hnsw_ef_search(hnsw.ntotal))
 
 
 def current_generation(directory: Path) -> Path | None:
