@@ -29,6 +29,7 @@ this script writes goes to a temp folder (removed at exit) or to benchmarks/resu
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -65,6 +66,7 @@ def product_messages(assistant, question, chunks, lang):
             Message("user", prompts.user_message(question, chunks, lang, key))]
 
 
+@functools.cache  # sections ask again; the check parses the whole eval corpus
 def shared_index(name: str) -> Path | None:
     """A finished shared eval index, else None: it has a CURRENT generation that holds every
     article of its eval corpus (a `rag eval` build still in progress is not used)."""
@@ -667,8 +669,7 @@ def _synthetic(n: int, dim: int, data: str, rng, real):
 
 def _scale_one(report, args, n, data, dim, nq, k, rng, real) -> None:
     import faiss
-    from rag.store import (EXACT_SEARCH_LIMIT, HNSW_EF_CONSTRUCTION, HNSW_M, build_faiss,
-                           hnsw_ef_search)
+    from rag.store import HNSW_EF_CONSTRUCTION, HNSW_M, faiss_kind, hnsw_ef_search, new_hnsw
     x = _synthetic(n, dim, data, rng, real)
     if data == "spectrum" and real is not None and real[1] is not None:
         q_real = real[1][rng.choice(len(real[1]), nq, replace=False)].astype(np.float32)
@@ -697,24 +698,22 @@ def _scale_one(report, args, n, data, dim, nq, k, rng, real) -> None:
         gc.collect()
         return
     t = time.perf_counter()
+    kind = faiss_kind(n)
     cached = (args.keep / f"hnsw-{n}-{data}-M{HNSW_M}-efc{HNSW_EF_CONSTRUCTION}.faiss"
               if args.keep else None)
-    if cached and cached.exists():  # same seed, same vectors: reuse the slow graph build
+    reused = cached is not None and cached.exists()
+    if reused:  # same seed, same vectors: reuse the slow graph build
         hnsw = faiss.read_index(str(cached))
-        kind = "hnsw" if n > EXACT_SEARCH_LIMIT else "flat"
-    elif n > EXACT_SEARCH_LIMIT:
-        hnsw, kind = build_faiss(x, dim)
-    else:  # build_faiss would pick flat here: build HNSW with the same parameters
-        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    else:  # the store's HNSW, also below the size where build_faiss would pick it
+        hnsw = new_hnsw(dim)
         hnsw.add(x)
     ef_product = hnsw_ef_search(n)
     hnsw.hnsw.efSearch = ef_product
     hnsw_build = time.perf_counter() - t
-    build_note = f"read from {cached}" if cached and cached.exists() else "built"
-    if cached and not cached.exists():
+    if cached is not None and not reused:
         cached.parent.mkdir(parents=True, exist_ok=True)
         faiss.write_index(hnsw, str(cached))
+    build_note = f"read from {cached}" if reused else "built"
     for qname, qs in query_sets:
         _, exact = flat.search(qs, k)
         tf = _single_query_ms(flat, qs, k)

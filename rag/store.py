@@ -281,16 +281,20 @@ def hnsw_ef_search(n_vectors: int) -> int:
 
 def build_faiss(vectors: np.ndarray, dim: int) -> tuple[faiss.Index, str]:
     """Exact inner-product search up to EXACT_SEARCH_LIMIT chunks, HNSW above."""
-    if faiss_kind(len(vectors)) == "flat":
-        index, kind = faiss.IndexFlatIP(dim), "flat"
-    else:
-        index, kind = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT), "hnsw"
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    kind = faiss_kind(len(vectors))
+    index = faiss.IndexFlatIP(dim) if kind == "flat" else new_hnsw(dim)
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     if kind == "hnsw":
         set_search_breadth(index)
     return index, kind
+
+
+def new_hnsw(dim: int) -> faiss.IndexHNSWFlat:
+    """An empty HNSW graph with the store's parameters (M, efConstruction)."""
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    return index
 
 
 def set_search_breadth(hnsw: faiss.Index) -> None:
