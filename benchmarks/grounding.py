@@ -9,7 +9,10 @@ benchmark (none of them is answered by those paragraphs).
 Reported: answer sentences verified (%), citation precision (a cited passage is
 the gold paragraph or contains a gold answer: judged from the dataset, not by
 our checker), abstention on off-corpus questions, false abstention on answerable
-ones, and correctness (a gold answer contained in the answer).
+ones, and correctness (a gold answer contained in the answer). An abstention quotes the
+passage sentence closest to the question when it is similar enough (`min_closest`): how
+often that happens (answerable and off-corpus) and how often the quote holds a gold
+answer are reported too; such an answer still counts as an abstention.
 
     .venv/bin/python benchmarks/grounding.py \\
         --squad ../shared/evaldata/squad_it/SQuAD_it-test.json --articles 0:24 --n 40
@@ -33,7 +36,7 @@ from rag import Assistant, Settings
 from rag.generate import build_generator
 from rag.prompts import NOT_FOUND
 from rag.evaluate import contains_gold, index_dataset, load_squad, normalize_answer
-from rag.grounding import Scored, decide, evidence_relevance, markers, score
+from rag.grounding import Scored, decide, evidence_relevance, markers, rank_sentences, score
 
 OFF_CORPUS = [
     "What is the capital of Australia?", "Who won the 2018 FIFA World Cup?",
@@ -76,6 +79,8 @@ class Record:
     not_found: bool              # the model said NOT_FOUND
     passage_docs: list[str]      # dataset doc id of each numbered passage
     passage_has_gold: list[bool]
+    closest_similarity: float    # the passage sentence closest to the question (an
+    closest_has_gold: bool       # abstention quotes it when similar enough): has a gold answer?
     scored: list[Scored]
 
 
@@ -105,22 +110,26 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
         chunks = [h.chunk for h in answer.passages]
         raw = answer.text if not answer.abstained else ""
         scored = score(raw, chunks, assistant.embedder, answer.language, text) if raw else []
+        ranked = rank_sentences(text, chunks, assistant.query_embedder)
+        closest, similarity = ranked[0] if ranked else (None, 0.0)
         records.append(Record(
             text, answerable, golds, gold_doc,
             max((h.similarity for h in answer.passages), default=0.0),
             answer.passages[0].keyword if answer.passages else 0.0, raw, answer.abstained,
             [doc_of_chunk(c) for c in chunks],
             [any(normalize_answer(g) in normalize_answer(c.text) for g in golds) for c in chunks],
-            scored))
+            similarity, bool(closest) and contains_gold(closest.text, golds) > 0, scored))
         print(f"[{i}/{len(questions)}] {time.perf_counter() - started:5.1f}s "
               f"{'A' if answerable else 'O'} {text[:60]!r} -> {raw[:80]!r}", file=sys.stderr)
     return records
 
 
 def metrics(records: list[Record], *, checks: bool, min_relevance: float,
-            min_support: float, min_evidence: float = 0.0, embedder=None) -> dict[str, float]:
+            min_support: float, min_evidence: float = 0.0, min_closest: float = 0.0,
+            embedder=None) -> dict[str, float]:
     verified = sentences = cited = cited_ok = correct = 0
     abstain_off = abstain_ans = n_off = n_ans = abstain_held = n_held = 0
+    quoted_ans = quoted_gold = quoted_off = 0
     for r in records:
         passages = [None] * len(r.passage_docs)
         if checks:
@@ -135,9 +144,13 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]
             abstained = r.not_found
+        quoted = checks and abstained and not gated and min_closest > 0 \
+            and r.closest_similarity >= min_closest
         if r.answerable:
             n_ans += 1
             abstain_ans += abstained
+            quoted_ans += quoted
+            quoted_gold += quoted and r.closest_has_gold
             if not abstained:
                 correct += contains_gold(" ".join(t for t, _, _ in sents), r.golds) > 0
                 for _, cites, _ in sents:
@@ -148,6 +161,7 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
         else:
             n_off += 1
             abstain_off += abstained
+            quoted_off += quoted
             n_held += r.question in OFF_CORPUS_HELD_OUT
             abstain_held += abstained and r.question in OFF_CORPUS_HELD_OUT
         if not abstained:
@@ -162,6 +176,9 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
         "off_held_out_abstained": abstain_held / max(n_held, 1),
         "answerable_abstained": abstain_ans / max(n_ans, 1),
         "correct": correct / max(n_ans, 1),
+        "ans_abstained_quoting": quoted_ans / max(n_ans, 1),
+        "quote_has_gold": quoted_gold / max(n_ans, 1),
+        "off_corpus_quoting": quoted_off / max(n_off, 1),
     }
 
 
@@ -211,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
 
     defaults = Settings.load()
     thresholds = dict(min_relevance=defaults.min_relevance, min_support=defaults.min_support,
-                      min_evidence=defaults.min_evidence)
+                      min_evidence=defaults.min_evidence, min_closest=defaults.min_closest)
     embedder = assistant.query_embedder
     without = metrics(records, checks=False, **thresholds)
     with_checks = metrics(records, checks=True, embedder=embedder, **thresholds)

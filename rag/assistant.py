@@ -32,7 +32,7 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Evidence, Sentence, check, evidence_relevance, key_sentences,
+from .grounding import (Citation, Evidence, Sentence, check, evidence_relevance, rank_sentences,
                         markers, parse_citations, strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
@@ -328,8 +328,8 @@ class Assistant:
             return
         passages = self._pack(hits, standalone, max_tokens)
         chunks = [h.chunk for h in passages]
-        key = [(w.passage, w.text) for w in
-               key_sentences(standalone, chunks, self.query_embedder, self.settings.key_sentences)]
+        ranked = rank_sentences(standalone, chunks, self.query_embedder)
+        key = [(w.passage, w.text) for w, _ in ranked[:self.settings.key_sentences]]
         messages = [Message("system", prompts.SYSTEM),
                     Message("user", prompts.user_message(standalone, chunks, lang, key))]
         pieces: list[str] = []
@@ -343,14 +343,15 @@ class Assistant:
         clock.lap("generate_ms")
         self.warm.set()
         raw = "".join(pieces).strip()
-        yield self._finish(question, standalone, lang, raw, passages, clock)
+        closest = ranked[0] if ranked else None
+        yield self._finish(question, standalone, lang, raw, passages, clock, closest)
 
     def _finish(self, question: str, standalone: str, lang: str, raw: str,
-                passages: Sequence[Hit], clock: "_Clock") -> Answer:
+                passages: Sequence[Hit], clock: "_Clock",
+                closest: tuple[Evidence, float] | None) -> Answer:
         chunks = [h.chunk for h in passages]
         if not raw or prompts.NOT_FOUND in raw:
-            return self._answer(question, standalone, lang, prompts.abstention(lang), True,
-                                passages, (), (), clock)
+            return self._abstain(question, standalone, lang, passages, (), clock, closest)
         if not self.settings.verify:
             sentences = (Sentence(raw, tuple(markers(raw))),)
             return self._answer(question, standalone, lang, raw, False, passages,
@@ -363,12 +364,26 @@ class Assistant:
         clock.lap("verify_ms")
         answered = relevance >= self.settings.min_evidence
         if not answered or not any(s.verified for s in checked.sentences):
-            return self._answer(question, standalone, lang, prompts.abstention(lang), True,
-                                passages, (), checked.sentences, clock)
+            return self._abstain(question, standalone, lang, passages, checked.sentences,
+                                 clock, closest)
         text = " ".join(with_markers(strip_markers(s.text), s.citations)
                         for s in checked.sentences)
         return self._answer(question, standalone, lang, text, False,
                             passages, checked.citations, checked.sentences, clock)
+
+    def _abstain(self, question, standalone, lang, passages, sentences, clock,
+                 closest: tuple[Evidence, float] | None) -> Answer:
+        """No verified answer: say so, and quote the passage sentence closest to the
+        question when it is close enough (`Settings.min_closest`) to be worth reading."""
+        text, citations = prompts.abstention(lang), ()
+        threshold = self.settings.min_closest
+        if closest is not None and threshold > 0 and closest[1] >= threshold:
+            w = closest[0]
+            citations = (Citation(w.passage, passages[w.passage - 1].chunk, w.text,
+                                  w.start, w.end, (w,)),)
+            text = prompts.closest(lang, w.passage, w.text)
+        return self._answer(question, standalone, lang, text, True, passages, citations,
+                            sentences, clock)
 
     def _answer(self, question, standalone, lang, text, abstained, passages, citations,
                 sentences, clock) -> Answer:

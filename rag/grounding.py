@@ -206,13 +206,19 @@ def key_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder,
                   n: int = 2) -> list[Evidence]:
     """The ``n`` passage sentences that best answer the question, best first.
 
-    Ranked as retrieval ranks passages (question as query, sentence as document);
-    questions (a headline asking one) and repeats from overlapping passages are left
-    out. Listed after the passages, they point a small model at the sentence that
-    answers, not at a neighbour that merely shares the topic.
+    Listed after the passages, they point a small model at the sentence that answers,
+    not at a neighbour that merely shares the topic.
     """
-    if n <= 0:
-        return []
+    return [w for w, _ in rank_sentences(question, passages, embedder)[:n]] if n > 0 else []
+
+
+def rank_sentences(question: str, passages: Sequence[Chunk],
+                   embedder: Embedder) -> list[tuple[Evidence, float]]:
+    """Every passage sentence with its similarity to the question, best first.
+
+    Ranked as retrieval ranks passages (question as query, sentence as document);
+    questions (a headline asking one) and repeats from overlapping passages are left out.
+    """
     spans: dict[tuple[str, int, int], Evidence] = {}
     for w in evidence_windows(passages, pairs=False):
         key = (passages[w.passage - 1].article_id, w.start, w.end)
@@ -222,7 +228,7 @@ def key_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder,
     if not windows:
         return []
     similarity = _answering(question, [w.text for w in windows], embedder)
-    return [windows[j] for j in np.argsort(-similarity, kind="stable")[:n]]
+    return [(windows[j], float(similarity[j])) for j in np.argsort(-similarity, kind="stable")]
 
 
 def _answering(question: str, texts: Sequence[str], embedder: Embedder) -> np.ndarray:

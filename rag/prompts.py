@@ -54,11 +54,30 @@ ABSTAIN = {
     "pt": "Os artigos não contêm a resposta a esta pergunta.",
 }
 
+# An abstention that still quotes the closest passage sentence ({n}: its marker).
+CLOSEST = {
+    "en": "I found no verified answer in the articles. The closest passage [{n}] says: “{quote}”",
+    "it": "Non ho trovato negli articoli una risposta verificata. Il passo più vicino [{n}] "
+          "dice: «{quote}»",
+    "fr": "Je n'ai trouvé aucune réponse vérifiée dans les articles. Le passage le plus proche "
+          "[{n}] dit : « {quote} »",
+    "de": "Ich habe in den Artikeln keine überprüfte Antwort gefunden. Die nächstliegende "
+          "Stelle [{n}] lautet: „{quote}“",
+    "es": "No encontré una respuesta verificada en los artículos. El pasaje más cercano [{n}] "
+          "dice: «{quote}»",
+    "pt": "Não encontrei uma resposta verificada nos artigos. A passagem mais próxima [{n}] "
+          "diz: «{quote}»",
+}
+
 _MARKER_LIKE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 
 
 def abstention(lang: str) -> str:
     return ABSTAIN.get(lang, ABSTAIN["en"])
+
+
+def closest(lang: str, n: int, quote: str) -> str:
+    return CLOSEST.get(lang, CLOSEST["en"]).format(n=n, quote=" ".join(quote.split()))
 
 
 def passage_block(n: int, chunk: Chunk) -> str:

@@ -100,7 +100,7 @@ def render_answer(answer: Answer, *, turn: int = 0, verify: bool = True,
             return (f'<div class="rag-answer abstained"><strong>Nothing found.</strong> '
                     f'{html.escape(answer.text)}{why}</div>')
         return (f'<div class="rag-answer abstained"><strong>No answer in the articles.</strong> '
-                f'{html.escape(answer.text)}</div>')
+                f'{_link_markers(answer, turn)}</div>')
     known = {c.marker for c in answer.citations}
     parts = []
     for s in answer.sentences or ():
@@ -115,11 +115,15 @@ def render_answer(answer: Answer, *, turn: int = 0, verify: bool = True,
         else:
             parts.append(text)
     if not parts:  # no sentence breakdown: link the markers in the text itself
-        parts.append(re.sub(r"\[(\d{1,3})\]",
-                            lambda m: _marker_link(int(m.group(1)), turn)
-                            if int(m.group(1)) in known else m.group(0),
-                            html.escape(answer.text)))
+        parts.append(_link_markers(answer, turn))
     return f'<div class="rag-answer">{" ".join(parts)}</div>'
+
+
+def _link_markers(answer: Answer, turn: int) -> str:
+    """The answer's text as HTML, its [n] markers of cited passages linked."""
+    known = {c.marker for c in answer.citations}
+    return re.sub(r"\[(\d{1,3})\]", lambda m: _marker_link(int(m.group(1)), turn)
+                  if int(m.group(1)) in known else m.group(0), html.escape(answer.text))
 
 
 def describe(filters: Filters | None) -> str:

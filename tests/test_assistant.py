@@ -104,6 +104,26 @@ def test_model_saying_not_found_abstains_without_showing_the_sentinel(make):
     assert isinstance(items[-1], Answer) and items[-1].abstained
 
 
+def test_abstention_quotes_the_closest_sentence_when_it_is_close(make):
+    assistant = make(FakeGenerator(lambda messages: "NOT_FOUND"))
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
+    assert answer.abstained and answer.text.startswith("Non ho trovato")
+    (citation,) = answer.citations
+    article = next(a for a in assistant.articles() if a.id == citation.chunk.article_id)
+    assert article.text[citation.quote_start:citation.quote_end] == citation.quote
+    assert "22,1 miliardi" in citation.quote and citation.quote in answer.text
+    assert f"[{citation.marker}]" in answer.text
+
+
+def test_abstention_quotes_nothing_below_min_closest(make):
+    assistant = make(FakeGenerator(lambda messages: "NOT_FOUND"), min_closest=1.01)
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
+    assert answer.abstained and answer.citations == ()
+    assert answer.text == "Gli articoli non contengono la risposta a questa domanda."
+
+
 def test_unsupported_answer_is_not_trusted(make):
     assistant = make(FakeGenerator(lambda m: "The capital of Australia is Canberra [1]."))
     assistant.index_files([REPO / "corpus"])
@@ -205,7 +225,7 @@ def test_an_answer_whose_quotes_do_not_answer_the_question_abstains(make):
     kept = make(min_evidence=0.0)
     kept.index_files([REPO / "corpus"])
     assert not kept.ask(question).abstained
-    strict = make(min_evidence=1.01)  # no quote can reach it
+    strict = make(min_evidence=1.01, min_closest=0)  # no quote can reach it
     answer = strict.ask(question)
     assert answer.abstained and answer.citations == ()
     assert any(s.verified for s in answer.sentences)  # true to its passage, yet no answer

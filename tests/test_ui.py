@@ -129,6 +129,19 @@ def test_abstentions_are_shown_as_such():
     assert "cite" not in out
 
 
+def test_an_abstention_quoting_the_closest_sentence_links_its_source():
+    c = _chunk("The bridge is 412 metres long. It opened in 1990.")
+    quote = Evidence(1, 0, 30, "The bridge is 412 metres long.")
+    answer = Answer(question="q", abstained=True, passages=(Hit(c, 1, 1.0, 0.6),),
+                    text="I found no verified answer in the articles. The closest passage [1] "
+                         "says: “The bridge is 412 metres long.”",
+                    citations=(Citation(1, c, quote.text, 0, 30, (quote,)),))
+    out = ui.render_answer(answer, turn=3)
+    assert "No answer in the articles" in out
+    assert '<a class="cite" href="#src-3-1"' in out and "412 metres" in out
+    assert "<mark>The bridge is 412 metres long.</mark>" in ui.highlight_quote(answer.citations[0])
+
+
 def test_quote_highlight_uses_article_offsets_exactly():
     article = "Intro sentence here. The bridge is 412 metres long. Closing words."
     start = 21  # the chunk starts at "The bridge"
