@@ -328,7 +328,8 @@ class Assistant:
             return
         passages = self._pack(hits, standalone, max_tokens)
         chunks = [h.chunk for h in passages]
-        ranked = rank_sentences(standalone, chunks, self.query_embedder)
+        wanted = self.settings.key_sentences > 0 or self.settings.min_closest > 0
+        ranked = rank_sentences(standalone, chunks, self.query_embedder) if wanted else []
         key = [(w.passage, w.text) for w, _ in ranked[:self.settings.key_sentences]]
         messages = [Message("system", prompts.SYSTEM),
                     Message("user", prompts.user_message(standalone, chunks, lang, key))]

@@ -124,6 +124,15 @@ def test_abstention_quotes_nothing_below_min_closest(make):
     assert answer.text == "Gli articoli non contengono la risposta a questa domanda."
 
 
+def test_no_sentence_ranking_when_key_sentences_and_closest_quotes_are_off(make):
+    assistant = make(FakeGenerator(lambda messages: "NOT_FOUND"), key_sentences=0, min_closest=0)
+    assistant.index_files([REPO / "corpus"])
+    assistant.embedder.calls.clear()
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
+    assert answer.abstained and answer.citations == ()
+    assert assistant.embedder.calls == [("query", 1)]  # the question only, no passage sentence
+
+
 def test_unsupported_answer_is_not_trusted(make):
     assistant = make(FakeGenerator(lambda m: "The capital of Australia is Canberra [1]."))
     assistant.index_files([REPO / "corpus"])
