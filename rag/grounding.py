@@ -254,14 +254,24 @@ class Scored:
 
 def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
           lang: str = "", question: str = "") -> list[Scored]:
-    """Embed each sentence of ``answer`` and each evidence window; keep each passage's best."""
+    """Embed each sentence of ``answer`` and each evidence window; keep each passage's best.
+
+    A sentence's support is its best similarity to a window, read alone or after the
+    ``question``: a short answer ("Fondato nel 1946.") states its fact only together
+    with the question it answers. The names and numbers are still checked on the
+    sentence alone, so the question's words cannot vouch for a wrong figure or name.
+    """
     texts = [answer[s:e] for s, e in split_sentences(answer, lang) if strip_markers(answer[s:e])]
     windows = evidence_windows(passages)
     if not texts or not windows:
         return [Scored(t, ()) for t in texts]
-    vectors = embedder.embed([strip_markers(t) for t in texts] + [w.text for w in windows],
-                             kind="query")
-    similarity = vectors[: len(texts)] @ vectors[len(texts):].T
+    plain = [strip_markers(t) for t in texts]
+    asked = [f"{question.strip()} {t}" for t in plain] if question.strip() else []
+    vectors = embedder.embed(plain + asked + [w.text for w in windows], kind="query")
+    n = len(texts)
+    similarity = vectors[:n] @ vectors[n + len(asked):].T
+    if asked:
+        similarity = np.maximum(similarity, vectors[n:2 * n] @ vectors[2 * n:].T)
     context = "\n".join(p.text for p in passages)
     scored = []
     for text, scores in zip(texts, similarity):

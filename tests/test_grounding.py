@@ -79,6 +79,24 @@ def test_unsupported_sentence_is_flagged_and_cites_nothing():
     assert checked.citations == ()
 
 
+def test_a_short_answer_is_supported_together_with_its_question():
+    question = "Quando Jim Chanos ha scommesso contro i data center?"
+    alone = check("Nel 2022 [2].", _chunks(), FakeEmbedder(), min_support=0.5, lang="it")
+    asked = check("Nel 2022 [2].", _chunks(), FakeEmbedder(), min_support=0.5, lang="it",
+                  question=question)
+    assert not alone.sentences[0].verified
+    assert asked.sentences[0].verified and asked.sentences[0].citations == (2,)
+    assert asked.sentences[0].support > alone.sentences[0].support
+
+
+def test_the_question_cannot_vouch_for_a_wrong_figure_or_name():
+    question = "Quando Jim Chanos ha scommesso contro i data center?"
+    for answer in ("Nel 2021 [2].", "Nel 2022, con Andy Jassy [2]."):
+        checked = check(answer, _chunks(), FakeEmbedder(), min_support=0.5, lang="it",
+                        question=question)
+        assert not checked.sentences[0].verified, answer
+
+
 def test_possessives_do_not_hide_names():
     assert names("The report cites Tesla's plans and Twitter’s lease.") == [("tesla",), ("twitter",)]
     assert agrees("Tesla took over Twitter's lease.", "Tesla ha rilevato l’affitto di Twitter.")
