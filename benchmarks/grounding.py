@@ -12,7 +12,9 @@ our checker), abstention on off-corpus questions, false abstention on answerable
 ones, and correctness (a gold answer contained in the answer). An abstention quotes the
 passage sentence closest to the question when it is similar enough (`min_closest`): how
 often that happens (answerable and off-corpus) and how often the quote holds a gold
-answer are reported too; such an answer still counts as an abstention.
+answer are reported too; such an answer still counts as an abstention. Answerable
+abstentions are split by cause: the model wrote NOT_FOUND, or the checks refused its answer
+(and how often that refused answer contained a gold answer all the same).
 
     .venv/bin/python benchmarks/grounding.py \\
         --squad ../shared/evaldata/squad_it/SQuAD_it-test.json --articles 0:24 --n 40
@@ -130,6 +132,7 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
     verified = sentences = cited = cited_ok = correct = 0
     abstain_off = abstain_ans = n_off = n_ans = abstain_held = n_held = 0
     quoted_ans = quoted_gold = quoted_off = 0
+    by_model = by_checks = by_checks_right = 0  # why answerable questions abstained
     for r in records:
         passages = [None] * len(r.passage_docs)
         if checks:
@@ -143,12 +146,16 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]
-            abstained = r.not_found
+            abstained, gated = r.not_found, False
         quoted = checks and abstained and not gated and min_closest > 0 \
             and r.closest_similarity >= min_closest
         if r.answerable:
             n_ans += 1
             abstain_ans += abstained
+            by_model += abstained and r.not_found
+            rejected = abstained and not r.not_found and not gated
+            by_checks += rejected
+            by_checks_right += rejected and contains_gold(r.raw, r.golds) > 0
             quoted_ans += quoted
             quoted_gold += quoted and r.closest_has_gold
             if not abstained:
@@ -176,6 +183,9 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
         "off_held_out_abstained": abstain_held / max(n_held, 1),
         "answerable_abstained": abstain_ans / max(n_ans, 1),
         "correct": correct / max(n_ans, 1),
+        "ans_abstained_model": by_model / max(n_ans, 1),
+        "ans_abstained_checks": by_checks / max(n_ans, 1),
+        "ans_rejected_had_gold": by_checks_right / max(n_ans, 1),
         "ans_abstained_quoting": quoted_ans / max(n_ans, 1),
         "quote_has_gold": quoted_gold / max(n_ans, 1),
         "off_corpus_quoting": quoted_off / max(n_off, 1),
