@@ -3,8 +3,9 @@
 A small model cites the wrong passage, turns "22,1 miliardi" into "22.1 million",
 or answers from world knowledge. So each sentence of an answer is checked:
 
-* support — the best cosine similarity between the sentence and a window of one or
-  two consecutive sentences of a passage (the embedder that is already loaded);
+* support — the best cosine similarity between the sentence (alone, or after the
+  question it answers) and a window of one or two consecutive sentences of a passage
+  (the embedder that is already loaded);
 * agreement — every quantity the sentence states (numbers with their scale:
   miliardi = billion, mila = thousand, comma decimals) and every name it uses
   must occur in that passage.
