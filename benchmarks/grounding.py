@@ -14,7 +14,8 @@ passage sentence closest to the question when it is similar enough (`min_closest
 often that happens (answerable and off-corpus) and how often the quote holds a gold
 answer are reported too; such an answer still counts as an abstention. Answerable
 abstentions are split by cause: the model wrote NOT_FOUND, or the checks refused its answer
-(and how often that refused answer contained a gold answer all the same).
+(and how often that refused answer contained a gold answer all the same). Verified sentences
+the checks leave out as padding (`max_relevance_gap`) are counted in `sentences_left_out`.
 
     .venv/bin/python benchmarks/grounding.py \\
         --squad ../shared/evaldata/squad_it/SQuAD_it-test.json --articles 0:24 --n 40
@@ -42,7 +43,8 @@ from rag import Assistant, Settings
 from rag.generate import build_generator
 from rag.prompts import NOT_FOUND
 from rag.evaluate import contains_gold, index_dataset, load_squad, normalize_answer
-from rag.grounding import Scored, decide, evidence_relevance, markers, rank_sentences, score
+from rag.grounding import (Scored, decide, focus, markers, quote_relevance, rank_sentences,
+                           score)
 
 OFF_CORPUS = [
     "What is the capital of Australia?", "Who won the 2018 FIFA World Cup?",
@@ -132,21 +134,26 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
 
 def metrics(records: list[Record], *, checks: bool, min_relevance: float,
             min_support: float, min_evidence: float = 0.0, min_closest: float = 0.0,
-            embedder=None) -> dict[str, float]:
+            max_relevance_gap: float = 0.0, embedder=None) -> dict[str, float]:
     verified = sentences = cited = cited_ok = correct = 0
     abstain_off = abstain_ans = n_off = n_ans = abstain_held = n_held = 0
     quoted_ans = quoted_gold = quoted_off = 0
     by_model = by_checks = by_checks_right = 0  # why answerable questions abstained
+    left_out = 0  # verified sentences left out of answers as padding
     for r in records:
         passages = [None] * len(r.passage_docs)
         if checks:
             gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's
             checked = decide(r.scored, passages, min_support) if r.scored else None
+            relevance = quote_relevance(r.question, checked.sentences, embedder) \
+                if checked and (min_evidence > 0 or max_relevance_gap > 0) else []
+            off_topic = bool(checked) and min_evidence > 0 and max(relevance, default=0.0) < min_evidence
+            if checked:
+                n_before = len(checked.sentences)
+                checked = focus(checked, relevance, max_relevance_gap)
             sents = [(s.text, s.citations, s.verified) for s in checked.sentences] if checked else []
-            quotes = [q.text for c in checked.citations for q in c.quotes] if checked else []
-            off_topic = bool(checked) and min_evidence > 0 and evidence_relevance(
-                r.question, quotes, embedder) < min_evidence
             abstained = gated or r.not_found or off_topic or not any(v for _, _, v in sents)
+            left_out += 0 if abstained or not checked else n_before - len(sents)
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]
@@ -193,6 +200,7 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
         "ans_abstained_quoting": quoted_ans / max(n_ans, 1),
         "quote_has_gold": quoted_gold / max(n_ans, 1),
         "off_corpus_quoting": quoted_off / max(n_off, 1),
+        "sentences_left_out": left_out,
     }
 
 
@@ -248,17 +256,18 @@ def main(argv: list[str] | None = None) -> None:
 
     defaults = Settings.load()
     thresholds = dict(min_relevance=defaults.min_relevance, min_support=defaults.min_support,
-                      min_evidence=defaults.min_evidence, min_closest=defaults.min_closest)
+                      min_evidence=defaults.min_evidence, min_closest=defaults.min_closest,
+                      max_relevance_gap=defaults.max_relevance_gap)
     embedder = assistant.query_embedder
     without = metrics(records, checks=False, **thresholds)
     with_checks = metrics(records, checks=True, embedder=embedder, **thresholds)
-    print(f"\nGrounding benchmark: {args.n} SQuAD-it dev questions + {len(off_corpus)} "
+    print(f"\nGrounding benchmark: {args.n} SQuAD-it questions of data[{args.articles}] + {len(off_corpus)} "
           f"off-corpus ({sum(q in OFF_CORPUS_HELD_OUT for q in off_corpus)} held out); models {defaults.embedder} + {defaults.llm}; "
           f"{elapsed:.0f}s for {len(records)} answers; thresholds {thresholds}\n")
     print(f"| {'metric':<22} | {'without checks':>14} | {'with checks':>11} |")
     print(f"|{'-' * 24}|{'-' * 16}|{'-' * 13}|")
     for key in without:
-        cell = (lambda v: f"{v:.0f}") if key == "citations" else (lambda v: f"{v:.3f}")
+        cell = (lambda v: f"{v:.0f}") if key in ("citations", "sentences_left_out") else (lambda v: f"{v:.3f}")
         print(f"| {key:<22} | {cell(without[key]):>14} | {cell(with_checks[key]):>11} |")
     if args.sweep:
         print("\nmin_evidence min_support  verified  precision  off_abst  ans_abst  correct")

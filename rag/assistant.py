@@ -32,8 +32,8 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Evidence, Sentence, check, evidence_relevance, rank_sentences,
-                        markers, parse_citations, strip_markers, with_markers)
+from .grounding import (Citation, Evidence, Sentence, check, focus, markers, parse_citations,
+                        quote_relevance, rank_sentences, strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import EmptyIndexError, Index, current_generation, write_lock
@@ -359,14 +359,13 @@ class Assistant:
                                 parse_citations(raw, chunks), sentences, clock)
         checked = check(raw, chunks, self.query_embedder, min_support=self.settings.min_support,
                         lang=lang, question=standalone)
-        relevance = evidence_relevance(
-            standalone, [q.text for c in checked.citations for q in c.quotes],
-            self.query_embedder)
+        relevance = quote_relevance(standalone, checked.sentences, self.query_embedder)
         clock.lap("verify_ms")
-        answered = relevance >= self.settings.min_evidence
+        answered = max(relevance, default=0.0) >= self.settings.min_evidence
         if not answered or not any(s.verified for s in checked.sentences):
             return self._abstain(question, standalone, lang, passages, checked.sentences,
                                  clock, closest)
+        checked = focus(checked, relevance, self.settings.max_relevance_gap)
         text = " ".join(with_markers(strip_markers(s.text), s.citations)
                         for s in checked.sentences)
         return self._answer(question, standalone, lang, text, False,

@@ -293,13 +293,19 @@ def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: flo
     Each kept citation of a sentence gets the window that supports that sentence, so two
     sentences citing one passage for different statements quote different spans."""
     sentences = []
-    quotes: dict[int, dict[tuple[int, int], Evidence]] = {}
     for item in scored:
         sentence = _verify(item, min_support)
         windows = {n: window for n, _, window, _ in item.best}
         sentence = dataclasses.replace(
             sentence, quotes=tuple(windows[n] for n in sentence.citations))
         sentences.append(sentence)
+    return _collect(sentences, passages)
+
+
+def _collect(sentences: Sequence[Sentence], passages: Sequence[Chunk]) -> Checked:
+    """The sentences and the citations they make, each with the quotes it is cited for."""
+    quotes: dict[int, dict[tuple[int, int], Evidence]] = {}
+    for sentence in sentences:
         for quote in sentence.quotes:
             quotes.setdefault(quote.passage, {}).setdefault((quote.start, quote.end), quote)
     citations = tuple(_citation(n, passages[n - 1], tuple(spans.values()))
@@ -307,15 +313,31 @@ def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: flo
     return Checked(tuple(sentences), citations)
 
 
-def evidence_relevance(question: str, quotes: Sequence[str], embedder: Embedder) -> float:
-    """How well the best quote answers the question (question as query, quote as document,
-    as retrieval ranks passages); 0 without quotes.
+def quote_relevance(question: str, sentences: Sequence[Sentence], embedder: Embedder) -> list[float]:
+    """For each sentence, how well its best quote answers the question (question as query,
+    quote as document, as retrieval ranks passages); 0 for a sentence without quotes.
 
     A sentence can be true to its passage and still not answer the question ("Chi ha
     scritto I promessi sposi?" answered from a sentence about a TV writer): its quote
     then scores low against the question."""
-    quotes = [q for q in quotes if q.strip()]
-    return float(np.max(_answering(question, quotes, embedder))) if quotes else 0.0
+    texts = list(dict.fromkeys(q.text for s in sentences for q in s.quotes if q.text.strip()))
+    if not texts:
+        return [0.0] * len(sentences)
+    score_of = dict(zip(texts, _answering(question, texts, embedder).tolist()))
+    return [max((score_of.get(q.text, 0.0) for q in s.quotes), default=0.0) for s in sentences]
+
+
+def focus(checked: Checked, relevances: Sequence[float], max_gap: float) -> Checked:
+    """Leave out padding: a verified sentence whose quotes answer the question more than
+    ``max_gap`` worse than the best sentence's does (a small model pads an answer with
+    true sentences about something else). Unverified sentences stay, flagged; 0 keeps all."""
+    if max_gap <= 0 or not relevances:
+        return checked
+    floor = max(relevances) - max_gap
+    kept = [s for s, r in zip(checked.sentences, relevances) if not s.verified or r >= floor]
+    chunks = {c.marker: c.chunk for c in checked.citations}
+    passages = [chunks.get(n) for n in range(1, max(chunks, default=0) + 1)]
+    return _collect(kept, passages)
 
 
 def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,25 @@ def test_an_answer_whose_quotes_do_not_answer_the_question_abstains(make):
     answer = strict.ask(question)
     assert answer.abstained and answer.citations == ()
     assert any(s.verified for s in answer.sentences)  # true to its passage, yet no answer
+
+
+def test_true_sentences_that_do_not_answer_the_question_are_left_out(make):
+    answer = "Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS"
+    padding = "L’azienda è stata leader di mercato nel cloud storage e nelle soluzioni di archiviazione aziendale"
+
+    def reply(messages):  # the answer, padded with a true sentence about something else
+        blocks = re.findall(r"\[(\d+)\][^\n]*\n<<<\n(.*?)\n>>>", messages[-1].content, flags=re.S)
+        n = {text: next(k for k, block in blocks if text in block) for text in (answer, padding)}
+        return f"{answer} [{n[answer]}]. {padding} [{n[padding]}]."
+
+    question = "Quanto ha registrato Amazon di fatturato per AWS?"
+    padded = make(FakeGenerator(reply), max_relevance_gap=0)
+    padded.index_files([REPO / "corpus"])
+    assert padding in padded.ask(question).text
+    focused = make(FakeGenerator(reply)).ask(question)
+    assert "22,1 miliardi" in focused.text and padding not in focused.text
+    assert [s.verified for s in focused.sentences] == [True]
+    assert all(padding not in q.text for c in focused.citations for q in c.quotes)
 
 
 def test_a_failing_background_warm_up_is_logged_not_raised(make, caplog):

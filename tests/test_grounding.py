@@ -1,7 +1,9 @@
+import dataclasses
+
 from rag.chunking import Chunk
 from rag.embed import CachedEmbedder
-from rag.grounding import (agrees, names, check, key_sentences, markers, parse_citations,
-                           quantities, strip_markers, with_markers)
+from rag.grounding import (Citation, Evidence, Sentence, agrees, names, check, key_sentences,
+                           markers, parse_citations, quantities, strip_markers, with_markers)
 from tests.fakes import FakeEmbedder
 
 ARTICLE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "
@@ -158,12 +160,33 @@ def test_a_question_name_may_be_spelled_as_the_passage_spells_it_but_no_other_na
                       question="Cosa dice Musk?")
 
 
-def test_evidence_relevance_is_low_for_a_quote_that_does_not_answer_the_question():
-    from rag.grounding import evidence_relevance
+def _quoted(text: str, *quotes: str) -> Sentence:
+    return Sentence(text, (1,), 1.0, True, tuple(Evidence(1, 0, len(q), q) for q in quotes))
+
+
+def test_quote_relevance_is_low_for_a_quote_that_does_not_answer_the_question():
+    from rag.grounding import quote_relevance
     embedder = FakeEmbedder()
-    on_topic = evidence_relevance("Quanto ha fatturato AWS nel trimestre?",
-                                  ["AWS ha fatturato 22,1 miliardi nel trimestre."], embedder)
-    off_topic = evidence_relevance("Quanto ha fatturato AWS nel trimestre?",
-                                   ["Chanos ha scommesso contro i data center."], embedder)
-    assert on_topic > 0.5 > off_topic
-    assert evidence_relevance("x", [], embedder) == 0.0
+    question = "Quanto ha fatturato AWS nel trimestre?"
+    on_topic, off_topic, unquoted = quote_relevance(question, [
+        _quoted("AWS: 22,1 miliardi.", "Chanos ha scommesso.", "AWS ha fatturato 22,1 miliardi nel trimestre."),
+        _quoted("Chanos scommette.", "Chanos ha scommesso contro i data center."),
+        Sentence("Non verificata.", ())], embedder)
+    assert on_topic > 0.5 > off_topic  # a sentence counts its best quote
+    assert unquoted == 0.0
+    assert quote_relevance("x", [], embedder) == []
+
+
+def test_focus_leaves_out_verified_padding_and_its_citations_only():
+    from rag.grounding import Checked, focus
+    chunk = Chunk("a:0", "a", 0, "x", 0, 1)
+    answer, padding = _quoted("AWS: 22,1 miliardi.", "AWS 22,1"), _quoted("Leader.", "Leader")
+    padding = dataclasses.replace(padding, quotes=(Evidence(2, 0, 6, "Leader"),), citations=(2,))
+    unverified = Sentence("Forse.", (), 0.2, False)
+    checked = Checked((answer, padding, unverified), (
+        Citation(1, chunk, "AWS 22,1", 0, 8, answer.quotes), Citation(2, chunk, "Leader", 0, 6, padding.quotes)))
+    kept = focus(checked, [0.8, 0.5, 0.0], max_gap=0.2)
+    assert kept.sentences == (answer, unverified)  # the unverified one stays, flagged
+    assert [c.marker for c in kept.citations] == [1]
+    assert focus(checked, [0.8, 0.65, 0.0], max_gap=0.2).sentences == checked.sentences
+    assert focus(checked, [0.8, 0.5, 0.0], max_gap=0).sentences == checked.sentences
