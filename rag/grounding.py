@@ -8,7 +8,7 @@ or answers from world knowledge. So each sentence of an answer is checked:
   (the embedder that is already loaded);
 * agreement — every quantity the sentence states (numbers with their scale:
   miliardi = billion, mila = thousand, comma decimals) and every name it uses
-  must occur in that passage.
+  must occur in that passage or its article's title (the model sees both).
 
 A sentence whose cited passage does not support it is re-attached to a retrieved
 passage that does; a sentence that nothing supports is kept but marked unverified.
@@ -281,10 +281,16 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
             n = windows[j].passage
             if n not in best:
                 best[n] = (n, float(scores[j]), windows[j],
-                           agrees(strip_markers(text), passages[n - 1].text, context,
+                           agrees(strip_markers(text), _as_shown(passages[n - 1]), context,
                                   question))
         scored.append(Scored(text, tuple(best.values())))
     return scored
+
+
+def _as_shown(chunk: Chunk) -> str:
+    """A passage as the model reads it: its article's title line, then its text. A name or
+    figure of the headline ("Super Bowl 50") holds for every passage of the article."""
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
 
 def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: float) -> Checked:

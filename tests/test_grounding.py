@@ -99,6 +99,15 @@ def test_the_question_cannot_vouch_for_a_wrong_figure_or_name():
         assert not checked.sentences[0].verified, answer
 
 
+def test_a_name_or_figure_of_the_article_title_holds_for_its_passages():
+    text = "Lo stadio è costato 1,2 miliardi di dollari."
+    answer = "Lo stadio del Super Bowl 50 è costato 1,2 miliardi di dollari [1]."
+    for title, verified in (("Super Bowl 50", True), ("", False), ("Super Bowl 49", False)):
+        chunk = Chunk("s:0", "s", 0, text, 0, len(text), title, "it")
+        checked = check(answer, [chunk], FakeEmbedder(), min_support=0.5, lang="it")
+        assert checked.sentences[0].verified is verified, title
+
+
 def test_possessives_do_not_hide_names():
     assert names("The report cites Tesla's plans and Twitter’s lease.") == [("tesla",), ("twitter",)]
     assert agrees("Tesla took over Twitter's lease.", "Tesla ha rilevato l’affitto di Twitter.")
