@@ -39,6 +39,21 @@ _SCALES = {
 _QUANTITY = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*"
     r"(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?\b", re.IGNORECASE)
+# Numbers written as words, read like digits ("otto seggi" = "8 seggi"). Left out: one/uno/una
+# (also articles and pronouns) and Italian "sei" (also "you are").
+_NUMBER_WORDS = {
+    **dict(zip("two three four five seven eight nine ten eleven twelve thirteen fourteen fifteen "
+               "sixteen seventeen eighteen nineteen twenty".split(), [2, 3, 4, 5, *range(7, 21)])),
+    **dict(zip("thirty forty fifty sixty seventy eighty ninety".split(), range(30, 100, 10))),
+    "six": 6,
+    **dict(zip("due tre quattro cinque sette otto nove dieci undici dodici tredici quattordici "
+               "quindici sedici diciassette diciotto diciannove venti".split(),
+               [2, 3, 4, 5, *range(7, 21)])),
+    **dict(zip("trenta quaranta cinquanta sessanta settanta ottanta novanta".split(),
+               range(30, 100, 10))),
+}
+_NUMBER_WORD = re.compile(r"(?<![\w'’-])(" + "|".join(_NUMBER_WORDS) + r")(?![\w'’-])",
+                          re.IGNORECASE)  # "twenty-two" is left unread
 # A name of at least this many letters may match a spelling this close (difflib ratio).
 NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
@@ -112,13 +127,14 @@ def parse_citations(answer: str, passages: Sequence[Chunk]) -> tuple[Citation, .
 
 
 def quantities(text: str) -> set[float]:
-    """Every reading of every number in ``text``, scaled: '22,1 miliardi' -> {22.1e9}."""
+    """Every reading of every number in ``text``, scaled: '22,1 miliardi' -> {22.1e9};
+    numbers written as words count too: 'otto' -> {8.0}."""
     found: set[float] = set()
     for number, scale in _QUANTITY.findall(text):
         factor = _SCALES.get(scale.lower(), 1.0) if scale else 1.0
         for value in _readings(number):
             found.add(round(value * factor, 6))
-    return found
+    return found | {float(_NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD.findall(text)}
 
 
 def _readings(number: str) -> set[float]:
@@ -185,7 +201,7 @@ def _variant_of(word: str, evidence: str) -> bool:
 
 
 def _number_phrases(sentence: str) -> list[str]:
-    return [m.group(0) for m in _QUANTITY.finditer(sentence)]
+    return [m.group(0) for m in _QUANTITY.finditer(sentence)] + _NUMBER_WORD.findall(sentence)
 
 
 def evidence_windows(passages: Sequence[Chunk], pairs: bool = True) -> list[Evidence]:
@@ -262,7 +278,8 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
     with the question it answers. The names and numbers are still checked on the
     sentence alone, so the question's words cannot vouch for a wrong figure or name.
     """
-    texts = [answer[s:e] for s, e in split_sentences(answer, lang) if strip_markers(answer[s:e])]
+    texts = [answer[s:e] for s, e in split_sentences(answer, lang)
+             if re.search(r"\w", strip_markers(answer[s:e]))]  # not a stray "[1], [1]"
     windows = evidence_windows(passages)
     if not texts or not windows:
         return [Scored(t, ()) for t in texts]

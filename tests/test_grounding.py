@@ -108,6 +108,21 @@ def test_a_name_or_figure_of_the_article_title_holds_for_its_passages():
         assert checked.sentences[0].verified is verified, title
 
 
+def test_numbers_written_as_words_are_checked_like_digits():
+    assert quantities("otto seggi, twelve cities, 30 per cento") == {8.0, 12.0, 30.0}
+    assert quantities("twenty-two, una casa, sei qui") == set()  # compounds, articles, "you are"
+    assert agrees("Il PNL ha ottenuto 8 seggi.", "Il PNL ha ottenuto otto seggi.")
+    assert agrees("Tesla has three plants.", "Tesla ha 3 stabilimenti.")
+    assert not agrees("Dodici città superano i 200.000 abitanti e tre i 100.000.",
+                      "Dodici città superano i 200.000 residenti e 34 i 100.000.")
+
+
+def test_a_sentence_of_bare_markers_is_not_checked():
+    checked = check("Amazon ha registrato 22,1 miliardi per AWS [1]. [1], [1]", _chunks(),
+                    FakeEmbedder(), min_support=0.5, lang="it")
+    assert [s.text.startswith("Amazon") for s in checked.sentences] == [True]
+
+
 def test_possessives_do_not_hide_names():
     assert names("The report cites Tesla's plans and Twitter’s lease.") == [("tesla",), ("twitter",)]
     assert agrees("Tesla took over Twitter's lease.", "Tesla ha rilevato l’affitto di Twitter.")
