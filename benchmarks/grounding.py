@@ -132,6 +132,30 @@ def collect(assistant: Assistant, questions, doc_of_chunk) -> list[Record]:
     return records
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A record answered as the product answers it with the checks on."""
+
+    abstained: bool
+    gated: bool                  # abstained before the model: nothing relevant retrieved
+    sentences: tuple             # the checked sentences the answer keeps
+    left_out: int                # verified sentences left out as padding
+
+
+def checked_answer(r: Record, *, min_relevance: float, min_support: float, min_evidence: float,
+                   max_relevance_gap: float, embedder) -> Outcome:
+    gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's gate
+    if not r.scored:
+        return Outcome(True, gated, (), 0)
+    checked = decide(r.scored, [None] * len(r.passage_docs), min_support)
+    relevance = quote_relevance(r.question, checked.sentences, embedder) \
+        if min_evidence > 0 or max_relevance_gap > 0 else []
+    off_topic = min_evidence > 0 and max(relevance, default=0.0) < min_evidence
+    kept = focus(checked, relevance, max_relevance_gap).sentences
+    abstained = gated or r.not_found or off_topic or not any(s.verified for s in kept)
+    return Outcome(abstained, gated, kept, len(checked.sentences) - len(kept))
+
+
 def metrics(records: list[Record], *, checks: bool, min_relevance: float,
             min_support: float, min_evidence: float = 0.0, min_closest: float = 0.0,
             max_relevance_gap: float = 0.0, embedder=None) -> dict[str, float]:
@@ -143,17 +167,12 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
     for r in records:
         passages = [None] * len(r.passage_docs)
         if checks:
-            gated = not (r.similarity >= min_relevance or r.top_keyword > 0)  # = the product's
-            checked = decide(r.scored, passages, min_support) if r.scored else None
-            relevance = quote_relevance(r.question, checked.sentences, embedder) \
-                if checked and (min_evidence > 0 or max_relevance_gap > 0) else []
-            off_topic = bool(checked) and min_evidence > 0 and max(relevance, default=0.0) < min_evidence
-            if checked:
-                n_before = len(checked.sentences)
-                checked = focus(checked, relevance, max_relevance_gap)
-            sents = [(s.text, s.citations, s.verified) for s in checked.sentences] if checked else []
-            abstained = gated or r.not_found or off_topic or not any(v for _, _, v in sents)
-            left_out += 0 if abstained or not checked else n_before - len(sents)
+            outcome = checked_answer(r, min_relevance=min_relevance, min_support=min_support,
+                                     min_evidence=min_evidence,
+                                     max_relevance_gap=max_relevance_gap, embedder=embedder)
+            abstained, gated = outcome.abstained, outcome.gated
+            sents = [(s.text, s.citations, s.verified) for s in outcome.sentences]
+            left_out += 0 if abstained else outcome.left_out
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]
@@ -204,17 +223,15 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
     }
 
 
-def _checked(record: Record, min_support: float) -> list[dict]:
-    """With the checks: each sentence, its citations and the quote each one points at (for
-    auditing the citations by hand)."""
-    if not record.scored:
-        return []
-    checked = decide(record.scored, [None] * len(record.passage_docs), min_support)
-    return [{"text": s.text, "verified": s.verified, "citations": list(s.citations),
-             "quotes": [q.text for q in s.quotes],
-             "gold_ok": [record.passage_docs[n - 1] == record.gold_doc
-                         or record.passage_has_gold[n - 1] for n in s.citations]}
-            for s in checked.sentences]
+def _checked(record: Record, outcome: Outcome) -> list[dict]:
+    """With the checks: each sentence the answer keeps, its citations and the quote each one
+    points at (for auditing the citations by hand); none when the answer abstains."""
+    return [] if outcome.abstained else [
+        {"text": s.text, "verified": s.verified, "citations": list(s.citations),
+         "quotes": [q.text for q in s.quotes],
+         "gold_ok": [record.passage_docs[n - 1] == record.gold_doc
+                     or record.passage_has_gold[n - 1] for n in s.citations]}
+        for s in outcome.sentences]
 
 
 def sample_questions(dataset, n: int) -> list:
@@ -279,11 +296,14 @@ def main(argv: list[str] | None = None) -> None:
                       f"{m['citation_precision']:>10.3f} {m['off_corpus_abstained']:>9.3f} "
                       f"{m['answerable_abstained']:>9.3f} {m['correct']:>8.3f}")
     if args.records:
+        options = {k: v for k, v in thresholds.items() if k != "min_closest"}
+        outcomes = [checked_answer(r, embedder=embedder, **options) for r in records]
         Path(args.records).write_text(json.dumps(
             [{k: v for k, v in vars(r).items() if k != "scored"} |
              {"sentences": [{"text": s.text, "best": [(n, round(v, 4), a) for n, v, _, a in s.best]}
                             for s in r.scored],
-              "checked": _checked(r, thresholds["min_support"])} for r in records],
+              "abstained": o.abstained, "checked": _checked(r, o)}
+             for r, o in zip(records, outcomes)],
             ensure_ascii=False, indent=1))
 
 
