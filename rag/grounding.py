@@ -278,8 +278,7 @@ def score(answer: str, passages: Sequence[Chunk], embedder: Embedder,
     with the question it answers. The names and numbers are still checked on the
     sentence alone, so the question's words cannot vouch for a wrong figure or name.
     """
-    texts = [answer[s:e] for s, e in split_sentences(answer, lang)
-             if re.search(r"\w", strip_markers(answer[s:e]))]  # not a stray "[1], [1]"
+    texts = _statements(answer, lang)
     windows = evidence_windows(passages)
     if not texts or not windows:
         return [Scored(t, ()) for t in texts]
@@ -308,6 +307,19 @@ def _as_shown(chunk: Chunk) -> str:
     """A passage as the model reads it: its article's title line, then its text. A name or
     figure of the headline ("Super Bowl 50") holds for every passage of the article."""
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+
+
+def _statements(answer: str, lang: str) -> list[str]:
+    """The answer's sentences, each once: a small model may repeat one sentence over and
+    over, or leave a stray "[1], [1]" that states nothing."""
+    seen: set[str] = set()
+    kept = []
+    for s, e in split_sentences(answer, lang):
+        key = " ".join(re.findall(r"\w+", strip_markers(answer[s:e]).casefold()))
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(answer[s:e])
+    return kept
 
 
 def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: float) -> Checked:
