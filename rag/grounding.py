@@ -11,7 +11,9 @@ or answers from world knowledge. So each sentence of an answer is checked:
   must occur in that passage or its article's title (the model sees both).
 
 A sentence whose cited passage does not support it is re-attached to a retrieved
-passage that does; a sentence that nothing supports is kept but marked unverified.
+passage that does; a sentence that nothing supports is kept but marked unverified; a
+verified sentence whose quote answers the question far worse than the best one's is
+padding and is left out (`focus`); a repeated sentence counts once.
 Each citation carries the quote: the exact span of the article that supports it.
 """
 
