@@ -43,8 +43,8 @@ from rag import Assistant, Settings
 from rag.generate import build_generator
 from rag.prompts import NOT_FOUND
 from rag.evaluate import contains_gold, index_dataset, load_squad, normalize_answer
-from rag.grounding import (Scored, decide, focus, markers, quote_relevance, rank_sentences,
-                           score)
+from rag.grounding import (Scored, decide, markers, quote_relevance, rank_sentences, score,
+                           settle)
 
 OFF_CORPUS = [
     "What is the capital of Australia?", "Who won the 2018 FIFA World Cup?",
@@ -148,12 +148,11 @@ def checked_answer(r: Record, *, min_relevance: float, min_support: float, min_e
     if not r.scored:
         return Outcome(True, gated, (), 0)
     checked = decide(r.scored, [None] * len(r.passage_docs), min_support)
-    relevance = quote_relevance(r.question, checked.sentences, embedder) \
-        if min_evidence > 0 or max_relevance_gap > 0 else []
-    off_topic = min_evidence > 0 and max(relevance, default=0.0) < min_evidence
-    kept = focus(checked, relevance, max_relevance_gap).sentences
-    abstained = gated or r.not_found or off_topic or not any(s.verified for s in kept)
-    return Outcome(abstained, gated, kept, len(checked.sentences) - len(kept))
+    kept = settle(checked, quote_relevance(r.question, checked.sentences, embedder),
+                  min_evidence=min_evidence, max_gap=max_relevance_gap)  # = the product's checks
+    if gated or r.not_found or kept is None:
+        return Outcome(True, gated, checked.sentences, 0)
+    return Outcome(False, gated, kept.sentences, len(checked.sentences) - len(kept.sentences))
 
 
 def metrics(records: list[Record], *, checks: bool, min_relevance: float,
@@ -172,7 +171,7 @@ def metrics(records: list[Record], *, checks: bool, min_relevance: float,
                                      max_relevance_gap=max_relevance_gap, embedder=embedder)
             abstained, gated = outcome.abstained, outcome.gated
             sents = [(s.text, s.citations, s.verified) for s in outcome.sentences]
-            left_out += 0 if abstained else outcome.left_out
+            left_out += outcome.left_out
         else:
             sents = [(s.text, tuple(n for n in markers(s.text) if 1 <= n <= len(passages)),
                       None) for s in r.scored]

@@ -32,8 +32,8 @@ from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, de
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
-from .grounding import (Citation, Evidence, Sentence, check, focus, markers, parse_citations,
-                        quote_relevance, rank_sentences, strip_markers, with_markers)
+from .grounding import (Citation, Evidence, Sentence, check, markers, parse_citations,
+                        quote_relevance, rank_sentences, settle, strip_markers, with_markers)
 from .retrieve import Filters, Hit, Retriever
 from .settings import Settings
 from .store import EmptyIndexError, Index, current_generation, write_lock
@@ -361,15 +361,15 @@ class Assistant:
                         lang=lang, question=standalone)
         relevance = quote_relevance(standalone, checked.sentences, self.query_embedder)
         clock.lap("verify_ms")
-        answered = max(relevance, default=0.0) >= self.settings.min_evidence
-        if not answered or not any(s.verified for s in checked.sentences):
+        kept = settle(checked, relevance, min_evidence=self.settings.min_evidence,
+                      max_gap=self.settings.max_relevance_gap)
+        if kept is None:
             return self._abstain(question, standalone, lang, passages, checked.sentences,
                                  clock, closest)
-        checked = focus(checked, relevance, self.settings.max_relevance_gap)
         text = " ".join(with_markers(strip_markers(s.text), s.citations)
-                        for s in checked.sentences)
+                        for s in kept.sentences)
         return self._answer(question, standalone, lang, text, False,
-                            passages, checked.citations, checked.sentences, clock)
+                            passages, kept.citations, kept.sentences, clock)
 
     def _abstain(self, question, standalone, lang, passages, sentences, clock,
                  closest: tuple[Evidence, float] | None) -> Answer:

@@ -23,7 +23,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -336,16 +336,17 @@ def decide(scored: Sequence[Scored], passages: Sequence[Chunk], min_support: flo
         sentence = dataclasses.replace(
             sentence, quotes=tuple(windows[n] for n in sentence.citations))
         sentences.append(sentence)
-    return _collect(sentences, passages)
+    return _collect(sentences, dict(enumerate(passages, start=1)))
 
 
-def _collect(sentences: Sequence[Sentence], passages: Sequence[Chunk]) -> Checked:
-    """The sentences and the citations they make, each with the quotes it is cited for."""
+def _collect(sentences: Sequence[Sentence], chunks: Mapping[int, Chunk]) -> Checked:
+    """The sentences and the citations they make (``chunks``: passage of each marker), each
+    with the quotes it is cited for."""
     quotes: dict[int, dict[tuple[int, int], Evidence]] = {}
     for sentence in sentences:
         for quote in sentence.quotes:
             quotes.setdefault(quote.passage, {}).setdefault((quote.start, quote.end), quote)
-    citations = tuple(_citation(n, passages[n - 1], tuple(spans.values()))
+    citations = tuple(_citation(n, chunks[n], tuple(spans.values()))
                       for n, spans in quotes.items())
     return Checked(tuple(sentences), citations)
 
@@ -372,9 +373,16 @@ def focus(checked: Checked, relevances: Sequence[float], max_gap: float) -> Chec
         return checked
     floor = max(relevances) - max_gap
     kept = [s for s, r in zip(checked.sentences, relevances) if not s.verified or r >= floor]
-    chunks = {c.marker: c.chunk for c in checked.citations}
-    passages = [chunks.get(n) for n in range(1, max(chunks, default=0) + 1)]
-    return _collect(kept, passages)
+    return _collect(kept, {c.marker: c.chunk for c in checked.citations})
+
+
+def settle(checked: Checked, relevances: Sequence[float], *, min_evidence: float,
+           max_gap: float) -> Checked | None:
+    """What the checks let through: the answer without its padding, or None when it must
+    abstain (no verified sentence, or no quote answers the question ``min_evidence`` well)."""
+    if max(relevances, default=0.0) < min_evidence or not any(s.verified for s in checked.sentences):
+        return None
+    return focus(checked, relevances, max_gap)
 
 
 def check(answer: str, passages: Sequence[Chunk], embedder: Embedder, *,
