@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from . import prompts
-from .chunking import chunk_article
+from .chunking import Chunk, chunk_article, passage_sentences
 from .corpus import (SUPPORTED_SUFFIXES, Article, Skipped, article_from_text, detect_language,
                      load_articles)
 from .embed import CachedEmbedder, Embedder, build_embedder
@@ -153,7 +154,8 @@ class Assistant:
 
     def _empty_index(self) -> Index:
         s = self.settings
-        return Index.empty(self.embedder.name, self.embedder.dim, s.chunk_tokens, s.chunk_overlap)
+        return Index.empty(self.embedder.name, self.embedder.dim, s.chunk_tokens, s.chunk_overlap,
+                           sentence_vectors=s.sentence_vectors)
 
     def warm_up(self) -> None:
         """Load the index and both models, and evaluate the fixed instructions into the
@@ -252,29 +254,47 @@ class Assistant:
                unchanged: int = 0) -> IndexReport:
         started = time.perf_counter()
         s = self.settings
-        added = []
         chunked = [(a, chunk_article(a, self.embedder.count_tokens, s.chunk_tokens,
                                      s.chunk_overlap))
                    for a in tqdm(new, desc="chunking", unit="article", disable=not progress)]
-        texts = [c.text for _, cs in chunked for c in cs]
-        titles = [c.title for _, cs in chunked for c in cs]
-        vectors = (self.embedder.embed(texts, kind="document", titles=titles, progress=progress)
-                   if texts else None)
-        offset = 0
-        for article, chunks in chunked:
-            added.append((article, chunks, vectors[offset: offset + len(chunks)]))
-            offset += len(chunks)
+        with_sentences = base.manifest.sentence_vectors
+        if s.sentence_vectors != with_sentences and (new or removed):
+            log.warning("the index at %s was built %s sentence vectors and keeps it; rebuild "
+                        "(rag index --rebuild) to change that", s.index_dir,
+                        "with" if with_sentences else "without")
+        added, per_article = self._embed(chunked, with_sentences, progress)
         index = base if not (added or removed) and current_generation(s.index_dir) else \
-            base.updated(added, removed)
+            base.updated(added, removed, per_article)
         if index is not base:
             index.save(s.index_dir)
         with self._lock:
             self._index = index
         return IndexReport(
             added=len(new) - updated, updated=updated, removed=len(removed) - updated,
-            unchanged=unchanged, chunks_embedded=len(texts), skipped=tuple(skipped),
+            unchanged=unchanged, chunks_embedded=sum(len(cs) for _, cs in chunked),
+            skipped=tuple(skipped),
             total_articles=len(index.articles), total_chunks=len(index.chunks),
             seconds=time.perf_counter() - started)
+
+    def _embed(self, chunked: Sequence[tuple[Article, list[Chunk]]], with_sentences: bool,
+               progress: bool) -> tuple[list, list]:
+        """Each article with its chunks and their vectors, in one embedding pass; with
+        sentence vectors also, per article, the vectors of its passages' sentences and the
+        number of the passage each belongs to."""
+        texts = [c.text for _, cs in chunked for c in cs]
+        titles = [c.title for _, cs in chunked for c in cs]
+        pieces = [_sentence_pieces(chunks) for _, chunks in chunked] if with_sentences else []
+        texts += [text for piece in pieces for text in piece[0]]
+        titles += [title for piece in pieces for title in piece[1]]
+        vectors = _embed_documents(self.embedder, texts, titles, progress) if texts else None
+        added, per_article, offset = [], [], 0
+        for article, chunks in chunked:
+            added.append((article, chunks, vectors[offset: offset + len(chunks)]))
+            offset += len(chunks)
+        for _, _, chunk_numbers in pieces:
+            per_article.append((vectors[offset: offset + len(chunk_numbers)], chunk_numbers))
+            offset += len(chunk_numbers)
+        return added, per_article
 
     def require_articles(self) -> Index:
         """The current index; `EmptyIndexError` (with what to run) if it holds no articles."""
@@ -505,6 +525,28 @@ def _write_new(path: Path, content: str | bytes) -> None:
 def _under(path: str, roots: Sequence[Path]) -> bool:
     file = Path(path.split("#")[0])
     return any(file == root or root in file.parents for root in roots)
+
+
+def _embed_documents(embedder: Embedder, texts: list[str], titles: list[str],
+                     progress: bool) -> np.ndarray:
+    """Document vectors of ``texts`` under ``titles``; a repeated (text, title) pair (a
+    sentence in the overlap of two passages) is embedded once."""
+    pairs = list(dict.fromkeys(zip(texts, titles)))
+    if len(pairs) == len(texts):
+        return embedder.embed(texts, kind="document", titles=titles, progress=progress)
+    where = {pair: i for i, pair in enumerate(pairs)}
+    vectors = embedder.embed([t for t, _ in pairs], kind="document",
+                             titles=[t for _, t in pairs], progress=progress)
+    return vectors[[where[pair] for pair in zip(texts, titles)]]
+
+
+def _sentence_pieces(chunks: Sequence[Chunk]) -> tuple[list[str], list[str], np.ndarray]:
+    """The sentences of an article's passages that get vectors, their titles, and the
+    number of the passage each belongs to."""
+    found = [(text, chunk.title, number) for number, chunk in enumerate(chunks)
+             for text in passage_sentences(chunk)]
+    return ([t for t, _, _ in found], [t for _, t, _ in found],
+            np.array([n for _, _, n in found], np.int64))
 
 
 def _unique(articles: Iterable[Article]) -> list[Article]:

@@ -28,6 +28,7 @@ from .corpus import Article
 Span = tuple[int, int]
 # 1: greedy packing; 2: a rest of at most max_tokens // 2 joins the last chunk.
 CHUNKER_VERSION = 2
+MIN_SENTENCE_CHARS = 16  # shorter "sentences" (headings, bylines) get no vector of their own
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ def split_sentences(text: str, lang: str = "") -> list[Span]:
     for line in re.finditer(r"[^\n]+", text):
         spans.extend(_line_sentences(text, line.start(), line.end(), lang))
     return spans
+
+
+def passage_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a passage that get their own vector when the index keeps sentence
+    vectors (a passage is then also found by its best-matching sentence)."""
+    return [text for start, end in split_sentences(chunk.text, chunk.lang)
+            if len(text := chunk.text[start:end]) >= MIN_SENTENCE_CHARS]
 
 
 def chunk_article(article: Article, count_tokens: Callable[[str], int],

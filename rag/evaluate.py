@@ -399,14 +399,15 @@ def evaluate(assistant, dataset: Dataset, *, modes: Sequence[str] = ("hybrid",),
         "questions_without_gold_text": skipped,
         "index": {"dir": str(s.index_dir), "seconds": round(corpus.seconds, 1),
                   "documents": len(corpus.documents), "chunks": corpus.total_chunks,
-                  "chunks_embedded": corpus.chunks_embedded},
+                  "chunks_embedded": corpus.chunks_embedded,
+                  "sentences": assistant.index.manifest.n_sentences},
         "settings": {k: v for k, v in s.as_dict().items() if k in RETRIEVAL_SETTINGS},
         "runs": [r.to_json() for r in runs],
     }
 
 
 RETRIEVAL_SETTINGS = ("embedder", "chunk_tokens", "chunk_overlap", "candidates", "rrf_k",
-                      "dense_weight", "fusion", "recency_half_life_days",
+                      "dense_weight", "sentence_weight", "fusion", "recency_half_life_days",
                       "date_hints", "date_boost", "min_relevance")
 
 

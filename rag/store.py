@@ -6,6 +6,8 @@ Layout of an index directory::
     gen-<id>/manifest.json   format version, embedder id + dim, chunking, file checksums,
                              per-article content hashes
     gen-<id>/articles.jsonl  gen-<id>/chunks.jsonl  gen-<id>/dense.faiss  gen-<id>/keyword/
+    gen-<id>/sentences.faiss  gen-<id>/sentence_chunks.npy   only with sentence vectors:
+                             one vector per passage sentence, and the chunk row it belongs to
 
 A write builds a complete new generation beside the old one and then swaps
 ``CURRENT``; a crash at any point leaves the old index loadable. Every file's
@@ -68,6 +70,8 @@ class Manifest:
     article_hashes: tuple[tuple[str, str], ...] = ()  # (article id, sha256 of its text)
     files: tuple[tuple[str, str], ...] = ()           # (relative file, sha256)
     updated: float = 0.0
+    sentence_vectors: bool = False  # passages also have one vector per sentence
+    n_sentences: int = 0
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -93,17 +97,28 @@ class Index:
     chunks: tuple[Chunk, ...]
     dense: faiss.Index
     keyword: KeywordIndex
+    sentences: faiss.Index | None = None        # with sentence vectors: one per sentence
+    sentence_chunks: np.ndarray | None = None   # the chunk row of each sentence vector
 
     # -- building ---------------------------------------------------------------------
     @classmethod
-    def empty(cls, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int) -> "Index":
+    def empty(cls, embedder: str, dim: int, chunk_tokens: int, chunk_overlap: int,
+              sentence_vectors: bool = False) -> "Index":
         manifest = Manifest(embedder=embedder, dim=dim, chunk_tokens=chunk_tokens,
-                            chunk_overlap=chunk_overlap, chunker=CHUNKER_VERSION)
-        return cls(manifest, {}, (), faiss.IndexFlatIP(dim), KeywordIndex.build([], []))
+                            chunk_overlap=chunk_overlap, chunker=CHUNKER_VERSION,
+                            sentence_vectors=sentence_vectors)
+        sentences = faiss.IndexFlatIP(dim) if sentence_vectors else None
+        return cls(manifest, {}, (), faiss.IndexFlatIP(dim), KeywordIndex.build([], []),
+                   sentences, np.zeros(0, np.int64) if sentence_vectors else None)
 
     def updated(self, added: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
-                removed: set[str]) -> "Index":
-        """A new index without the articles in ``removed`` and with ``added`` (re)placed."""
+                removed: set[str],
+                sentences: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> "Index":
+        """A new index without the articles in ``removed`` and with ``added`` (re)placed.
+
+        An index with sentence vectors needs, for each added article, its sentence
+        vectors and the number (within the article) of the chunk each belongs to.
+        """
         replaced = removed | {article.id for article, _, _ in added}
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in replaced]
         new = [np.asarray(v, np.float32).reshape(-1, self.manifest.dim) for _, _, v in added]
@@ -122,17 +137,43 @@ class Index:
             matrix = np.vstack([self.vectors(keep), *new])
             dense, kind = build_faiss(matrix, self.manifest.dim)
         keyword = KeywordIndex.build([c.text for c in chunks], [c.lang for c in chunks])
+        sentence_index, owners = self._updated_sentences(keep, added, sentences)
         manifest = dataclasses.replace(
             self.manifest, faiss_type=kind, n_chunks=len(chunks), updated=time.time(),
+            n_sentences=sentence_index.ntotal if sentence_index is not None else 0,
             article_hashes=tuple(sorted((a.id, text_hash(a.text)) for a in articles.values())))
-        return Index(manifest, articles, tuple(chunks), dense, keyword)
+        return Index(manifest, articles, tuple(chunks), dense, keyword, sentence_index, owners)
+
+    def _updated_sentences(self, keep: list[int], added: Sequence[tuple], sentences: Sequence[
+            tuple[np.ndarray, np.ndarray]]) -> tuple[faiss.Index | None, np.ndarray | None]:
+        """The sentence vectors of the kept chunks (rows renumbered) and of the added ones."""
+        if self.sentences is None:
+            return None, None
+        if len(sentences) != len(added):
+            raise ValueError("an index with sentence vectors needs them for every added article")
+        kept = np.isin(self.sentence_chunks, keep)
+        renumber = np.full(len(self.chunks) + 1, -1, np.int64)
+        renumber[keep] = np.arange(len(keep))
+        owners, new, base = [renumber[self.sentence_chunks[kept]]], [], len(keep)
+        for (_, chunks, _), (vectors, chunk_numbers) in zip(added, sentences):
+            new.append(np.asarray(vectors, np.float32).reshape(-1, self.manifest.dim))
+            owners.append(base + np.asarray(chunk_numbers, np.int64))
+            base += len(chunks)
+        owners = np.concatenate(owners)
+        if kept.all() and faiss_kind(len(owners)) == faiss_kind(self.sentences.ntotal):
+            index = faiss.clone_index(self.sentences)  # only additions: extend a copy
+            if new:
+                index.add(np.ascontiguousarray(np.vstack(new)))
+            if faiss_kind(index.ntotal) == "hnsw":
+                set_search_breadth(index)
+        else:
+            old = _all_vectors(self.sentences, self.manifest.dim)[kept]
+            index, _ = build_faiss(np.vstack([old, *new]), self.manifest.dim)
+        return index, owners
 
     def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
         """The stored unit vectors of the given chunk rows (all by default)."""
-        n = self.dense.ntotal
-        if n == 0:
-            return np.zeros((0, self.manifest.dim), np.float32)
-        everything = self.dense.reconstruct_n(0, n)
+        everything = _all_vectors(self.dense, self.manifest.dim)
         return everything if rows is None else everything[list(rows)]
 
     # -- searching --------------------------------------------------------------------
@@ -166,6 +207,48 @@ class Index:
         valid = rows[0] >= 0
         return rows[0][valid], scores[0][valid]
 
+    def search_sentences(self, query: np.ndarray, k: int,
+                         allowed: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the k chunks whose best sentence is nearest, optionally among ``allowed``."""
+        if self.sentences is None or self.sentences.ntotal == 0 or k <= 0:
+            return np.zeros(0, np.int64)
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(np.isin(self.sentence_chunks, allowed))
+            if len(ids) == 0:
+                return np.zeros(0, np.int64)
+            selector = faiss.IDSelectorBatch(ids.astype(np.int64))
+            params = (faiss.SearchParametersHNSW(
+                sel=selector, efSearch=hnsw_ef_search(self.sentences.ntotal))
+                if faiss_kind(self.sentences.ntotal) == "hnsw"
+                else faiss.SearchParameters(sel=selector))
+        q = np.asarray(query, np.float32).reshape(1, -1)
+        wanted = min(4 * k, self.sentences.ntotal)  # about four sentences per passage
+        _, ids = self.sentences.search(q, wanted, params=params)
+        rows = self.sentence_chunks[ids[0][ids[0] >= 0]]
+        return _first_occurrences(rows)[:k]
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Question–passage cosine of each chunk row."""
+        return np.array([self.dense.reconstruct(int(row)) @ query for row in rows], np.float32)
+
+    def best_sentence_cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Cosine of each chunk row's best-matching sentence (its passage's if it has none)."""
+        best = self.cosines(rows, query)
+        for i, row in enumerate(rows):
+            ids = self._sentences_of_chunk.get(int(row))
+            if ids is not None:
+                best[i] = max(self.sentences.reconstruct(int(j)) @ query for j in ids)
+        return best
+
+    @cached_property
+    def _sentences_of_chunk(self) -> dict[int, np.ndarray]:
+        if self.sentence_chunks is None or len(self.sentence_chunks) == 0:
+            return {}
+        order = np.argsort(self.sentence_chunks, kind="stable")
+        rows, starts = np.unique(self.sentence_chunks[order], return_index=True)
+        return dict(zip(map(int, rows), np.split(order, starts[1:])))
+
     # -- persistence ------------------------------------------------------------------
     def save(self, directory: Path) -> Path:
         """Write a new generation and make it current atomically; returns its folder."""
@@ -179,6 +262,9 @@ class Index:
                          (dataclasses.asdict(a) for a in self.articles.values()))
             _write_lines(staging / "chunks.jsonl", (dataclasses.asdict(c) for c in self.chunks))
             faiss.write_index(self.dense, str(staging / "dense.faiss"))
+            if self.sentences is not None:
+                faiss.write_index(self.sentences, str(staging / "sentences.faiss"))
+                np.save(staging / "sentence_chunks.npy", self.sentence_chunks)
             self.keyword.save(staging / "keyword")
             files = tuple(sorted((str(p.relative_to(staging)), file_hash(p))
                                  for p in sorted(staging.rglob("*")) if p.is_file()))
@@ -236,7 +322,14 @@ class Index:
         dense = faiss.read_index(str(gen / "dense.faiss"))
         if manifest.faiss_type == "hnsw":
             set_search_breadth(dense)
-        return cls(manifest, articles, chunks, dense, KeywordIndex.load(gen / "keyword"))
+        sentences = owners = None
+        if manifest.sentence_vectors:
+            sentences = faiss.read_index(str(gen / "sentences.faiss"))
+            owners = np.load(gen / "sentence_chunks.npy")
+            if faiss_kind(sentences.ntotal) == "hnsw":
+                set_search_breadth(sentences)
+        return cls(manifest, articles, chunks, dense, KeywordIndex.load(gen / "keyword"),
+                   sentences, owners)
 
 
 def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
@@ -264,6 +357,18 @@ def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
             f"{built[1]}), but the settings ask for {chunking[0]} (overlap {chunking[1]}). "
             f"Use the same RAG_CHUNK_TOKENS/RAG_CHUNK_OVERLAP or rebuild with: "
             f"rag index --rebuild corpus/ --index {directory}")
+
+
+def _all_vectors(index: faiss.Index, dim: int) -> np.ndarray:
+    if index.ntotal == 0:
+        return np.zeros((0, dim), np.float32)
+    return index.reconstruct_n(0, index.ntotal)
+
+
+def _first_occurrences(values: np.ndarray) -> np.ndarray:
+    """The distinct values in order of first appearance."""
+    _, first = np.unique(values, return_index=True)
+    return values[np.sort(first)]
 
 
 def faiss_kind(n_chunks: int) -> str:

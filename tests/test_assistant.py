@@ -2,6 +2,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Assistant, Settings, prompts
@@ -268,3 +269,30 @@ def test_a_failing_background_warm_up_is_logged_not_raised(make, caplog):
     assistant.warm_up_in_background().join(timeout=30)
     assert "warm-up failed: model file is missing" in caplog.text
     assert not assistant.warm.is_set()
+
+
+def test_an_index_with_sentence_vectors_embeds_each_passage_sentence_once(make, caplog, tmp_path):
+    from rag.chunking import passage_sentences
+    assistant = make(sentence_vectors=True, chunk_tokens=40, chunk_overlap=15)
+    report = assistant.index_files([REPO / "corpus"])
+    index = assistant.index
+    per_chunk = [passage_sentences(c) for c in index.chunks]
+    assert index.manifest.sentence_vectors
+    assert index.manifest.n_sentences == sum(map(len, per_chunk)) == len(index.sentence_chunks)
+    assert np.array_equal(index.sentence_chunks,
+                          np.repeat(np.arange(len(per_chunk)), list(map(len, per_chunk))))
+    distinct = {(s, c.title) for c, sents in zip(index.chunks, per_chunk) for s in sents}
+    assert len(distinct) < index.manifest.n_sentences  # the overlaps repeat sentences
+    passages = {(c.text, c.title) for c in index.chunks}
+    [(kind, embedded)] = assistant.embedder.calls  # one-sentence passages share their vector
+    assert kind == "document" and embedded == len(passages | distinct) < len(passages) + len(distinct)
+    assert report.chunks_embedded == len(index.chunks)
+    hits = assistant.search("Quanto ha registrato Amazon di fatturato per AWS?")
+    assert "AWS" in hits[0].chunk.text
+
+    plain = make(sentence_vectors=False, chunk_tokens=40, chunk_overlap=15)  # keeps its kind
+    with caplog.at_level("WARNING"):
+        plain.index_files([_write(tmp_path / "more", "x.txt", "Un nuovo articolo sul porto di Bari. " * 3)])
+    assert "built with sentence vectors and keeps it" in caplog.text
+    grown = plain.index
+    assert grown.manifest.sentence_vectors and grown.sentence_chunks.max() == len(grown.chunks) - 1

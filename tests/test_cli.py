@@ -41,6 +41,20 @@ def test_index_then_ask_json(fake_models, tmp_path):
     assert {"retrieve_ms", "generate_ms", "total_ms"} <= data["timings"].keys()
 
 
+def test_index_with_sentence_vectors_then_search(fake_models, tmp_path):
+    from rag.store import Index
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    result = runner.invoke(cli, ["index", str(REPO / "corpus"), "--index", str(index),
+                                 "--sentence-vectors", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = Index.open(index).manifest
+    assert manifest.sentence_vectors and manifest.n_sentences > manifest.n_chunks
+    result = runner.invoke(cli, ["search", "fatturato di AWS", "--index", str(index), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "AWS" in json.loads(result.output)["passages"][0]["text"]
+
+
 def test_index_reports_skipped_files_in_exit_code(fake_models, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -109,3 +109,22 @@ def test_follow_up_is_condensed_and_cited(assistant):
 def test_english_question_finds_the_italian_passage_in_the_top_3(assistant):
     hits = assistant.search("Why might the Musk–Bezos rivalry grow?", k=3)
     assert any(STORAGE in h.chunk.text for h in hits)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+@pytest.mark.parametrize("question,phrase", [
+    ("Why might the Musk–Bezos rivalry grow?", STORAGE),
+    ("Which data-center lease did Tesla take over?", LEASE),
+    ("Quanto ha fatturato AWS nell'ultimo trimestre?", "22,1 miliardi"),
+])
+def test_an_index_with_sentence_vectors_finds_the_passage_in_the_top_3(
+        assistant, tmp_path_factory, mode, question, phrase):
+    root = tmp_path_factory.getbasetemp() / "e2e-sentences"
+    with_sentences = Assistant(
+        assistant.settings.replace(index_dir=root, sentence_vectors=True),
+        embedder=assistant.embedder)
+    if not (root / "CURRENT").exists():
+        with_sentences.index_files([Path(assistant.settings.corpus_dir)])
+    assert with_sentences.index.manifest.n_sentences > len(with_sentences.index.chunks)
+    hits = with_sentences.search(question, k=3, mode=mode)
+    assert any(phrase in h.chunk.text for h in hits), [h.chunk.text[:80] for h in hits]

@@ -184,3 +184,44 @@ def test_near_duplicate_is_jaccard_at_least_the_threshold():
     assert _near_duplicate(eight_of_ten, [seven_shared, base])
     assert not _near_duplicate(seven_shared, [base])
     assert not _near_duplicate(frozenset(), [frozenset()])
+
+
+def _sentence_index(docs: list[dict]) -> Index:
+    """One chunk per article with explicit passage and sentence vectors."""
+    added, sentences = [], []
+    for d in docs:
+        article = Article(id=d["id"], title=d["id"], text=d["text"], lang="en")
+        chunk = Chunk(id=f"{d['id']}:0", article_id=d["id"], index=0, text=d["text"], start=0,
+                      end=len(d["text"]), title=d["id"], lang="en")
+        added.append((article, [chunk], d["vector"].reshape(1, -1)))
+        sentences.append((np.stack(d["sentences"]), np.zeros(len(d["sentences"]), np.int64)))
+    return Index.empty("table", DIM, 200, 40, sentence_vectors=True).updated(
+        added, set(), sentences)
+
+
+SENTENCE_DOCS = [
+    # a long passage about many things, one sentence of which is exactly the question
+    {"id": "needle", "text": "Many things. One of them answers.", "vector": _unit(0.9, 1),
+     "sentences": [_unit(0, 1), _unit(1, 0)]},
+    # a passage near the question as a whole, no sentence nearer
+    {"id": "broad", "text": "Broadly related text. More of it.", "vector": _unit(1, 0.8),
+     "sentences": [_unit(1, 0.8), _unit(1, 0.9)]},
+    *({"id": f"filler{i}", "text": f"Filler {i}. Nothing here.", "vector": _unit(0, 1, 0.1 * i),
+       "sentences": [_unit(0, 1, 0.1 * i)]} for i in range(4)),
+]
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_a_passage_is_found_by_its_best_sentence_when_the_index_keeps_sentence_vectors(mode):
+    index = _sentence_index(SENTENCE_DOCS)
+    vector = QUERY
+    with_sentences = Retriever(index, FakeEmbedder(), Settings(mode=mode)).search(
+        "question", k=2, vector=vector)
+    passages_only = Retriever(index, FakeEmbedder(), Settings(mode=mode, sentence_weight=0)
+                              ).search("question", k=2, vector=vector)
+    assert _ids(with_sentences)[0] == "needle"
+    assert _ids(passages_only)[0] == "broad"
+    assert with_sentences[0].similarity == pytest.approx(float(_unit(0.9, 1) @ QUERY))
+    only_broad = Filters(sources=("x",))
+    assert Retriever(index, FakeEmbedder(), Settings(mode=mode)).search(
+        "question", k=2, vector=vector, filters=only_broad) == []

@@ -134,3 +134,50 @@ def test_hnsw_search_breadth_grows_with_the_index(monkeypatch, tmp_path):
     assert grown.dense.hnsw.efSearch == store.hnsw_ef_search(6) > store.hnsw_ef_search(3)
     grown.save(tmp_path)
     assert Index.open(tmp_path, embedder="fake").dense.hnsw.efSearch == store.hnsw_ef_search(6)
+
+
+def _with_sentences(i: int) -> tuple[tuple[Article, list[Chunk], np.ndarray], tuple]:
+    """Article ``a{i}`` with two one-sentence chunks; sentence vector of chunk j is axis 2i+j."""
+    text = f"First sentence of article {i}. Second sentence of article {i}."
+    half = text.index(" Second")
+    article = Article(id=f"a{i}", title=f"T{i}", text=text, lang="en")
+    chunks = [Chunk(f"a{i}:0", f"a{i}", 0, text[:half], 0, half, f"T{i}", "en"),
+              Chunk(f"a{i}:1", f"a{i}", 1, text[half + 1:], half + 1, len(text), f"T{i}", "en")]
+    sentences = np.eye(16, dtype=np.float32)[[2 * i, 2 * i + 1]]
+    return (article, chunks, np.full((2, 16), 0.25, np.float32)), (sentences, np.array([0, 1]))
+
+
+def _sentence_index(ids) -> Index:
+    pairs = [_with_sentences(i) for i in ids]
+    return Index.empty("fake", 16, 50, 10, sentence_vectors=True).updated(
+        [a for a, _ in pairs], set(), [s for _, s in pairs])
+
+
+@pytest.mark.parametrize("limit", [100_000, 2])  # flat, and HNSW for the sentences
+def test_sentence_vectors_follow_their_chunks_through_updates_and_a_round_trip(
+        tmp_path, monkeypatch, limit):
+    import rag.store as store
+    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", limit)
+    article, sentences = _with_sentences(3)
+    index = _sentence_index([0, 1, 2]).updated([article], {"a1"}, [sentences])
+    index.save(tmp_path)
+    loaded = Index.open(tmp_path, embedder="fake")
+    assert loaded.manifest.sentence_vectors and loaded.manifest.n_sentences == 6
+    for i in (0, 2, 3):
+        for j in (0, 1):
+            rows = loaded.search_sentences(np.eye(16, dtype=np.float32)[2 * i + j], k=1)
+            assert loaded.chunks[rows[0]].id == f"a{i}:{j}"
+    rows = np.arange(len(loaded.chunks))
+    best = loaded.best_sentence_cosines(rows, np.eye(16, dtype=np.float32)[5])  # a2:1
+    assert [loaded.chunks[r].id for r in rows[best > 0.9]] == ["a2:1"]
+    allowed = np.array([r for r in rows if loaded.chunks[r].article_id == "a0"])
+    found = loaded.search_sentences(np.eye(16, dtype=np.float32)[4], k=3, allowed=allowed)
+    assert {loaded.chunks[r].article_id for r in found} == {"a0"}
+
+
+def test_an_index_without_sentence_vectors_has_none_and_needs_none():
+    index = _index()
+    assert index.sentences is None and not index.manifest.sentence_vectors
+    assert len(index.search_sentences(np.eye(8, dtype=np.float32)[0], k=3)) == 0
+    with pytest.raises(ValueError, match="sentence vectors"):
+        _sentence_index([0]).updated([_with_sentences(1)[0]], set())
