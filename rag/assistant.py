@@ -95,6 +95,7 @@ class IndexReport:
     skipped: tuple[Skipped, ...] = ()
     total_articles: int = 0
     total_chunks: int = 0
+    total_sentence_vectors: int = 0  # 0 unless the index keeps sentence vectors
     seconds: float = 0.0
 
 
@@ -274,6 +275,7 @@ class Assistant:
             unchanged=unchanged, chunks_embedded=sum(len(cs) for _, cs in chunked),
             skipped=tuple(skipped),
             total_articles=len(index.articles), total_chunks=len(index.chunks),
+            total_sentence_vectors=index.manifest.n_sentences,
             seconds=time.perf_counter() - started)
 
     def _embed(self, chunked: Sequence[tuple[Article, list[Chunk]]], with_sentences: bool,

@@ -110,7 +110,9 @@ def index_command(ctx, paths, index_dir, rebuild, sentence_vectors, as_json):
         click.echo(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
                    f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
                    f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f}s; "
-                   f"index: {report.total_articles} articles, {report.total_chunks} chunks.")
+                   f"index: {report.total_articles} articles, {report.total_chunks} chunks"
+                   + (f", {report.total_sentence_vectors} sentence vectors"
+                      if report.total_sentence_vectors else "") + ".")
     if report.skipped:
         ctx.exit(EXIT_SKIPPED)
 

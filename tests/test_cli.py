@@ -50,6 +50,7 @@ def test_index_with_sentence_vectors_then_search(fake_models, tmp_path):
     assert result.exit_code == 0, result.output
     manifest = Index.open(index).manifest
     assert manifest.sentence_vectors and manifest.n_sentences > manifest.n_chunks
+    assert json.loads(result.output)["total_sentence_vectors"] == manifest.n_sentences
     result = runner.invoke(cli, ["search", "fatturato di AWS", "--index", str(index), "--json"])
     assert result.exit_code == 0, result.output
     assert "AWS" in json.loads(result.output)["passages"][0]["text"]
