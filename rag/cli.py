@@ -358,6 +358,8 @@ def eval_command(ctx, squad, articles, corpus_file, questions_file, realtimeqa, 
     (recall@1, recall@5, recall@10, mrr@10, n_questions, mode, timings) and "runs" lists all.
     Retrieval settings come from RAG_* variables as usual (e.g. RAG_FUSION=rrf
     RAG_DENSE_WEIGHT=0.5, or RAG_DATE_BOOST=0.3) to compare variants on one index.
+    An index keeps the kind it was built with: to measure sentence vectors, give
+    RAG_SENTENCE_VECTORS=1 and another --index (the report's index.sentences counts them).
     """
     from . import evaluate
     from .assistant import Assistant
