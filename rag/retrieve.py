@@ -211,7 +211,7 @@ class Retriever:
             bag = self.index.word_bag(row)
             if _near_duplicate(bag, kept_words):
                 continue
-            similarity = float(self.index.dense.reconstruct(int(row)) @ qvec)
+            similarity = float(self.index.cosines([row], qvec)[0])
             keyword = float(keyword_scores[row]) if len(keyword_scores) else 0.0
             hits.append(Hit(chunk, len(hits) + 1, score, similarity, keyword))
             kept_words.append(bag)

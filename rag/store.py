@@ -120,56 +120,39 @@ class Index:
         vectors and the number (within the article) of the chunk each belongs to.
         """
         replaced = removed | {article.id for article, _, _ in added}
-        keep = [i for i, c in enumerate(self.chunks) if c.article_id not in replaced]
+        kept = np.array([c.article_id not in replaced for c in self.chunks], bool)
         new = [np.asarray(v, np.float32).reshape(-1, self.manifest.dim) for _, _, v in added]
-        chunks = [self.chunks[i] for i in keep] + [c for _, cs, _ in added for c in cs]
+        chunks = ([c for c, k in zip(self.chunks, kept) if k]
+                  + [c for _, cs, _ in added for c in cs])
         articles = {k: a for k, a in self.articles.items() if k not in replaced}
         articles.update({a.id: a for a, _, _ in added})
-        kind = faiss_kind(len(chunks))
-        if len(keep) == len(self.chunks) and kind == self.manifest.faiss_type:
-            # only additions: extend a copy (an HNSW graph is not rebuilt for one article)
-            dense = faiss.clone_index(self.dense)
-            if new:
-                dense.add(np.ascontiguousarray(np.vstack(new)))
-            if kind == "hnsw":
-                set_search_breadth(dense)
-        else:
-            matrix = np.vstack([self.vectors(keep), *new])
-            dense, kind = build_faiss(matrix, self.manifest.dim)
+        dense, kind = _updated_vectors(self.dense, kept, new, self.manifest.dim)
         keyword = KeywordIndex.build([c.text for c in chunks], [c.lang for c in chunks])
-        sentence_index, owners = self._updated_sentences(keep, added, sentences)
+        sentence_index, owners = self._updated_sentences(kept, added, sentences)
         manifest = dataclasses.replace(
             self.manifest, faiss_type=kind, n_chunks=len(chunks), updated=time.time(),
             n_sentences=sentence_index.ntotal if sentence_index is not None else 0,
             article_hashes=tuple(sorted((a.id, text_hash(a.text)) for a in articles.values())))
         return Index(manifest, articles, tuple(chunks), dense, keyword, sentence_index, owners)
 
-    def _updated_sentences(self, keep: list[int], added: Sequence[tuple], sentences: Sequence[
-            tuple[np.ndarray, np.ndarray]]) -> tuple[faiss.Index | None, np.ndarray | None]:
-        """The sentence vectors of the kept chunks (rows renumbered) and of the added ones."""
+    def _updated_sentences(self, kept_chunks: np.ndarray, added: Sequence[tuple],
+                           sentences: Sequence[tuple[np.ndarray, np.ndarray]]
+                           ) -> tuple[faiss.Index | None, np.ndarray | None]:
+        """The sentence vectors of the kept chunks (a mask; rows renumbered) and of the added
+        ones."""
         if self.sentences is None:
             return None, None
         if len(sentences) != len(added):
             raise ValueError("an index with sentence vectors needs them for every added article")
-        kept = np.isin(self.sentence_chunks, keep)
-        renumber = np.full(len(self.chunks) + 1, -1, np.int64)
-        renumber[keep] = np.arange(len(keep))
-        owners, new, base = [renumber[self.sentence_chunks[kept]]], [], len(keep)
+        kept = kept_chunks[self.sentence_chunks]
+        renumber = np.cumsum(kept_chunks) - 1  # a kept chunk's row in the new index
+        owners, new, base = [renumber[self.sentence_chunks[kept]]], [], int(kept_chunks.sum())
         for (_, chunks, _), (vectors, chunk_numbers) in zip(added, sentences):
             new.append(np.asarray(vectors, np.float32).reshape(-1, self.manifest.dim))
             owners.append(base + np.asarray(chunk_numbers, np.int64))
             base += len(chunks)
-        owners = np.concatenate(owners)
-        if kept.all() and faiss_kind(len(owners)) == faiss_kind(self.sentences.ntotal):
-            index = faiss.clone_index(self.sentences)  # only additions: extend a copy
-            if new:
-                index.add(np.ascontiguousarray(np.vstack(new)))
-            if faiss_kind(index.ntotal) == "hnsw":
-                set_search_breadth(index)
-        else:
-            old = _all_vectors(self.sentences, self.manifest.dim)[kept]
-            index, _ = build_faiss(np.vstack([old, *new]), self.manifest.dim)
-        return index, owners
+        index, _ = _updated_vectors(self.sentences, kept, new, self.manifest.dim)
+        return index, np.concatenate(owners)
 
     def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
         """The stored unit vectors of the given chunk rows (all by default)."""
@@ -197,11 +180,7 @@ class Index:
         if allowed is not None:
             if len(allowed) == 0:
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = (faiss.SearchParametersHNSW(sel=selector,
-                                                 efSearch=hnsw_ef_search(self.dense.ntotal))
-                      if self.manifest.faiss_type == "hnsw"
-                      else faiss.SearchParameters(sel=selector))
+            params = _only(self.dense, allowed)
         q = np.asarray(query, np.float32).reshape(1, -1)
         scores, rows = self.dense.search(q, min(k, self.dense.ntotal), params=params)
         valid = rows[0] >= 0
@@ -217,11 +196,7 @@ class Index:
             ids = np.flatnonzero(np.isin(self.sentence_chunks, allowed))
             if len(ids) == 0:
                 return np.zeros(0, np.int64)
-            selector = faiss.IDSelectorBatch(ids.astype(np.int64))
-            params = (faiss.SearchParametersHNSW(
-                sel=selector, efSearch=hnsw_ef_search(self.sentences.ntotal))
-                if faiss_kind(self.sentences.ntotal) == "hnsw"
-                else faiss.SearchParameters(sel=selector))
+            params = _only(self.sentences, ids)
         q = np.asarray(query, np.float32).reshape(1, -1)
         wanted = min(4 * k, self.sentences.ntotal)  # about four sentences per passage
         _, ids = self.sentences.search(q, wanted, params=params)
@@ -230,7 +205,9 @@ class Index:
 
     def cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Question–passage cosine of each chunk row."""
-        return np.array([self.dense.reconstruct(int(row)) @ query for row in rows], np.float32)
+        if len(rows) == 0:
+            return np.zeros(0, np.float32)
+        return self.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ query
 
     def best_sentence_cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Cosine of each chunk row's best-matching sentence (its passage's if it has none)."""
@@ -238,7 +215,7 @@ class Index:
         for i, row in enumerate(rows):
             ids = self._sentences_of_chunk.get(int(row))
             if ids is not None:
-                best[i] = max(self.sentences.reconstruct(int(j)) @ query for j in ids)
+                best[i] = (self.sentences.reconstruct_batch(ids) @ query).max()
         return best
 
     @cached_property
@@ -357,6 +334,30 @@ def check_compatible(manifest: Manifest, embedder: str | None, dim: int | None,
             f"{built[1]}), but the settings ask for {chunking[0]} (overlap {chunking[1]}). "
             f"Use the same RAG_CHUNK_TOKENS/RAG_CHUNK_OVERLAP or rebuild with: "
             f"rag index --rebuild corpus/ --index {directory}")
+
+
+def _updated_vectors(index: faiss.Index, kept: np.ndarray, new: Sequence[np.ndarray],
+                     dim: int) -> tuple[faiss.Index, str]:
+    """``index`` with only the ``kept`` rows (a mask) and then the ``new`` ones, and its kind.
+    When nothing is removed and the kind stays, a copy is extended (an HNSW graph is not
+    rebuilt for one article); otherwise the index is rebuilt from the kept vectors."""
+    total = int(kept.sum()) + sum(len(v) for v in new)
+    if kept.all() and faiss_kind(total) == faiss_kind(index.ntotal):
+        grown = faiss.clone_index(index)
+        if new:
+            grown.add(np.ascontiguousarray(np.vstack(new)))
+        if faiss_kind(total) == "hnsw":
+            set_search_breadth(grown)
+        return grown, faiss_kind(total)
+    return build_faiss(np.vstack([_all_vectors(index, dim)[kept], *new]), dim)
+
+
+def _only(index: faiss.Index, ids: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters that restrict ``index`` to ``ids`` (at its usual HNSW breadth)."""
+    selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
+    if faiss_kind(index.ntotal) == "hnsw":
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=hnsw_ef_search(index.ntotal))
+    return faiss.SearchParameters(sel=selector)
 
 
 def _all_vectors(index: faiss.Index, dim: int) -> np.ndarray:
