@@ -21,8 +21,8 @@ the ranking softly: with ``date_hints``, a time expression in the question ("las
 June", "a giugno", "this week", "ieri"), read relative to the reference date
 ``today``, adds ``date_boost`` to passages published in that range; with
 ``recency_half_life_days`` an article loses ``0.5 * (1 - 0.5 ** (age / half-life))``
-(age in days before ``today``, or before the newest article; undated ones lose 0.5). `Filters` (dates, sources, authors) are hard restrictions, applied before
-ranking in every mode. Near-duplicate passages (the same wire story in two
+(age in days before ``today``, or before the newest article; undated ones lose 0.5). `Filters` (dates, sources, authors) are hard restrictions, applied by the store
+before ranking in every mode. Near-duplicate passages (the same wire story in two
 articles) are dropped so they do not fill the top-k twice. Every hit carries the
 cosine similarity between question and passage, whatever the mode: abstention is
 decided on that evidence.
@@ -30,58 +30,28 @@ decided on that evidence.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .chunking import Chunk
-from .corpus import Article
 from .dates import date_range_from_question
 from .embed import Embedder
+from .filters import Filters
+from .lexical import words
 from .settings import Settings
-from .store import Index
+from .store import Ranked, Store
 
 MODES = ("hybrid", "dense", "keyword")
-FUSIONS = ("convex", "rrf")
 DUPLICATE_JACCARD = 0.8
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to articles by date (ISO, inclusive), source and author.
-
-    Sources match whole (case-insensitive); an author matches when the name is part of
-    the article's author field ("Smith" matches "Jane Smith, Bob Lee").
-    """
-
-    date_from: str = ""
-    date_to: str = ""
-    sources: tuple[str, ...] = field(default_factory=tuple)
-    authors: tuple[str, ...] = field(default_factory=tuple)
-
-    def __bool__(self) -> bool:
-        return bool(self.date_from or self.date_to or self.sources or self.authors)
-
-    def allows(self, chunk: Chunk, article: Article | None = None) -> bool:
-        if self.sources and chunk.source.casefold() not in {s.casefold() for s in self.sources}:
-            return False
-        if self.authors:
-            author = (article.author if article else "").casefold()
-            if not any(a.casefold() in author for a in self.authors if a.strip()):
-                return False
-        if (self.date_from or self.date_to) and not chunk.date:
-            return False
-        if self.date_from and chunk.date < self.date_from:
-            return False
-        return not (self.date_to and chunk.date > self.date_to)
-
-
-@dataclass(frozen=True)
 class Hit:
-    """A retrieved passage. `rank` starts at 1; `similarity` is the question–passage cosine."""
+    """A retrieved passage. `rank` starts at 1; `similarity` is the question–passage cosine;
+    `keyword` its BM25 score."""
 
     chunk: Chunk
     rank: int
@@ -92,16 +62,18 @@ class Hit:
 
 @dataclass(frozen=True)
 class _Signal:
-    """One retriever's candidates (best first), its fusion weight, and its score of any row."""
+    """One retriever's candidates (best first), its fusion weight, and its score of any id."""
 
-    rows: np.ndarray
+    ranked: Ranked
     weight: float
-    scores: Callable[[np.ndarray], np.ndarray]
+    scores: Callable[[list[str]], np.ndarray]
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
-        self.index = index
+    """Searches a `Store` with the settings' mode, fusion and date preferences."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings):
+        self.store = store
         self.embedder = embedder
         self.settings = settings
 
@@ -117,107 +89,100 @@ class Retriever:
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        if self.settings.fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {self.settings.fusion!r}; "
-                             f"use one of {', '.join(FUSIONS)}")
-        if not self.index.chunks:
-            return []
-        allowed = self._allowed_rows(filters)
-        if allowed is not None and len(allowed) == 0:
-            return []
         qvec = self.embedder.embed([query], kind="query")[0] if vector is None else vector
-        keyword_scores = (self.index.keyword.scores(query) if mode != "dense"
-                          else np.zeros(len(self.index.chunks), np.float32))
-        signals = self._signals(mode, qvec, keyword_scores, max(self.settings.candidates, k),
-                                allowed)
+        signals = self._signals(mode, query, qvec, max(self.settings.candidates, k), filters)
         fused = self._prefer(self._fuse(signals), query, today)
-        return self._select(fused, qvec, keyword_scores, k)
-
-    def _allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
-        if not filters:
-            return None
-        articles = self.index.articles
-        return np.array([i for i, c in enumerate(self.index.chunks)
-                         if filters.allows(c, articles.get(c.article_id))], dtype=np.int64)
+        return self._select(fused, query, qvec, k)
 
     # -- fusion -------------------------------------------------------------------------
-    def _signals(self, mode: str, qvec: np.ndarray, keyword_scores: np.ndarray, n: int,
-                 allowed: np.ndarray | None) -> list[_Signal]:
+    def _signals(self, mode: str, query: str, qvec: np.ndarray, n: int,
+                 filters: Filters | None) -> list[_Signal]:
         """The ranked candidate lists of the mode's retrievers, with their fusion weights.
 
-        Dense is the passage vectors, plus each passage's best sentence when the index
+        Dense is the passage vectors, plus each passage's best sentence when the store
         keeps sentence vectors (sharing the dense weight, ``sentence_weight`` of it)."""
-        s, index = self.settings, self.index
+        s, store = self.settings, self.store
         dense = s.dense_weight if mode == "hybrid" else 1.0 if mode == "dense" else 0.0
-        sentence = s.sentence_weight if index.sentences is not None else 0.0
+        sentence = s.sentence_weight if store.manifest().sentence_vectors else 0.0
         signals = []
         if dense:
-            rows, _ = index.search_dense(qvec, n, allowed)
-            signals.append(_Signal(rows, dense * (1 - sentence),
-                                   lambda pool: index.cosines(pool, qvec)))
+            signals.append(_Signal(store.search_dense(qvec, n, filters), dense * (1 - sentence),
+                                   lambda pool: store.cosines(pool, qvec)))
         if dense and sentence:
-            signals.append(_Signal(index.search_sentences(qvec, n, allowed), dense * sentence,
-                                   lambda pool: index.best_sentence_cosines(pool, qvec)))
+            signals.append(_Signal(store.search_sentences(qvec, n, filters), dense * sentence,
+                                   lambda pool: best_sentence_cosines(store, pool, qvec)))
         if dense < 1:
-            signals.append(_Signal(_top_rows(keyword_scores, n, allowed), 1 - dense,
-                                   lambda pool: keyword_scores[pool]))
+            signals.append(_Signal(store.search_keyword(query, n, filters), 1 - dense,
+                                   lambda pool: store.keyword_scores(query, pool)))
         return [signal for signal in signals if signal.weight > 0]
 
-    def _fuse(self, signals: list[_Signal]) -> dict[int, float]:
-        """Row -> fused score. A single list keeps its own order (scored by RRF)."""
+    def _fuse(self, signals: list[_Signal]) -> dict[str, float]:
+        """Chunk id -> fused score. A single list keeps its own order (scored by RRF)."""
         s = self.settings
         if s.fusion == "convex" and len(signals) > 1:
-            pool = np.unique(np.concatenate([sig.rows for sig in signals]).astype(np.int64))
+            pool = list(dict.fromkeys(i for sig in signals for i in sig.ranked.ids))
+            if not pool:
+                return {}
             fused = sum(sig.weight * _znorm(sig.scores(pool)) for sig in signals)
-            return dict(zip(map(int, pool), map(float, fused)))
-        if len(signals) == 1:
-            signals = [dataclasses.replace(signals[0], weight=1.0)]
-        scores: dict[int, float] = {}
+            return dict(zip(pool, map(float, fused)))
+        scores: dict[str, float] = {}
         for sig in signals:
-            for rank, row in enumerate(sig.rows, start=1):
-                scores[int(row)] = scores.get(int(row), 0.0) + sig.weight / (s.rrf_k + rank)
+            weight = 1.0 if len(signals) == 1 else sig.weight
+            for rank, chunk_id in enumerate(sig.ranked.ids, start=1):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (s.rrf_k + rank)
         return scores
 
-    def _prefer(self, scores: dict[int, float], query: str,
-                today: dt.date | None) -> list[tuple[int, float]]:
-        """Scores scaled to [0, 1], soft date preferences applied, rows ranked."""
+    def _prefer(self, scores: dict[str, float], query: str,
+                today: dt.date | None) -> list[tuple[Chunk, float]]:
+        """Scores scaled to [0, 1], soft date preferences applied, passages ranked."""
         s = self.settings
-        chunks = self.index.chunks
+        chunks = {c.id: c for c in self.store.chunks(list(scores))}
         if scores:
             low, high = min(scores.values()), max(scores.values())
-            scores = {row: (v - low) / (high - low) if high > low else 1.0
-                      for row, v in scores.items()}
+            scores = {i: (v - low) / (high - low) if high > low else 1.0
+                      for i, v in scores.items()}
         if scores and s.date_hints and s.date_boost > 0:
             span = date_range_from_question(query, today or dt.date.today())
             if span is not None:
                 first, last = span[0].isoformat(), span[1].isoformat()
-                scores = {row: v + s.date_boost if chunks[row].date and
-                          first <= chunks[row].date <= last else v
-                          for row, v in scores.items()}
+                scores = {i: v + s.date_boost if chunks[i].date and
+                          first <= chunks[i].date <= last else v for i, v in scores.items()}
         if scores and s.recency_half_life_days > 0:
-            anchor = today.isoformat() if today else max((c.date for c in chunks if c.date),
-                                                         default="")
-            scores = {row: v + _recency(chunks[row].date, anchor, s.recency_half_life_days) - 1
-                      for row, v in scores.items()}
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+            anchor = today.isoformat() if today else max(
+                (c.date for c in chunks.values() if c.date), default="")
+            scores = {i: v + _recency(chunks[i].date, anchor, s.recency_half_life_days) - 1
+                      for i, v in scores.items()}
+        order = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return [(chunks[i], v) for i, v in order if i in chunks]
 
     # -- selection ----------------------------------------------------------------------
-    def _select(self, fused: list[tuple[int, float]], qvec: np.ndarray,
-                keyword_scores: np.ndarray, k: int) -> list[Hit]:
-        hits: list[Hit] = []
+    def _select(self, fused: list[tuple[Chunk, float]], query: str, qvec: np.ndarray,
+                k: int) -> list[Hit]:
+        """The top ``k`` passages, near-duplicates (the same wire story twice) left out."""
+        picked: list[tuple[Chunk, float]] = []
         kept_words: list[frozenset[str]] = []
-        for row, score in fused:
-            chunk = self.index.chunks[row]
-            bag = self.index.word_bag(row)
+        for chunk, score in fused:
+            bag = frozenset(words(chunk.text))
             if _near_duplicate(bag, kept_words):
                 continue
-            similarity = float(self.index.cosines([row], qvec)[0])
-            keyword = float(keyword_scores[row]) if len(keyword_scores) else 0.0
-            hits.append(Hit(chunk, len(hits) + 1, score, similarity, keyword))
+            picked.append((chunk, score))
             kept_words.append(bag)
-            if len(hits) == k:
+            if len(picked) == k:
                 break
-        return hits
+        ids = [c.id for c, _ in picked]
+        similarity = self.store.cosines(ids, qvec)
+        keyword = self.store.keyword_scores(query, ids)
+        return [Hit(chunk, rank, score, float(similarity[rank - 1]), float(keyword[rank - 1]))
+                for rank, (chunk, score) in enumerate(picked, start=1)]
+
+
+def best_sentence_cosines(store: Store, ids: Sequence[str], vector: np.ndarray) -> np.ndarray:
+    """Cosine of each passage's best-matching sentence (its passage's when it has none)."""
+    best = store.cosines(ids, vector).astype(np.float32)
+    for i, found in enumerate(store.sentences(ids)):
+        if len(found.vectors):
+            best[i] = float((found.vectors @ vector).max())
+    return best
 
 
 def _znorm(values: np.ndarray) -> np.ndarray:
@@ -233,17 +198,6 @@ def _recency(date: str, anchor: str, half_life_days: float) -> float:
         return 0.5
     age = (dt.date.fromisoformat(anchor) - dt.date.fromisoformat(date)).days
     return 0.5 + 0.5 * 0.5 ** (max(age, 0) / half_life_days)
-
-
-def _top_rows(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
-    if allowed is not None:
-        masked = np.full_like(scores, -np.inf)
-        masked[allowed] = scores[allowed]
-        scores = masked
-    n = min(n, len(scores))
-    top = np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, np.int64)
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return top[scores[top] > 0]
 
 
 def _near_duplicate(bag: frozenset[str], kept: list[frozenset[str]]) -> bool:
