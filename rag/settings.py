@@ -2,7 +2,8 @@
 
 Precedence, lowest first: the defaults below, ``RAG_*`` environment variables
 (``RAG_TOP_K=8``), then explicit overrides (CLI flags, keyword arguments).
-An unknown key, from either source, is an error rather than silently ignored.
+Everything is validated on load: an unknown key, a value of the wrong type, a choice
+outside its ``Literal`` or a number out of range is a `SettingsError` naming the setting.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
+
+from .errors import RagError
 
 ENV_PREFIX = "RAG_"
 
 
-class SettingsError(ValueError):
+class SettingsError(RagError, ValueError):
     """A setting has an unknown name or a value of the wrong type."""
 
 
@@ -31,6 +34,9 @@ class Settings:
     home: Path = dataclasses.field(default_factory=_default_home)
     # The on-disk index; several corpora can live side by side in different dirs.
     index_dir: Path = Path("index")
+    # Where the index lives instead: a postgresql:// URL (PostgreSQL with pgvector, for
+    # teams); "" = the local index folder `index_dir`.
+    store: str = ""
     # Where uploaded and pasted articles are saved (under uploads/) before indexing.
     corpus_dir: Path = Path("corpus")
     # Registry name (see `rag models`) or a local sentence-transformers directory.
@@ -38,7 +44,7 @@ class Settings:
     # Registry name or a local GGUF file.
     llm: str = "qwen2.5-coder-1.5b"
     # "auto" picks bfloat16 where the CPU has native bf16 support, else float32.
-    embed_dtype: str = "auto"
+    embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # Matryoshka truncation (EmbeddingGemma supports 768/512/256/128); 0 = full.
     embed_dim: int = 0
     embed_batch_size: int = 16
@@ -46,7 +52,7 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     # Retrieval: "hybrid", "dense" or "keyword".
-    mode: str = "hybrid"
+    mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     # Candidates taken from each retriever before fusion.
     candidates: int = 50
     # Passages given to the model.
@@ -54,40 +60,41 @@ class Settings:
     rrf_k: int = 60
     # Weight of the dense side in the fusion (keyword gets 1 - this); tuned on SQuAD-it dev.
     dense_weight: float = 0.7
-    # New indexes also keep one vector per passage sentence, so a passage is found by its
-    # best sentence: on SQuAD-it dev recall@5 0.962 -> 0.973, MRR@10 0.887 -> 0.910, at about
-    # 2.4 times the indexing time. An existing index keeps what it was built with
-    # (`rag index --rebuild` changes it).
-    sentence_vectors: bool = False
+    # New indexes keep one vector per passage sentence (pooled from the passage's own
+    # embedding): the answer's evidence is chosen with them, and retrieval also ranks a
+    # passage by its best sentence. An existing index keeps what it was built with.
+    sentence_vectors: bool = True
     # Share of the dense weight given to the best sentence (index with sentence vectors).
     sentence_weight: float = 0.75
     # Hybrid fusion: "convex" (z-normalized scores) or "rrf" (weighted reciprocal rank).
-    fusion: str = "convex"
+    fusion: Literal["convex", "rrf"] = "convex"
     # Prefer recent articles: 0 = off; otherwise a half-life in days.
     recency_half_life_days: float = 0.0
     # Time expressions in a question ("last June", "ieri") boost articles of that period.
     date_hints: bool = True
     # How much: added to an in-period passage's fused score (scaled to 0..1 over candidates).
     date_boost: float = 0.1
-    # Evidence-based abstention: below this best dense similarity, nothing is relevant.
-    min_relevance: float = 0.22
-    # Passage sentences closest to the question, listed again after the passages so a
-    # small model answers from them (0 = off).
-    key_sentences: int = 2
-    # Grounding checks on the answer's sentences.
+    # Evidence: how many sentences of the retrieved passages the model reads, and how they
+    # are scored: cosine to the question, plus this weight times the share of the
+    # question's (rarer) words they hold, minus this weight times log(passage rank).
+    evidence_sentences: int = 5
+    evidence_lexical_weight: float = 0.3
+    evidence_rank_weight: float = 0.02
+    # Below this best evidence score nothing answers the question: abstain without
+    # calling the model.
+    min_evidence: float = 0.35
+    # Checks on the draft: each sentence against the evidence it cites.
     verify: bool = True
     min_support: float = 0.55
-    # ... and the verified sentences' best quote must answer the question this well (cosine,
-    # question vs quote; calibrated on SQuAD-it dev and off-corpus questions). 0 = off.
-    min_evidence: float = 0.30
-    # A verified sentence whose quote answers the question this much worse than the best
-    # sentence's is padding and is left out (largest gap of a sentence holding the gold
-    # answer on SQuAD-it dev: 0.13). 0 = keep every sentence.
+    # A verified sentence whose evidence scores this much below the best evidence is
+    # padding (true, but not an answer) and is left out. 0 = keep every sentence.
     max_relevance_gap: float = 0.20
-    # An abstention still quotes the passage sentence closest to the question when its
-    # similarity reaches this (question vs sentence; every off-corpus question of the
-    # grounding benchmark stays below 0.44). 0 = never.
-    min_closest: float = 0.50
+    # When no sentence of the draft is verified, answer with the best evidence itself
+    # (quoted, or translated and checked) if it scores at least `min_extract`.
+    extractive_fallback: bool = True
+    min_extract: float = 0.45
+    # A translation of a quote must read as the same sentence: cosine at least this.
+    min_translation: float = 0.80
     # Generation.
     max_answer_tokens: int = 320
     temperature: float = 0.0
@@ -98,6 +105,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 20
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
@@ -150,12 +160,23 @@ def _field(name: str) -> dataclasses.Field:
     raise SettingsError(f"unknown setting {name!r}")
 
 
+def _type_of(field: dataclasses.Field) -> Any:
+    return get_type_hints(Settings)[field.name]
+
+
 def _convert(field: dataclasses.Field, value: Any, label: str) -> Any:
-    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    kind = _type_of(field)
+    if get_origin(kind) is Literal:
+        choices = get_args(kind)
+        if str(value) not in choices:
+            raise SettingsError(f"setting {label}: {value!r} is not one of "
+                                f"{', '.join(map(str, choices))}")
+        return str(value)
+    name = getattr(kind, "__name__", str(kind))
     try:
-        if kind == "Path":
+        if kind is Path:
             return Path(value).expanduser()
-        if kind == "bool":
+        if kind is bool:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
@@ -164,10 +185,33 @@ def _convert(field: dataclasses.Field, value: Any, label: str) -> Any:
             if text in {"0", "false", "no", "off"}:
                 return False
             raise ValueError(value)
-        if kind == "int":
+        if kind is int:
             return int(value)
-        if kind == "float":
+        if kind is float:
             return float(value)
         return str(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"setting {label}: {value!r} is not a valid {kind}") from None
+        raise SettingsError(f"setting {label}: {value!r} is not a valid {name}") from None
+
+
+def _validate(settings: "Settings") -> None:
+    """Ranges and choices every field must respect, checked on construction."""
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        kind = _type_of(f)
+        if get_origin(kind) is Literal and value not in get_args(kind):
+            raise SettingsError(f"setting {f.name}: {value!r} is not one of "
+                                f"{', '.join(map(str, get_args(kind)))}")
+        if kind in (int, float) and not isinstance(value, bool) and value < 0:
+            raise SettingsError(f"setting {f.name}: {value!r} must not be negative")
+    for name in ("top_k", "candidates", "chunk_tokens", "embed_batch_size",
+                 "max_answer_tokens", "context_tokens", "max_upload_mb"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name}: must be at least 1")
+    for name in ("dense_weight", "sentence_weight"):
+        if not 0 <= getattr(settings, name) <= 1:
+            raise SettingsError(f"setting {name}: must be between 0 and 1")
+    if settings.chunk_overlap >= settings.chunk_tokens:
+        raise SettingsError("setting chunk_overlap: must be smaller than chunk_tokens")
+    if not 0 < settings.port < 65536:
+        raise SettingsError(f"setting port: {settings.port} is not a TCP port")

@@ -14,8 +14,6 @@ never half of it, and an interrupted write leaves the previous state.
 
 from __future__ import annotations
 
-from .errors import RagError
-
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol, Sequence, runtime_checkable
 
@@ -23,6 +21,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, Chunk
 from .corpus import Article
+from .errors import RagError
 from .filters import Filters
 
 FORMAT_VERSION = 2

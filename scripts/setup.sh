@@ -132,9 +132,8 @@ else
 fi
 
 # --- 5. default models ------------------------------------------------------------------------
-# Through the module rather than the CLI, so setup does not depend on rag.cli.
 log "checking the default models in ${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/rag} (the first time: a 2.3 GB download)"
-"$PY" -m rag.models fetch-defaults || die "preparing the models failed; see above"
+"$VENV/bin/rag" models fetch || die "preparing the models failed; see above"
 
 # --- 6. test extras: chromium for the browser tests --------------------------------------------
 if [[ $WITH_TEST == 1 ]]; then
