@@ -1,24 +1,37 @@
 """rag: a private, local chat assistant over a corpus of news articles.
 
-Public API: `Assistant`, `Settings`, `Answer`, `Filters`. Nothing heavy is loaded at
-import: models load their weights on first use.
+The public API, all importable from here; nothing heavy is loaded at import (models
+load their weights on first use):
+
+* `Assistant` — index articles, search them, `ask` (a `Response`), `conversation`;
+* `Response` — iterate for the draft text, then `answer()` for the checked `Answer`;
+  `events()` for `Stage`, `Sources`, `Draft` and `Done`;
+* `Conversation`, `Turn` — follow-up questions and their history;
+* `Answer`, `Citation`, `Quote`, `AnswerSentence`, `Hit`, `Evidence`, `IndexReport`;
+* `Settings`, `Filters`;
+* errors: `RagError` and its kinds `SettingsError`, `StoreError`, `EmptyIndexError`,
+  `ModelError`, `Cancelled`.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-__all__ = ["Assistant", "Answer", "Settings", "Filters"]
+_WHERE = {
+    "Assistant": "assistant", "Response": "response", "Cancelled": "response",
+    "Conversation": "conversation", "Turn": "conversation",
+    "Answer": "answer", "Citation": "answer", "Quote": "answer", "AnswerSentence": "answer",
+    "Timings": "answer", "Hit": "retrieve", "Evidence": "evidence", "IndexReport": "library",
+    "Stage": "events", "Sources": "events", "Draft": "events", "Done": "events",
+    "Settings": "settings", "SettingsError": "settings", "Filters": "filters",
+    "StoreError": "store", "EmptyIndexError": "store", "ModelError": "models",
+    "RagError": "errors",
+}
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Assistant", "Answer"):
-        from . import assistant
-        return getattr(assistant, name)
-    if name == "Settings":
-        from .settings import Settings
-        return Settings
-    if name == "Filters":
-        from .retrieve import Filters
-        return Filters
-    raise AttributeError(name)
+    if name not in _WHERE:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

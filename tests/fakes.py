@@ -43,18 +43,17 @@ class FakeEmbedder:
 
 
 def extractive_reply(messages: Sequence[Message]) -> str:
-    """Copy the first sentence of the passage sharing most words with the question."""
+    """Copy the evidence sentence sharing most words with the question, citing it."""
     user = messages[-1].content
     question = user.split("Question:", 1)[1].split("\n")[0] if "Question:" in user else user
-    passages = re.findall(r"\[(\d+)\][^\n]*\n<<<\n(.*?)\n>>>", user, flags=re.S)
-    if not passages:
+    items = re.findall(r"^\[(\d+)\] (.*)$", user, flags=re.M)
+    if not items:
         return "NOT_FOUND"
-    q = set(analyze(question, "en"))
-    n, text = max(passages, key=lambda p: len(q & set(analyze(p[1], "en"))))
+    q = set(analyze(question, "en")) | set(analyze(question, "it"))
+    n, text = max(items, key=lambda item: len(q & set(analyze(item[1], "en"))))
     if not q & set(analyze(text, "en")):
         return "NOT_FOUND"
-    sentence = re.split(r"(?<=[.!?])\s", text.strip())[0]
-    return f"{sentence.rstrip('.')} [{n}]."
+    return f"{text.rstrip('.')} [{n}]."
 
 
 class FakeGenerator:

@@ -1,0 +1,190 @@
+"""Evidence: the few sentences of the retrieved passages that answer the question.
+
+Answering starts here, before the model: every sentence of the retrieved passages is
+scored against the question — its vector (kept by the store, pooled from its passage) as
+retrieval scores passages, plus how many of the question's rarer words it holds, plus a
+small share of its passage's rank — and the best ones become numbered `Evidence`. The
+model reads only these, and every claim it makes is checked against the ones it cites.
+
+Sentences the library flagged as addressing the assistant never become evidence, nor do
+headline questions. Adjacent chosen sentences of one article merge into one item. When
+the question asks what someone said ("what did Jassy say?", "cosa ha detto Chanos?"),
+sentences in which that person speaks come first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .chunking import Chunk
+from .corpus import Article
+from .injection import overlaps
+from .lexical import analyze, analyze_query
+from .retrieve import Hit
+from .store import Store
+
+MIN_SENTENCE_CHARS = 20
+_SPEECH = re.compile(
+    r"[“”«»\"]|\b(?:said|says|told|stated|added|argued|wrote|explained|according to|"
+    r"ha detto|hanno detto|ha dichiarato|ha affermato|ha spiegato|ha aggiunto|ha scritto|"
+    r"dice|afferma|dichiara|spiega|secondo)\b", re.IGNORECASE)
+_ASKS_SPEAKER = re.compile(
+    r"\b(?:what|how)\s+(?:did|does|do|has|have)\s+(?P<en>.+?)\s+(?:say|said|state|think|"
+    r"tell|claim|argue|add|write|explain)\b|\b(?:cosa|che\s+cosa|che)\s+(?:ha|hanno)\s+"
+    r"(?:detto|dichiarato|affermato|spiegato|scritto|aggiunto|risposto)\s+(?P<it>.+?)"
+    r"(?:\s+(?:su|sul|sulla|sugli|sulle|di|del|a|in|riguardo)\b|[?.,]|$)|\b(?:according\s+to|"
+    r"secondo)\s+(?P<by>[^?.,]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A numbered piece of evidence: one or more consecutive sentences of one passage."""
+
+    number: int
+    chunk: Chunk
+    start: int  # article offsets of the whole item
+    end: int
+    text: str
+    score: float
+    spans: tuple[tuple[int, int], ...]  # its sentences, article offsets
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+    rank: int  # of its passage, from 1
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class EvidenceSet:
+    items: tuple[Evidence, ...] = ()
+
+    @property
+    def best(self) -> float:
+        return max((e.score for e in self.items), default=0.0)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, number: int) -> Evidence | None:
+        return next((e for e in self.items if e.number == number), None)
+
+
+def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store, *,
+                    n: int, lexical_weight: float, rank_weight: float) -> EvidenceSet:
+    """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector)."""
+    candidates, vectors = _candidates(hits, store)
+    if not candidates:
+        return EvidenceSet()
+    dense = vectors @ np.asarray(query, np.float32)
+    lexical = _overlaps(question, [c.text for c in candidates],
+                        [c.chunk.lang for c in candidates])
+    speaker = asked_speaker(question)
+    scored = []
+    for c, d, w in zip(candidates, dense, lexical):
+        score = float(d) + lexical_weight * w - rank_weight * math.log(c.rank)
+        if speaker and speaker_speaks(speaker, c.text):
+            score += lexical_weight
+        scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
+    chosen = sorted(scored, key=lambda c: -c.score)[:n]
+    return EvidenceSet(_merge(chosen))
+
+
+def _candidates(hits: Sequence[Hit], store: Store) -> tuple[list[Candidate], np.ndarray]:
+    """Each distinct, usable sentence of the hits, with its vector."""
+    found: dict[tuple[str, int, int], tuple[Candidate, np.ndarray]] = {}
+    articles: dict[str, Article | None] = {}
+    for hit, sentences in zip(hits, store.sentences([h.chunk.id for h in hits])):
+        chunk = hit.chunk
+        if chunk.article_id not in articles:
+            articles[chunk.article_id] = store.article(chunk.article_id)
+        flagged = getattr(articles[chunk.article_id], "instructions", ())
+        for (start, end), vector in zip(sentences.spans, sentences.vectors):
+            text = chunk.text[start - chunk.start:end - chunk.start]
+            key = (chunk.article_id, start, end)
+            if (key in found or len(text) < MIN_SENTENCE_CHARS or text.rstrip().endswith("?")
+                    or overlaps((start, end), flagged)):
+                continue
+            found[key] = (Candidate(chunk, start, end, text, hit.rank), vector)
+    if not found:
+        return [], np.zeros((0, 0), np.float32)
+    return [c for c, _ in found.values()], np.stack([v for _, v in found.values()])
+
+
+def _overlaps(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+    """For each text, the share of the question's words it holds, each word weighted by how
+    rare it is among the texts (an idf over the candidates)."""
+    asked = set(analyze_query(question, set(langs)))
+    if not asked:
+        return np.zeros(len(texts))
+    bags = [set(analyze(t, lang)) for t, lang in zip(texts, langs)]
+    n = len(bags)
+    weight = {w: math.log((n + 1) / (1 + sum(w in b for b in bags))) + 1e-3 for w in asked}
+    total = sum(weight.values())
+    return np.array([sum(weight[w] for w in asked & bag) / total for bag in bags])
+
+
+def asked_speaker(question: str) -> str:
+    """Who the question asks the words or view of ("What did Andy Jassy say?" -> "Andy
+    Jassy"), or ""."""
+    m = _ASKS_SPEAKER.search(question)
+    if not m:
+        return ""
+    who = next(g for g in (m.group("en"), m.group("it"), m.group("by")) if g)
+    return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
+
+
+def speaker_speaks(speaker: str, sentence: str) -> bool:
+    """Whether ``sentence`` gives the words or view of ``speaker`` (any of its names,
+    next to quotation marks or a verb of saying)."""
+    names = [w for w in re.findall(r"\w{3,}", speaker) if w[0].isupper()] or \
+        re.findall(r"\w{3,}", speaker)
+    return bool(_SPEECH.search(sentence)) and any(
+        re.search(rf"\b{re.escape(w)}\b", sentence, re.IGNORECASE) for w in names)
+
+
+def _merge(chosen: Sequence[Candidate]) -> tuple[Evidence, ...]:
+    """Chosen sentences as numbered items, best first; a sentence adjacent to an already
+    chosen one of the same article joins it (in text order)."""
+    groups: list[list[Candidate]] = []
+    for c in chosen:
+        for group in groups:
+            if group[0].chunk.article_id == c.chunk.article_id and any(
+                    _adjacent(g, c) for g in group):
+                group.append(c)
+                break
+        else:
+            groups.append([c])
+    items = []
+    for number, group in enumerate(groups, start=1):
+        group.sort(key=lambda c: c.start)
+        chunk = max(group, key=lambda c: c.score).chunk
+        start, end = group[0].start, group[-1].end
+        article_text = _span_text(group)
+        items.append(Evidence(number, chunk, start, end, article_text,
+                              max(c.score for c in group), tuple((c.start, c.end) for c in group)))
+    return tuple(items)
+
+
+def _adjacent(a: Candidate, b: Candidate) -> bool:
+    """No other sentence lies between the two (only whitespace separates them)."""
+    first, second = (a, b) if a.start < b.start else (b, a)
+    return 0 <= second.start - first.end <= 3
+
+
+def _span_text(group: Sequence[Candidate]) -> str:
+    """The text from the first sentence to the last, as the article writes it."""
+    parts = [group[0].text]
+    for before, after in zip(group, group[1:]):
+        parts.append(" " if after.start - before.end > 0 else "")
+        parts.append(after.text)
+    return "".join(parts)
