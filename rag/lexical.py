@@ -1,17 +1,29 @@
-"""Keyword search: BM25 (bm25s) over language-aware analyzed tokens.
+"""Keyword search: BM25 (bm25s) over tokens that mean the same in every passage.
 
-The analyzer lowercases, removes Italian/French elided articles and prepositions
-(``dell'economia`` → ``economia``, ``l’azienda`` → ``azienda``) and English
-possessives (``Musk's`` → ``musk``), keeps numbers whole (``22,1``, ``2.9``),
-drops stopwords (matched accent-insensitively, so ``perche`` is ``perché``),
-Snowball-stems each passage in its own language, then folds accents. A question
-is analyzed with the stemmers of every language in the index, so an English
-question still matches Italian names and figures, and an Italian question
-matches Italian stems.
+Words: lowercased, Italian/French elided articles and prepositions removed
+(``dell'economia`` → ``economia``, ``l’azienda`` → ``azienda``), English possessives
+removed (``Musk's`` → ``musk``), numbers kept whole (``22,1``, ``2.9``).
 
-`ANALYZER_VERSION` changes whenever the tokens or the BM25 parameters change. An
-index saved by another version still opens: its BM25 is rebuilt in memory from
-the generation's ``chunks.jsonl`` (and saved at the next index update).
+Tokens: each word is treated by *its own* language, not by the label of the passage it
+sits in. A `Lexicon` assigns every word of the corpus the language whose passages use it
+most; that language's stopword list decides whether the word is dropped and its Snowball
+stemmer gives its token (accents folded), in every passage and in every question alike.
+So "di" in an Italian corpus is a stopword everywhere, even in a page detected as English
+because it quotes English programme names, and "science" gets one token whether it is
+quoted in an Italian article or written in an English one.
+
+Why: with per-passage analysis, an Italian function word ("di", "il", "che") was dropped
+from Italian passages but kept, as a rare and therefore heavily weighted term, in the few
+passages detected as English, and an Italian content word stemmed by the English stemmer
+("corso", "laurea") became a second, rare term beside its Italian stem ("cors", "laure").
+A question analyzed in every language carried both forms, and its best matches were the
+wrong-language passages. A question is now one token per word: a word the corpus knows
+gets its corpus token; an unknown word is stemmed in the language of the question's known
+words (their majority), falling back to the corpus's other languages, and counts once.
+
+`ANALYZER_VERSION` changes whenever the tokens or the BM25 parameters change. An index
+saved by another version still opens: its BM25 is rebuilt in memory from the generation's
+``chunks.jsonl`` (and saved at the next index update).
 """
 
 from __future__ import annotations
@@ -20,19 +32,23 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import bm25s
 import numpy as np
 import Stemmer
 from bm25s import stopwords as bm25_stopwords
 
+from .templates import line_key, without_lines
+
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.INFO)  # its per-build DEBUG line is noise
 
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 # BM25 variant and parameters (tuned on the SQuAD-it dev split, see rag/evaluate.py).
 BM25_METHOD = "lucene"
 BM25_K1 = 0.75
@@ -98,14 +114,17 @@ def words(text: str) -> list[str]:
 
 
 def analyze(text: str, lang: str) -> list[str]:
-    """Tokens of a passage in language ``lang``: stopwords out, stemmed, accents folded."""
+    """Tokens of a text in one language ``lang``: stopwords out, stemmed, accents folded.
+
+    Corpus-free: for comparing a few texts of one language. Ranking over a corpus uses a
+    `Lexicon`, which treats each word by its own language."""
     stop = _stopwords(lang)
     kept = [w for w in words(text) if fold_accents(w) not in stop]
     return [fold_accents(s) for s in _stemmer(lang).stemWords(kept)]
 
 
 def analyze_query(text: str, langs: Iterable[str]) -> list[str]:
-    """Query tokens: the union of the analyses in each of ``langs``, order kept."""
+    """The union of the analyses of ``text`` in each of ``langs``, order kept (corpus-free)."""
     seen: dict[str, None] = {}
     for lang in sorted(set(map(_lang, langs))) or [DEFAULT_LANG]:
         for token in analyze(text, lang):
@@ -113,40 +132,183 @@ def analyze_query(text: str, langs: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def question_language(found: Sequence[str]) -> str:
+    """The language whose stopwords the words ``found`` hold most ("" if none): a
+    question's function words say its language better than its names do."""
+    hits = Counter(lang for word in found for lang in _LANGUAGES
+                   if fold_accents(word) in _stopwords(lang))
+    return max(_LANGUAGES, key=lambda lang: hits[lang]) if hits else ""
+
+
+def _stem(lang: str, surface: Sequence[str]) -> list[str]:
+    return [fold_accents(s) for s in _stemmer(lang).stemWords(list(surface))]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The language of every word of a corpus: the language whose passages use it most.
+
+    ``word_langs`` maps each accent-folded word to a language code; ``langs`` are the
+    corpus's languages, the one with most passages first. Passages of an unknown or
+    unsupported language do not vote; a word only they use takes the first language."""
+
+    word_langs: Mapping[str, str] = field(default_factory=dict)
+    langs: tuple[str, ...] = (DEFAULT_LANG,)
+
+    @classmethod
+    def of(cls, passages: Sequence[Sequence[str]], langs: Sequence[str]) -> "Lexicon":
+        """The lexicon of ``passages`` (each a list of `words`), labelled ``langs``."""
+        share = Counter(lang for lang in langs if lang in _LANGUAGES)
+        order = tuple(sorted(share, key=lambda lang: (-share[lang], lang))) or (DEFAULT_LANG,)
+        counts: dict[str, Counter] = {lang: Counter() for lang in order}
+        for passage, lang in zip(passages, langs):
+            if lang in counts:
+                counts[lang].update(passage)
+        distinct: set[str] = set()
+        for passage in passages:
+            distinct.update(passage)
+        folded = {w: fold_accents(w) for w in distinct}
+        uses: dict[str, Counter] = {lang: Counter() for lang in order}
+        for lang, counter in counts.items():
+            for word, n in counter.items():
+                uses[lang][folded[word]] += n
+        # ties go to the language of more passages (max keeps the first of `order`)
+        return cls({key: max(order, key=lambda lang: uses[lang][key])
+                    for key in set(folded.values())}, order)
+
+    def passage(self, text: str) -> list[str]:
+        """The tokens of a passage of this corpus."""
+        return self._tokens_of(words(text))
+
+    def _tokens_of(self, passage: Sequence[str]) -> list[str]:
+        table = self.table(set(passage))
+        return [t for t in map(table.get, passage) if t]
+
+    def table(self, surface: Iterable[str]) -> dict[str, str | None]:
+        """Token of each surface word (None for a stopword), by the word's language."""
+        by_lang: dict[str, list[str]] = {}
+        table: dict[str, str | None] = {}
+        for word in surface:
+            key = fold_accents(word)
+            lang = self.word_langs.get(key, self.langs[0])
+            if key in _stopwords(lang):
+                table[word] = None
+            else:
+                by_lang.setdefault(lang, []).append(word)
+        for lang, group in by_lang.items():
+            table.update(zip(group, _stem(lang, group)))
+        return table
+
+    def query(self, text: str, vocabulary: Collection[str] | None = None) -> list[str]:
+        """The tokens of a question, one per word, each once, order kept.
+
+        The question's own function words never count: its language is the one whose
+        stopwords it holds most (`question_language`), and those are dropped. Every other
+        word the corpus knows gets its corpus token. An unknown word is dropped if it is a
+        stopword of a corpus language, else stemmed in the question's language, then in
+        the languages of its known words (most first), then the corpus's; the first stem
+        in ``vocabulary`` is taken (the first stem if no vocabulary is given)."""
+        found = words(text)
+        asked_in = question_language(found)
+        own_stop = _stopwords(asked_in) if asked_in else frozenset()
+        found = [w for w in found if fold_accents(w) not in own_stop]
+        known = [w for w in found if fold_accents(w) in self.word_langs]
+        table = self.table(known)
+        votes = Counter(self.word_langs[fold_accents(w)] for w in known)
+        order = sorted(self.langs, key=lambda lang: -votes[lang])  # stable: corpus order
+        order = list(dict.fromkeys([asked_in, *order] if asked_in else order))
+        tokens: dict[str, None] = {}
+        for word in found:
+            token = table[word] if word in table else self._unknown(word, order, vocabulary)
+            if token:
+                tokens.setdefault(token, None)
+        return list(tokens)
+
+    def _unknown(self, word: str, order: Sequence[str],
+                 vocabulary: Collection[str] | None) -> str | None:
+        key = fold_accents(word)
+        if any(key in _stopwords(lang) for lang in self.langs):
+            return None
+        stems = [_stem(lang, [word])[0] for lang in order]
+        if vocabulary is None:
+            return stems[0]
+        return next((s for s in stems if s in vocabulary), None)
+
+    def to_json(self) -> dict:
+        grouped: dict[str, list[str]] = {lang: [] for lang in self.langs}
+        for key, lang in self.word_langs.items():
+            grouped.setdefault(lang, []).append(key)
+        return {"langs": list(self.langs),
+                "words": {lang: " ".join(sorted(keys)) for lang, keys in grouped.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Lexicon":
+        word_langs = {key: lang for lang, keys in data["words"].items() for key in keys.split()}
+        return cls(word_langs, tuple(data["langs"]))
+
+
 def _signature() -> dict:
     return {"analyzer": ANALYZER_VERSION, "bm25": [BM25_METHOD, BM25_K1, BM25_B]}
 
 
 class KeywordIndex:
-    """BM25 over analyzed passages; positions match the dense index's rows."""
+    """BM25 over the passages' `Lexicon` tokens; positions match the dense index's rows.
 
-    def __init__(self, bm25: bm25s.BM25 | None, langs: Sequence[str], size: int):
+    ``ignore_lines`` are lines that carry no keywords wherever they occur (the lines that
+    every document of a source repeats, see `rag.templates`); they are compared as
+    `templates.line_key` normalizes them."""
+
+    def __init__(self, bm25: bm25s.BM25 | None, lexicon: Lexicon, size: int,
+                 ignore_lines: Collection[str] = ()):
         self._bm25 = bm25
-        self.langs = tuple(sorted(set(langs)))
+        self.lexicon = lexicon
         self.size = size
+        self.ignore_lines = frozenset(ignore_lines)
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        return tuple(sorted(self.lexicon.langs)) if self.size else ()
 
     @classmethod
-    def build(cls, texts: Sequence[str], langs: Sequence[str]) -> "KeywordIndex":
+    def build(cls, texts: Sequence[str], langs: Sequence[str], *,
+              ignore_lines: Collection[str] = ()) -> "KeywordIndex":
+        ignore = frozenset(map(line_key, ignore_lines))
         if not texts:
-            return cls(None, (), 0)
-        corpus = [analyze(t, lang) for t, lang in zip(texts, langs)]
+            return cls(None, Lexicon(), 0, ignore)
+        passages = [words(without_lines(t, ignore) if ignore else t) for t in texts]
+        lexicon = Lexicon.of(passages, langs)
+        distinct: set[str] = set()
+        for passage in passages:
+            distinct.update(passage)
+        table = lexicon.table(distinct)  # each distinct word stemmed once
+        corpus = [[t for t in map(table.get, passage) if t] for passage in passages]
         bm25 = bm25s.BM25(method=BM25_METHOD, k1=BM25_K1, b=BM25_B)
         bm25.index(corpus, show_progress=False)
-        return cls(bm25, [_lang(lang) for lang in langs], len(texts))
+        return cls(bm25, lexicon, len(texts), ignore)
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The question's tokens that occur in the corpus, each once."""
+        if self._bm25 is None:
+            return []
+        vocabulary = self._bm25.vocab_dict
+        return [t for t in self.lexicon.query(query, vocabulary) if t in vocabulary]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros where nothing matches)."""
         if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
-        tokens = [t for t in analyze_query(query, self.langs) if t in self._bm25.vocab_dict]
+        tokens = self.query_tokens(query)
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return self._bm25.get_scores(tokens).astype(np.float32)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {**_signature(), "langs": list(self.langs), "size": self.size}
-        (directory / "keyword.json").write_text(json.dumps(meta))
+        meta = {**_signature(), "langs": list(self.langs), "size": self.size,
+                "ignore_lines": sorted(self.ignore_lines)}
+        (directory / "keyword.json").write_text(json.dumps(meta, ensure_ascii=False))
+        (directory / "lexicon.json").write_text(json.dumps(self.lexicon.to_json(),
+                                                           ensure_ascii=False))
         if self._bm25 is not None:
             self._bm25.save(str(directory / "bm25"), show_progress=False)
 
@@ -157,10 +319,11 @@ class KeywordIndex:
         meta = json.loads((directory / "keyword.json").read_text())
         if {k: meta.get(k) for k in _signature()} != _signature():
             return cls._rebuild(directory, meta)
+        lexicon = Lexicon.from_json(json.loads((directory / "lexicon.json").read_text()))
         bm25 = None
         if meta["size"]:
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False)
-        return cls(bm25, meta["langs"], meta["size"])
+        return cls(bm25, lexicon, meta["size"], meta.get("ignore_lines", ()))
 
     @classmethod
     def _rebuild(cls, directory: Path, meta: dict) -> "KeywordIndex":
@@ -178,4 +341,4 @@ class KeywordIndex:
                     chunk = json.loads(line)
                     texts.append(chunk["text"])
                     langs.append(chunk.get("lang", ""))
-        return cls.build(texts, langs)
+        return cls.build(texts, langs, ignore_lines=meta.get("ignore_lines", ()))
