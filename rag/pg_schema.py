@@ -1,0 +1,140 @@
+"""PostgreSQL schema of the store: tables, indexes, the manifest row, and URL masking.
+
+Everything lives in the schema ``rag`` of the database the URL names::
+
+    rag.meta        key -> jsonb: "manifest" (the `Manifest`), "analyzer" (ANALYZER_VERSION)
+    rag.stats       one row: articles, chunks, sentences, tokens (for BM25's average length)
+                    and the corpus languages in the lexicon's order
+    rag.articles    one row per article; author_key is the casefolded author (filters)
+    rag.chunks      one row per passage: a bigint ``rowid`` (the join key), its text and
+                    metadata, ``embedding vector(dim)`` under an HNSW index (inner product:
+                    vectors are unit length), and its token count and token digest
+    rag.sentences   one vector per passage sentence (when the manifest keeps them), HNSW
+    rag.postings    (token, chunk row) -> term frequency and the passage's token count: the
+                    keyword index, read by BM25 in SQL through its primary key
+    rag.lexicon     the language of each corpus word (`rag.lexical.Lexicon`)
+
+Writers serialize on a transaction-level advisory lock (`WRITE_LOCK`); a write is one
+transaction, so readers see the store before or after it, never half of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from psycopg import Connection, sql
+
+from .store import Manifest
+
+SCHEMA = "rag"
+WRITE_LOCK = 0x7261675F73746F72  # "rag_stor": pg_advisory_xact_lock key of every writer
+HNSW_M = 32                      # the local store's HNSW parameters
+HNSW_EF_CONSTRUCTION = 80
+_SECRET_PARAMS = {"password", "sslpassword"}
+
+_TABLES = """
+CREATE TABLE rag.meta (key text PRIMARY KEY, value jsonb NOT NULL);
+CREATE TABLE rag.stats (
+    id int PRIMARY KEY CHECK (id = 1), articles bigint NOT NULL, chunks bigint NOT NULL,
+    sentences bigint NOT NULL, tokens bigint NOT NULL, langs text[] NOT NULL);
+INSERT INTO rag.stats VALUES (1, 0, 0, 0, 0, '{{}}');
+CREATE TABLE rag.articles (
+    id text PRIMARY KEY, title text NOT NULL, text text NOT NULL, path text NOT NULL,
+    lang text NOT NULL, date text NOT NULL, source text NOT NULL, url text NOT NULL,
+    author text NOT NULL, author_key text NOT NULL);
+CREATE SEQUENCE rag.chunk_rows;
+CREATE TABLE rag.chunks (
+    rowid bigint PRIMARY KEY, id text NOT NULL UNIQUE, article_id text NOT NULL,
+    n int NOT NULL, text text NOT NULL, start_at int NOT NULL, end_at int NOT NULL,
+    title text NOT NULL, lang text NOT NULL, date text NOT NULL, source text NOT NULL,
+    source_key text NOT NULL, tokens int NOT NULL DEFAULT 0, digest text NOT NULL DEFAULT '',
+    embedding vector({dim}) NOT NULL);
+ALTER TABLE rag.chunks ALTER COLUMN embedding SET STORAGE PLAIN;
+CREATE INDEX chunks_article ON rag.chunks (article_id, n);
+CREATE INDEX chunks_date ON rag.chunks (date);
+CREATE INDEX chunks_source ON rag.chunks (source_key);
+CREATE TABLE rag.sentences (
+    chunk bigint NOT NULL, n int NOT NULL, start_at int NOT NULL, end_at int NOT NULL,
+    embedding vector({dim}) NOT NULL, PRIMARY KEY (chunk, n));
+ALTER TABLE rag.sentences ALTER COLUMN embedding SET STORAGE PLAIN;
+CREATE TABLE rag.postings (
+    token text NOT NULL, chunk bigint NOT NULL, tf int NOT NULL, tokens int NOT NULL,
+    PRIMARY KEY (token, chunk) INCLUDE (tf, tokens));
+CREATE INDEX postings_chunk ON rag.postings (chunk);
+CREATE TABLE rag.lexicon (word text PRIMARY KEY, lang text NOT NULL);
+"""
+
+VECTOR_INDEXES = {"chunks": "chunks_vectors", "sentences": "sentences_vectors"}
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (in the user part or the query) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*/")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords written in ``url`` (to scrub them from any message)."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
+    return found
+
+
+def schema_exists(conn: Connection) -> bool:
+    return conn.execute("SELECT to_regclass('rag.meta') IS NOT NULL").fetchone()[0]
+
+
+def create_schema(conn: Connection, manifest: Manifest, analyzer: int) -> None:
+    """The tables and indexes for ``manifest`` (inside the caller's transaction)."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+    conn.execute(_TABLES.format(dim=int(manifest.dim)))
+    create_vector_indexes(conn)
+    write_meta(conn, "manifest", dataclasses.asdict(manifest))
+    write_meta(conn, "analyzer", analyzer)
+
+
+def drop_schema(conn: Connection) -> None:
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
+
+
+def create_vector_indexes(conn: Connection) -> None:
+    """HNSW indexes over the passage and sentence vectors (inner product)."""
+    for table, name in VECTOR_INDEXES.items():
+        conn.execute(sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {} ON rag.{} USING hnsw (embedding vector_ip_ops) "
+            "WITH (m = {}, ef_construction = {})").format(
+                sql.Identifier(name), sql.Identifier(table),
+                sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION)))
+
+
+def drop_vector_indexes(conn: Connection) -> None:
+    for name in VECTOR_INDEXES.values():
+        conn.execute(sql.SQL("DROP INDEX IF EXISTS rag.{}").format(sql.Identifier(name)))
+
+
+def read_meta(conn: Connection, key: str):
+    row = conn.execute("SELECT value FROM rag.meta WHERE key = %s", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def write_meta(conn: Connection, key: str, value) -> None:
+    conn.execute("INSERT INTO rag.meta VALUES (%s, %s::jsonb) ON CONFLICT (key) "
+                 "DO UPDATE SET value = EXCLUDED.value", (key, json.dumps(value)))
+
+
+def read_manifest(conn: Connection) -> Manifest:
+    data = read_meta(conn, "manifest") or {}
+    known = {f.name for f in dataclasses.fields(Manifest)}
+    return Manifest(**{k: v for k, v in data.items() if k in known})

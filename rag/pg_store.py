@@ -1,0 +1,361 @@
+"""PostgreSQL store: the `Store` contract on a PostgreSQL server with pgvector, for teams.
+
+``RAG_STORE=postgresql://user@host/db`` puts articles, passages, vectors (HNSW) and the
+keyword index (BM25 in SQL, `rag.pg_keyword`) in one transactional server that several
+writers and readers on different machines share, that backs up and replicates as any
+database does. The tables are described in `rag.pg_schema`; writes in `rag.pg_write`.
+
+Search: up to `EXACT_SEARCH_LIMIT` vectors the nearest passages are found exactly (a scan,
+as the local store does); above, through pgvector's HNSW index, at a search breadth that
+grows with the store (capped by pgvector at 1000) and, under filters, with iterative
+scans; when a filtered HNSW search finds fewer than asked, it is redone exactly.
+
+The connection string is shown only as `location`, with its password masked; errors name
+that, never the password.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .store import StoreError
+
+try:
+    import psycopg
+    from pgvector.psycopg import register_vector
+    from psycopg_pool import ConnectionPool
+except ImportError as missing:  # the optional extra
+    raise StoreError("a postgresql:// store needs the PostgreSQL driver: "
+                     "pip install -e '.[postgres]'") from missing
+
+from .chunking import Chunk
+from .corpus import Article
+from .filters import Filters
+from .lexical import ANALYZER_VERSION
+from .pg_keyword import bm25_params, query_tokens, reanalyze, scored_sql
+from .pg_schema import (WRITE_LOCK, create_schema, masked_url, read_manifest, read_meta,
+                        schema_exists, url_secrets)
+from .pg_write import Writer
+from .store import (Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats,
+                    check_manifest)
+
+log = logging.getLogger(__name__)
+
+EXACT_SEARCH_LIMIT = 20_000   # vectors; above, HNSW
+HNSW_EF_SEARCH = 512          # search breadth per 100k vectors, as the local store
+HNSW_EF_SEARCH_MAX = 1000     # pgvector's largest hnsw.ef_search
+SENTENCES_PER_PASSAGE = 4     # sentence hits read per passage asked for
+POOL_SIZE = 4
+CONNECT_TIMEOUT_S = 10
+_ARTICLE_COLUMNS = "id, title, text, path, lang, date, source, url, author"
+_CHUNK_COLUMNS = "c.id, c.article_id, c.n, c.text, c.start_at, c.end_at, c.title, c.lang, " \
+                 "c.date, c.source"
+
+
+class PostgresStore:
+    """A `Store` in the schema ``rag`` of a PostgreSQL database (thread-safe: a small pool
+    of connections)."""
+
+    def __init__(self, url: str, manifest: Manifest, pool: ConnectionPool, fresh: bool):
+        self.location = masked_url(url)
+        self._secrets = url_secrets(url)
+        self._manifest = manifest
+        self._pool = pool
+        self._fresh = fresh  # the next write replaces everything; reads see an empty store
+
+    @classmethod
+    def open(cls, url: str, wanted: Manifest, *, fresh: bool = False) -> "PostgresStore":
+        """The store in the database at ``url``, created if the database has none.
+        Refuses one built with another embedder or chunking (`check_manifest`) unless
+        ``fresh``: then the first `apply` replaces it whole (until then it is untouched)."""
+        location, secrets = masked_url(url), url_secrets(url)
+        with _translated(location, secrets):
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                 application_name="rag") as conn:
+                _prepare(conn, wanted, location, fresh)
+            pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
+                                  kwargs={"autocommit": True, "application_name": "rag",
+                                          "connect_timeout": CONNECT_TIMEOUT_S},
+                                  configure=register_vector, name="rag")
+        return cls(url, wanted, pool, fresh)
+
+    @classmethod
+    def drop(cls, url: str) -> None:
+        """Remove the store (the schema ``rag`` and everything in it) from the database."""
+        with _translated(masked_url(url), url_secrets(url)):
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    conn.execute("DROP SCHEMA IF EXISTS rag CASCADE")
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection]:
+        with _translated(self.location, self._secrets), self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- reading ----------------------------------------------------------------------
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    def stats(self) -> StoreStats:
+        if self._fresh:
+            return StoreStats()
+        with self._conn() as conn:
+            row = conn.execute("SELECT articles, chunks, sentences FROM rag.stats").fetchone()
+        return StoreStats(*map(int, row))
+
+    def articles(self) -> list[Article]:
+        if self._fresh:
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles ORDER BY id")
+            return [Article(*row) for row in rows]
+
+    def article(self, article_id: str) -> Article | None:
+        if self._fresh:
+            return None
+        with self._conn() as conn:
+            row = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles WHERE id = %s",
+                               (article_id,)).fetchone()
+        return Article(*row) if row else None
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        if self._fresh or not ids:
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM rag.chunks c "
+                                "WHERE c.id = ANY(%s)", (list(ids),)).fetchall()
+        found = {row[0]: Chunk(*row) for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    def search_dense(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> Ranked:
+        return self._nearest("chunks", vector, k, filters)
+
+    def search_sentences(self, vector: np.ndarray, k: int,
+                         filters: Filters | None = None) -> Ranked:
+        if not self._manifest.sentence_vectors:
+            return Ranked()
+        found = self._nearest("sentences", vector, SENTENCES_PER_PASSAGE * k, filters)
+        best: dict[str, int] = {}  # each passage at its best sentence, in order
+        for i, chunk_id in enumerate(found.ids):
+            best.setdefault(chunk_id, i)
+        keep = list(best.values())[:k]
+        return Ranked(tuple(found.ids[i] for i in keep), found.scores[keep])
+
+    def _nearest(self, table: str, vector: np.ndarray, k: int, filters: Filters | None) -> Ranked:
+        """The ``k`` rows of ``table`` (chunks or sentences) nearest to ``vector``, as
+        (chunk id, inner product), among the passages ``filters`` allow."""
+        if self._fresh or k <= 0:
+            return Ranked()
+        join, where, params = filter_sql(filters)
+        source = ("rag.chunks c" if table == "chunks" else
+                  "rag.sentences v JOIN rag.chunks c ON c.rowid = v.chunk")
+        column = "c.embedding" if table == "chunks" else "v.embedding"
+        query = (f"SELECT c.id, -({column} <#> %(q)s) FROM {source} {join} WHERE {where} "
+                 f"ORDER BY {column} <#> %(q)s LIMIT %(k)s")
+        params.update(q=np.asarray(vector, np.float32).ravel(), k=k)
+        with self._conn() as conn, conn.transaction():
+            total = conn.execute(f"SELECT {table} FROM rag.stats").fetchone()[0]
+            exact = total <= EXACT_SEARCH_LIMIT
+            _set_search(conn, total, k, exact, bool(filters))
+            rows = conn.execute(query, params).fetchall()
+            if not exact and filters and len(rows) < min(k, total):
+                _set_search(conn, total, k, True, True)  # few allowed: scan them exactly
+                rows = conn.execute(query, params).fetchall()
+        return _ranked(rows)
+
+    def cosines(self, ids: Sequence[str], vector: np.ndarray) -> np.ndarray:
+        found = self._vectors(ids)
+        known = [i for i in ids if i in found]
+        if not known:
+            return np.zeros(0, np.float32)
+        return np.stack([found[i] for i in known]) @ np.asarray(vector, np.float32)
+
+    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if self._fresh or not ids:
+            return {}
+        with self._conn() as conn, conn.cursor(binary=True) as cur:
+            cur.execute("SELECT id, embedding FROM rag.chunks WHERE id = ANY(%s)", (list(ids),))
+            return {i: v.to_numpy() for i, v in cur}
+
+    def search_keyword(self, query: str, k: int, filters: Filters | None = None) -> Ranked:
+        if self._fresh or k <= 0:
+            return Ranked()
+        join, where, params = filter_sql(filters)
+        with self._conn() as conn:
+            tokens = query_tokens(conn, query)
+            if not tokens:
+                return Ranked()
+            params.update(bm25_params(tokens), k=k)
+            rows = conn.execute(scored_sql(
+                f"SELECT c.id, sc.score FROM scored sc JOIN rag.chunks c ON c.rowid = sc.chunk "
+                f"{join} WHERE {where} AND sc.score > 0 ORDER BY sc.score DESC, c.rowid "
+                f"LIMIT %(k)s"), params).fetchall()
+        return _ranked(rows)
+
+    def keyword_scores(self, query: str, ids: Sequence[str]) -> np.ndarray:
+        if self._fresh or not ids:
+            return np.zeros(0, np.float32)
+        with self._conn() as conn:
+            tokens = query_tokens(conn, query)
+            rows = conn.execute("SELECT id FROM rag.chunks WHERE id = ANY(%s)",
+                                (list(ids),)).fetchall()
+            known = {row[0] for row in rows}
+            scores = {}
+            if tokens and known:
+                scores = dict(conn.execute(scored_sql(
+                    "SELECT c.id, sc.score FROM scored sc JOIN rag.chunks c "
+                    "ON c.rowid = sc.chunk WHERE c.id = ANY(%(ids)s)"),
+                    {**bm25_params(tokens), "ids": list(known)}).fetchall())
+        return np.array([scores.get(i, 0.0) for i in ids if i in known], np.float32)
+
+    def sentences(self, ids: Sequence[str]) -> list[SentenceVectors]:
+        if self._fresh or not ids or not self._manifest.sentence_vectors:
+            return [self._sentence_vectors(i, (), ()) for i in ids]
+        with self._conn() as conn:
+            return self._sentences_on(conn, ids)
+
+    def _sentences_on(self, conn: psycopg.Connection, ids: Sequence[str]) -> list[SentenceVectors]:
+        found: dict[str, tuple[list, list]] = {}
+        with conn.cursor(binary=True) as cur:
+            cur.execute("SELECT c.id, v.start_at, v.end_at, v.embedding FROM rag.sentences v "
+                        "JOIN rag.chunks c ON c.rowid = v.chunk WHERE c.id = ANY(%s) "
+                        "ORDER BY v.chunk, v.n", (list(ids),))
+            for chunk_id, start, end, vector in cur:
+                spans, vectors = found.setdefault(chunk_id, ([], []))
+                spans.append((start, end))
+                vectors.append(vector.to_numpy())
+        return [self._sentence_vectors(i, *found.get(i, ((), ()))) for i in ids]
+
+    def _sentence_vectors(self, chunk_id: str, spans, vectors) -> SentenceVectors:
+        array = (np.stack(vectors) if len(vectors)
+                 else np.zeros((0, self._manifest.dim), np.float32))
+        return SentenceVectors(chunk_id, tuple(spans), array)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every article with its passages and vectors, from one consistent snapshot."""
+        if self._fresh:
+            return
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            ids = [row[0] for row in conn.execute("SELECT id FROM rag.articles ORDER BY id")]
+            for start in range(0, len(ids), 200):
+                yield from self._entries_of(conn, ids[start:start + 200])
+
+    def _entries_of(self, conn: psycopg.Connection, ids: list[str]) -> Iterator[Entry]:
+        articles = {row[0]: Article(*row) for row in conn.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles WHERE id = ANY(%s)", (ids,))}
+        chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {i: [] for i in ids}
+        with conn.cursor(binary=True) as cur:
+            cur.execute(f"SELECT {_CHUNK_COLUMNS}, c.embedding FROM rag.chunks c "
+                        "WHERE c.article_id = ANY(%s) ORDER BY c.article_id, c.n", (ids,))
+            for row in cur:
+                chunks[row[1]].append((Chunk(*row[:10]), row[10].to_numpy()))
+        for article_id in ids:
+            passages = tuple(c for c, _ in chunks[article_id])
+            vectors = (np.stack([v for _, v in chunks[article_id]]) if passages
+                       else np.zeros((0, self._manifest.dim), np.float32))
+            sentences = (tuple(self._sentences_on(conn, [c.id for c in passages]))
+                         if self._manifest.sentence_vectors else ())
+            yield Entry(articles[article_id], passages, vectors, sentences)
+
+    # -- writing ----------------------------------------------------------------------
+    def apply(self, change: Change) -> None:
+        """Add, replace and remove articles in one transaction, serialized across
+        processes and machines by an advisory lock."""
+        if change or self._fresh:
+            self.copy_in(change.added, removed=change.removed)
+
+    def copy_in(self, entries: Iterable[Entry], *, removed: Iterable[str] = (),
+                progress=None) -> int:
+        """Add (or replace) the streamed ``entries`` and remove ``removed`` in one
+        transaction; returns the number of articles added. A large copy into a store much
+        smaller than it builds the HNSW indexes once at the end."""
+        with self._conn() as conn, conn.transaction():
+            writer = Writer.begin(conn, self._manifest, fresh=self._fresh)
+            writer.remove(set(removed))
+            added = writer.add_stream(entries, progress)
+            writer.finish()
+        self._fresh = False
+        return added
+
+
+def filter_sql(filters: Filters | None) -> tuple[str, str, dict]:
+    """(join, where, params) restricting ``rag.chunks c`` as `Filters.allows` does."""
+    if not filters:
+        return "", "TRUE", {}
+    conds, params, join = [], {}, ""
+    if filters.sources:
+        conds.append("c.source_key = ANY(%(sources)s)")
+        params["sources"] = [s.casefold() for s in filters.sources]
+    if filters.authors:
+        join = "JOIN rag.articles a ON a.id = c.article_id"
+        conds.append("(" + " OR ".join(f"strpos(a.author_key, %(author{i})s) > 0"
+                                        for i in range(len(filters.authors))) + ")")
+        params.update({f"author{i}": a.casefold() for i, a in enumerate(filters.authors)})
+    if filters.dated:
+        span = [cond for cond, value in (('c.date >= %(date_from)s COLLATE "C"',
+                                          filters.date_from),
+                                         ('c.date <= %(date_to)s COLLATE "C"',
+                                          filters.date_to)) if value]
+        params.update(date_from=filters.date_from, date_to=filters.date_to)
+        conds.append(f"(c.date = '' OR ({' AND '.join(span)}))" if filters.undated
+                     else f"(c.date <> '' AND {' AND '.join(span)})")
+    return join, " AND ".join(conds), params
+
+
+def _set_search(conn: psycopg.Connection, total: int, k: int, exact: bool,
+                filtered: bool) -> None:
+    """Exact scan, or HNSW with a breadth for ``total`` vectors (iterative under filters)."""
+    if exact:
+        conn.execute("SET LOCAL enable_indexscan = off")
+        return
+    breadth = max(HNSW_EF_SEARCH, HNSW_EF_SEARCH * total // 100_000, k)
+    conn.execute(f"SET LOCAL hnsw.ef_search = {min(HNSW_EF_SEARCH_MAX, breadth)}")
+    if filtered:
+        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+
+
+def _ranked(rows: list) -> Ranked:
+    return Ranked(tuple(r[0] for r in rows), np.array([r[1] for r in rows], np.float32))
+
+
+def _prepare(conn: psycopg.Connection, wanted: Manifest, location: str, fresh: bool) -> None:
+    """Create the schema in a database that has none; check an existing one's manifest;
+    re-analyze its passages if the keyword analyzer changed."""
+    if not schema_exists(conn):
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if not schema_exists(conn):
+                create_schema(conn, wanted, ANALYZER_VERSION)
+                return
+    if fresh:
+        return
+    check_manifest(read_manifest(conn), wanted, location)
+    if read_meta(conn, "analyzer") != ANALYZER_VERSION:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if read_meta(conn, "analyzer") != ANALYZER_VERSION:
+                log.warning("the keyword index at %s was made by analyzer %s (now %s): "
+                            "re-analyzing its passages", location,
+                            read_meta(conn, "analyzer"), ANALYZER_VERSION)
+                reanalyze(conn, force=True)
+
+
+@contextmanager
+def _translated(location: str, secrets: Sequence[str]) -> Iterator[None]:
+    """Database errors as `StoreError`s that name ``location`` and never a password."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        message = str(exc).strip() or type(exc).__name__
+        for secret in secrets:
+            message = message.replace(secret, "***")
+        raise StoreError(f"PostgreSQL store {location}: {message}") from None
