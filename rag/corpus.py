@@ -8,6 +8,8 @@ hidden entries and symlink loops skipped) in these formats:
   top sets metadata: ``key: value`` lines for the keys in `META_FIELDS`, either
   fenced by ``---`` lines or ended by the first blank line.
 * ``.html`` / ``.htm`` — main text and metadata extracted with trafilatura.
+* ``.pdf`` — text page by page and metadata (`rag.sources.pdf`); scans without a text
+  layer, encrypted and broken PDFs are skipped with the reason.
 * ``.json`` (one object or a list of objects) and ``.jsonl`` (one object per
   line) with fields ``title``, ``text`` (or ``content`` / ``body``), ``date`` (or
   ``publish_date``), ``url``, ``source`` (or ``publisher`` / ``sitename``),
@@ -40,7 +42,7 @@ from typing import Any, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".json", ".jsonl"})
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"})
 supported_suffixes = SUPPORTED_SUFFIXES  # the name other modules were told about
 SIDECAR_SUFFIX = ".meta.json"
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -95,6 +97,8 @@ class Article:
     source: str = ""   # publisher, e.g. "Benzinga Italia"
     url: str = ""
     author: str = ""
+    pages: tuple[int, ...] = ()   # where each page starts in `text` (PDFs); () if unpaged
+    feed: str = ""                # the feed URL it came from, "" if none
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,12 @@ def _load_file(path: Path) -> Iterator[Article | Skipped]:
         sidecar, sidecar_skip = _read_sidecar(path)
         if sidecar_skip:
             yield sidecar_skip
-        text = _decode(_read_bytes(path))
         suffix = path.suffix.lower()
+        if suffix == ".pdf":
+            from .sources.pdf import read_pdf_file
+            yield read_pdf_file(path, **sidecar)
+            return
+        text = _decode(_read_bytes(path))
         if suffix in (".json", ".jsonl"):
             yield from (_load_jsonl if suffix == ".jsonl" else _load_json)(path, text, sidecar)
             return
