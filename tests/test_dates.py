@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from rag.dates import date_range_from_question
+from rag.dates import MONTHS, date_range_from_question, month_alone
 
 TODAY = dt.date(2022, 9, 1)  # a Thursday
 D = dt.date
@@ -78,3 +78,55 @@ def test_reference_date_matters():
 
 def test_impossible_day_falls_back_to_the_month():
     assert date_range_from_question("il 31 giugno", TODAY) == (D(2022, 6, 1), D(2022, 6, 30))
+
+
+@pytest.mark.parametrize("question, expected", [
+    # dates in digits
+    ("What did Meta say on 2022-06-17?", (D(2022, 6, 17), D(2022, 6, 17))),
+    ("Cosa è successo il 17/06/2022?", (D(2022, 6, 17), D(2022, 6, 17))),
+    ("What happened on 06/17/2022?", (D(2022, 6, 17), D(2022, 6, 17))),
+    # quarters
+    ("What did Amazon report in Q2 2022?", (D(2022, 4, 1), D(2022, 6, 30))),
+    ("Cosa è successo nel primo trimestre del 2022?", (D(2022, 1, 1), D(2022, 3, 31))),
+    ("What is Amazon's second-quarter guidance?", (D(2022, 4, 1), D(2022, 6, 30))),
+    ("What did Nvidia report last quarter?", (D(2022, 4, 1), D(2022, 6, 30))),
+    # weekends, parts of today, numbers in words, the last N units
+    ("What happened over the weekend?", (D(2022, 8, 27), D(2022, 8, 28))),
+    ("Cosa è successo nel weekend?", (D(2022, 8, 27), D(2022, 8, 28))),
+    ("What did Bezos say this morning?", (TODAY, TODAY)),
+    ("Cosa è successo dieci anni fa?", (D(2012, 1, 1), D(2012, 12, 31))),
+    ("How did markets react two weeks ago?", (D(2022, 8, 15), D(2022, 8, 21))),
+    ("Le notizie degli ultimi tre mesi", (D(2022, 6, 1), TODAY)),
+    ("News from the past two weeks", (D(2022, 8, 18), TODAY)),
+    ("Com'è andata la borsa negli ultimi giorni?", (D(2022, 8, 2), TODAY)),
+])
+def test_more_time_expressions(question, expected):
+    assert date_range_from_question(question, TODAY) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "What happened at the March for Science?",  # a name, after "the"
+    "Which firm will march ahead?",
+    "May I ask who runs Amazon?",
+    "Chi è Maggio?",                            # Italian months are written in lower case
+    "Cosa dice Luglio Rossi?",
+    "Is Tesla a good buy now?",
+    "Sei sicuro che Amazon abbia venduto di più?",
+    "Which CEO may leave?",
+])
+def test_more_questions_without_a_time_expression(question):
+    assert date_range_from_question(question, TODAY) is None
+
+
+def test_a_range_names_its_ends():
+    found = date_range_from_question("What happened last June?", TODAY)
+    assert (found.first, found.last) == (D(2022, 6, 1), D(2022, 6, 30))
+
+
+def test_month_names_come_in_six_languages():
+    assert MONTHS["giugno"] == MONTHS["june"] == MONTHS["juin"] == MONTHS["junio"] == 6
+    assert MONTHS["märz"] == MONTHS["marz"] == MONTHS["março"] == 3
+    assert month_alone("non è mai successo", 5, "mai", "it") == 0  # "never", not May
+    assert month_alone("en mai", 3, "mai", "fr") == 5
+    assert month_alone("What happened in May?", 17, "May", "en") == 5
+    assert month_alone("It may rain", 3, "may", "en") == 0
