@@ -1,7 +1,9 @@
-"""`rag eval`: metrics, the three dataset loaders, and small end-to-end runs with fakes."""
+"""`rag eval`: metrics, the dataset loaders, and small end-to-end runs with fakes, single
+and mixed-language."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,10 @@ from click.testing import CliRunner
 from rag import evaluate
 from rag.assistant import Assistant
 from rag.chunking import Chunk
-from rag.evaluate import (Dataset, Document, Question, contains_gold, document_ranking,
-                          load_jsonl, load_realtimeqa, load_squad, recall_at, reciprocal_rank,
-                          token_f1)
+from rag.evaldata import (Dataset, Document, Question, combine, load_jsonl, load_realtimeqa,
+                          load_squad, sample)
+from rag.evalmetrics import (contains_gold, document_ranking, recall_at, reciprocal_rank,
+                             token_f1)
 from rag.retrieve import Hit
 from rag.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -129,6 +132,31 @@ def test_load_realtimeqa_maps_fields_and_weeks(tmp_path: Path):
     assert data.questions[0].date == "2022-06-16"
     assert data.questions[0].answers == ("“Squid Game”",)
     assert len(load_realtimeqa(tmp_path).questions) == 2
+    sampled = load_realtimeqa(tmp_path, "20220617:20220902", articles=1)
+    assert sampled.name == "realtimeqa-20220617-20220902-1"
+    assert [d.id for d in sampled.documents] == ["https://www.cnn.com/a"]
+
+
+def test_sample_keeps_every_gold_document_and_is_deterministic():
+    documents = tuple(Document(f"d{n}", f"text {n}") for n in range(20))
+    data = Dataset("news", documents, (Question("q?", ("d3", "d17")),))
+    part = sample(data, 5)
+    ids = [d.id for d in part.documents]
+    assert len(ids) == 5 and {"d3", "d17"} <= set(ids)
+    assert ids == [d.id for d in sample(data, 5).documents]  # same sample every time
+    assert ids == sorted(ids, key=lambda i: int(i[1:]))  # corpus order kept
+    assert part.name == "news-5" and part.questions == data.questions
+    assert {d.id for d in sample(data, 1).documents} == {"d3", "d17"}  # gold always kept
+
+
+def test_combine_puts_documents_together_without_questions():
+    one = Dataset("it", (Document("a", "uno"),), (Question("?", ("a",)),))
+    two = Dataset("en", (Document("b", "two"), Document("a", "uno")), ())
+    both = combine([one, two])
+    assert both.name == "mixed-it+en" and [d.id for d in both.documents] == ["a", "b"]
+    assert both.questions == ()
+    with pytest.raises(ValueError, match="'a'"):
+        combine([one, Dataset("x", (Document("a", "other"),), ())])
 
 
 # --------------------------------------------------------------------------- end to end
@@ -152,7 +180,8 @@ NEWS = Dataset("news", (
 
 
 def _assistant(tmp_path: Path, **overrides) -> Assistant:
-    settings = Settings(index_dir=tmp_path / "eval-index", home=tmp_path / "home", **overrides)
+    overrides = {"index_dir": tmp_path / "eval-index", **overrides}
+    settings = Settings(home=tmp_path / "home", **overrides)
     return Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
 
 
@@ -164,7 +193,7 @@ def test_evaluate_all_modes_and_incremental_rerun(tmp_path: Path):
     for run in report["runs"]:
         assert run["recall@10"] == 1.0 and run["recall@5"] == 1.0
         assert 0 < run["mrr@10"] <= 1 and run["recall@1"] <= run["recall@5"]
-        assert set(run["timings"]) >= {"retrieve_ms", "query_embed_ms"}
+        assert set(run["timings"]) >= {"retrieve_ms", "first_search_ms"}
     assert report["index"]["chunks_embedded"] == 4
     assert report["index"]["documents"] == 4
     again = evaluate.evaluate(_assistant(tmp_path), NEWS, modes=["hybrid"])
@@ -184,7 +213,7 @@ def test_evaluate_question_dates_filter_out_later_articles(tmp_path: Path):
 
 
 def test_evaluate_with_answers(tmp_path: Path):
-    report = evaluate.evaluate(_assistant(tmp_path, min_relevance=0.0, verify=False), NEWS,
+    report = evaluate.evaluate(_assistant(tmp_path, min_evidence=0.0, verify=False), NEWS,
                                modes=["hybrid"], answers=True, limit=2)
     assert report["n_questions"] == 2
     assert {"contains_gold", "f1", "abstention_rate"} <= set(report)
@@ -216,3 +245,83 @@ def test_cli_eval_jsonl(tmp_path: Path, monkeypatch):
     assert table.exit_code == 0 and "MRR@10" in table.output and "keyword" in table.output
     bad = CliRunner().invoke(cli, ["eval", "--corpus", str(corpus)])
     assert bad.exit_code == 2 and "go together" in bad.output
+
+
+# --------------------------------------------------------------------------- mixed
+
+ITALIAN = Dataset("notizie", (
+    Document("porto", "Il porto di Bari ha riaperto dopo che la tempesta ha danneggiato i moli.",
+             title="Porto di Bari", lang="it"),
+    Document("grano", "Il prezzo del grano è salito perché le esportazioni dal Mar Nero si "
+             "sono fermate.", title="Grano", lang="it"),
+    Document("musei", "I musei civici restano aperti anche la domenica sera per tutta l'estate.",
+             title="Musei", lang="it"),
+), (
+    Question("Perché è salito il prezzo del grano?", ("grano",)),
+    Question("Quando restano aperti i musei civici?", ("musei",)),
+))
+
+
+def test_evaluate_mixed_measures_each_dataset_alone_and_together(tmp_path: Path):
+    root = tmp_path / "eval"
+    made = []
+
+    def assistant_at(folder: Path) -> Assistant:
+        made.append(folder)
+        return _assistant(tmp_path, index_dir=folder)
+
+    report = evaluate.evaluate_mixed(assistant_at, [ITALIAN, NEWS], root,
+                                     modes=["keyword", "dense"])
+    assert set(made) == {root / "mixed-notizie+news", root / "notizie", root / "news"}
+    assert report["mixed"]["documents"] == 7
+    assert [p["dataset"] for p in report["datasets"]] == ["notizie", "news"]
+    for pair in report["datasets"]:
+        single, mixed = pair["single"], pair["mixed"]
+        assert [r["mode"] for r in mixed["runs"]] == ["keyword", "dense"]
+        assert single["n_questions"] == mixed["n_questions"] > 0
+        assert single["index"]["documents"] < mixed["index"]["documents"] == 7
+        for one, two in zip(single["runs"], mixed["runs"]):
+            assert one["recall@10"] == two["recall@10"] == 1.0
+    table = evaluate.format_mixed_table(report)
+    assert "single/mixed" in table and "notizie" in table and "keyword" in table
+    with pytest.raises(ValueError, match="two datasets"):
+        evaluate.evaluate_mixed(assistant_at, [NEWS], root)
+
+
+def test_cli_eval_mixed(tmp_path: Path, monkeypatch):
+    from rag import assistant as assistant_module
+    from rag.cli import cli
+    monkeypatch.setattr(assistant_module, "build_embedder", lambda settings: FakeEmbedder())
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps(SQUAD), encoding="utf-8")
+    rtqa = tmp_path / "rtqa"
+    rtqa.mkdir()
+    (rtqa / "corpus.jsonl").write_text("".join(
+        json.dumps({"url": f"https://www.cnn.com/{d.id}", "title": d.title, "text": d.text,
+                    "publish_date": d.date.replace("-", "/")}) + "\n"
+        for d in NEWS.documents))
+    (rtqa / "questions.jsonl").write_text("".join(
+        json.dumps({"question_id": str(n), "question_sentence": q.question, "week": "20220617",
+                    "gold_doc_urls": [f"https://www.cnn.com/{g}" for g in q.gold],
+                    "question_date": "2022/06/16"}) + "\n"
+        for n, q in enumerate(NEWS.questions)))
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    args = ["eval", "--squad", str(squad), "--realtimeqa", str(rtqa), "--rtqa-articles", "3",
+            "--mixed", "--mode", "keyword"]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["mixed"]["documents"] == 3 + 3  # 3 paragraphs, 3 of the 4 articles
+    assert [p["dataset"] for p in report["datasets"]] == ["squad-squad",
+                                                          "realtimeqa-all-3"]
+    table = CliRunner().invoke(cli, args)
+    assert table.exit_code == 0 and "single/mixed" in table.output
+    alone = CliRunner().invoke(cli, args[:-3])
+    assert alone.exit_code == 2 and "--mixed" in alone.output
+    bad = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--rtqa-articles", "3"])
+    assert bad.exit_code == 2 and "--rtqa-articles goes with --realtimeqa" in bad.output
+
+
+def test_the_harness_uses_only_the_public_assistant_api():
+    source = Path(evaluate.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"_index|_hit_json|Retriever\(|\.search\(.*vector=", source)
