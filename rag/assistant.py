@@ -16,10 +16,11 @@ its own calls.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import prompts
 from .answer import Answer
@@ -34,6 +35,9 @@ from .response import Response
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Manifest, Store, open_store
+
+if TYPE_CHECKING:
+    from .sources.sync import Sources
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,13 @@ class Assistant:
 
     def articles(self) -> list[Article]:
         return self.library.articles()
+
+    @functools.cached_property
+    def sources(self) -> "Sources":
+        """Web pages, PDFs and feeds: ``add_urls``, ``add_feed``, ``feeds``, ``remove_feed``,
+        ``sync`` (see `rag.sources.sync.Sources`)."""
+        from .sources.sync import Sources
+        return Sources.for_settings(self.library, self.settings)
 
     # -- searching and answering ------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, mode: str | None = None,

@@ -105,6 +105,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 20
+    # Pages and feeds (rag add, rag feeds, rag sync): seconds one fetch may take in all,
+    # and the largest page, feed or PDF fetched, in MB.
+    fetch_timeout: float = 20.0
+    fetch_max_mb: int = 20
+    # While `rag serve` runs, sync the feeds every this many minutes; 0 = never.
+    sync_minutes: float = 0.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -205,7 +211,8 @@ def _validate(settings: "Settings") -> None:
         if kind in (int, float) and not isinstance(value, bool) and value < 0:
             raise SettingsError(f"setting {f.name}: {value!r} must not be negative")
     for name in ("top_k", "candidates", "chunk_tokens", "embed_batch_size",
-                 "max_answer_tokens", "context_tokens", "max_upload_mb"):
+                 "max_answer_tokens", "context_tokens", "max_upload_mb", "fetch_timeout",
+                 "fetch_max_mb"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name}: must be at least 1")
     for name in ("dense_weight", "sentence_weight"):

@@ -462,5 +462,8 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
     assistant = assistant or Assistant(settings)
     demo = build_app(assistant)
     assistant.warm_up_in_background()  # the models load while the page opens
+    if settings.sync_minutes:  # off by default
+        from .sources.schedule import PeriodicSync
+        PeriodicSync(assistant.sources.sync, settings.sync_minutes).start()
     demo.launch(prevent_thread_lock=prevent_thread_lock, **launch_options(settings, credentials))
     return demo

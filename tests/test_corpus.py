@@ -148,19 +148,19 @@ def test_folder_walk_sorted_skips_hidden_and_ignores_unknown(tmp_path):
     (tmp_path / ".hidden.txt").write_text("Hidden\n" + BODY_EN)
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "x.txt").write_text("Git\n" + BODY_EN)
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
     result = load_articles([tmp_path])
     assert [a.title for a in result.articles] == ["First", "Second"]
     assert result.skipped == ()
 
 
 def test_explicit_unsupported_file_is_skipped(tmp_path):
-    p = tmp_path / "notes.pdf"
-    p.write_bytes(b"%PDF-1.4")
+    p = tmp_path / "notes.docx"
+    p.write_bytes(b"PK\x03\x04")
     result = load_articles([p, tmp_path / "missing.txt"])
     assert result.articles == ()
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
-    assert "unsupported file type" in reasons["notes.pdf"]
+    assert "unsupported file type" in reasons["notes.docx"]
     assert "no such file" in reasons["missing.txt"]
 
 
@@ -171,7 +171,7 @@ def test_same_file_twice_is_loaded_once(tmp_path):
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
+    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 
 
 # --------------------------------------------------------------------------- sidecar metadata

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from ..errors import RagError
 from .robots import ROBOTS_AGENT, RobotsRules
 
 Kind = Literal["html", "pdf", "feed"]
@@ -45,7 +46,7 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _NAMES = {"html": "an HTML page", "pdf": "a PDF", "feed": "an RSS or Atom feed"}
 
 
-class FetchError(ValueError):
+class FetchError(RagError, ValueError):
     """A URL that could not be fetched or read; the message names the URL and the problem."""
 
     def __init__(self, url: str, problem: str):

@@ -13,11 +13,14 @@ locking serializes writers across processes.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Iterator, Literal, Sequence
+
+from ..settings import Settings
 
 Policy = Literal["keep", "remove"]
 POLICIES: tuple[Policy, ...] = ("keep", "remove")
@@ -161,6 +164,15 @@ class Registry:
                 self._ready = True
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
+
+
+def registry_path(settings: Settings) -> Path:
+    """Where the registry of ``settings``' store lives: ``sources.sqlite`` in a local index
+    folder; for a database store, a file in the home folder named after its location."""
+    if not settings.store:
+        return settings.index_dir / "sources.sqlite"
+    digest = hashlib.sha256(settings.store.encode("utf-8")).hexdigest()[:16]
+    return settings.home / "sources" / f"{digest}.sqlite"
 
 
 def _columns(record: type) -> str:

@@ -26,8 +26,10 @@ from tqdm.auto import tqdm
 
 from ..corpus import Article, BadArticle, Skipped, article_from_text
 from .feeds import Feed, FeedError, FeedItem, discover_feeds, parse_feed
-from .fetch import Fetcher, FetchError, Validators, checked_url
-from .registry import POLICIES, FeedRecord, ItemRecord, PageRecord, Policy, Registry
+from ..settings import Settings
+from .fetch import MIB, Fetcher, FetchError, Limits, Validators, checked_url
+from .registry import (POLICIES, FeedRecord, ItemRecord, PageRecord, Policy, Registry,
+                       registry_path)
 from .web import PAGE_KINDS, article_from_response, with_feed_details
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,13 @@ class Sources:
         self.library = library
         self.registry = registry
         self.fetcher = fetcher
+
+    @classmethod
+    def for_settings(cls, library: ArticleLibrary, settings: Settings) -> "Sources":
+        """Sources for ``library`` with the settings' limits; the registry lives beside a
+        local index (``sources.sqlite``), or in the home folder for a database store."""
+        limits = Limits(timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_mb * MIB)
+        return cls(library, Registry(registry_path(settings)), Fetcher(limits))
 
     # -- pages ------------------------------------------------------------------------
     def add_urls(self, urls: Iterable[str], *, progress: bool = False) -> Any:
