@@ -296,7 +296,7 @@ def test_upload_names_never_write_outside_uploads(tmp_path):
 def test_upload_types_and_sizes_are_limited(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    bad = {"tool.exe": "unsupported file type .exe", "doc.pdf": "unsupported file type .pdf",
+    bad = {"tool.exe": "unsupported file type .exe", "doc.docx": "unsupported file type .docx",
            "README": "unsupported file type (none)", "x.txt.exe": "unsupported file type .exe",
            ".txt": "unsupported file type (none)", "a.jsonl.gz": "unsupported file type .gz"}
     for name in bad:
