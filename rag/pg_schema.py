@@ -5,10 +5,11 @@ Everything lives in the schema ``rag`` of the database the URL names::
     rag.meta        key -> jsonb: "manifest" (the `Manifest`), "analyzer" (ANALYZER_VERSION)
     rag.stats       one row: articles, chunks, sentences, tokens (for BM25's average length)
                     and the corpus languages in the lexicon's order
-    rag.articles    one row per article; author_key is the casefolded author (filters)
-    rag.chunks      one row per passage: a bigint ``rowid`` (the join key), its text and
-                    metadata, ``embedding vector(dim)`` under an HNSW index (inner product:
-                    vectors are unit length), and its token count and token digest
+    rag.articles    one row per article: its fields as jsonb, the casefolded author
+    rag.chunks      one row per passage: a bigint ``rowid`` (the join key), its text, its
+                    other fields as jsonb and those that filters read as columns (date,
+                    casefolded source), ``embedding vector(dim)`` under an HNSW index (inner
+                    product: vectors are unit length), its token count and token digest
     rag.sentences   one vector per passage sentence (when the manifest keeps them), HNSW
     rag.postings    (token, chunk row) -> term frequency and the passage's token count: the
                     keyword index, read by BM25 in SQL through its primary key
@@ -25,6 +26,7 @@ import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
 
 from .store import Manifest
 
@@ -40,17 +42,13 @@ CREATE TABLE rag.stats (
     id int PRIMARY KEY CHECK (id = 1), articles bigint NOT NULL, chunks bigint NOT NULL,
     sentences bigint NOT NULL, tokens bigint NOT NULL, langs text[] NOT NULL);
 INSERT INTO rag.stats VALUES (1, 0, 0, 0, 0, '{{}}');
-CREATE TABLE rag.articles (
-    id text PRIMARY KEY, title text NOT NULL, text text NOT NULL, path text NOT NULL,
-    lang text NOT NULL, date text NOT NULL, source text NOT NULL, url text NOT NULL,
-    author text NOT NULL, author_key text NOT NULL);
+CREATE TABLE rag.articles (id text PRIMARY KEY, author_key text NOT NULL, data jsonb NOT NULL);
 CREATE SEQUENCE rag.chunk_rows;
 CREATE TABLE rag.chunks (
     rowid bigint PRIMARY KEY, id text NOT NULL UNIQUE, article_id text NOT NULL,
-    n int NOT NULL, text text NOT NULL, start_at int NOT NULL, end_at int NOT NULL,
-    title text NOT NULL, lang text NOT NULL, date text NOT NULL, source text NOT NULL,
-    source_key text NOT NULL, tokens int NOT NULL DEFAULT 0, digest text NOT NULL DEFAULT '',
-    embedding vector({dim}) NOT NULL);
+    n int NOT NULL, text text NOT NULL, lang text NOT NULL, date text NOT NULL,
+    source_key text NOT NULL, data jsonb NOT NULL, tokens int NOT NULL DEFAULT 0,
+    digest text NOT NULL DEFAULT '', embedding vector({dim}) NOT NULL);
 ALTER TABLE rag.chunks ALTER COLUMN embedding SET STORAGE PLAIN;
 CREATE INDEX chunks_article ON rag.chunks (article_id, n);
 CREATE INDEX chunks_date ON rag.chunks (date);
@@ -132,6 +130,19 @@ def read_meta(conn: Connection, key: str):
 def write_meta(conn: Connection, key: str, value) -> None:
     conn.execute("INSERT INTO rag.meta VALUES (%s, %s::jsonb) ON CONFLICT (key) "
                  "DO UPDATE SET value = EXCLUDED.value", (key, json.dumps(value)))
+
+
+def to_json(record, leave_out: tuple[str, ...] = ()) -> Jsonb:
+    """A dataclass (an `Article`, a `Chunk`) as jsonb, without the ``leave_out`` fields."""
+    return Jsonb({k: v for k, v in dataclasses.asdict(record).items() if k not in leave_out})
+
+
+def from_json(cls, data: dict, **more):
+    """``cls`` from stored fields (JSON lists back into tuples; unknown fields ignored)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    fields = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+              if isinstance(v, list) else v for k, v in {**data, **more}.items() if k in known}
+    return cls(**fields)
 
 
 def read_manifest(conn: Connection) -> Manifest:

@@ -37,8 +37,8 @@ from .corpus import Article
 from .filters import Filters
 from .lexical import ANALYZER_VERSION
 from .pg_keyword import bm25_params, query_tokens, reanalyze, scored_sql
-from .pg_schema import (WRITE_LOCK, create_schema, masked_url, read_manifest, read_meta,
-                        schema_exists, url_secrets)
+from .pg_schema import (WRITE_LOCK, create_schema, from_json, masked_url, read_manifest,
+                        read_meta, schema_exists, url_secrets)
 from .pg_write import Writer
 from .store import (Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats,
                     check_manifest)
@@ -51,9 +51,7 @@ HNSW_EF_SEARCH_MAX = 1000     # pgvector's largest hnsw.ef_search
 SENTENCES_PER_PASSAGE = 4     # sentence hits read per passage asked for
 POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10
-_ARTICLE_COLUMNS = "id, title, text, path, lang, date, source, url, author"
-_CHUNK_COLUMNS = "c.id, c.article_id, c.n, c.text, c.start_at, c.end_at, c.title, c.lang, " \
-                 "c.date, c.source"
+_CHUNK_COLUMNS = "c.id, c.text, c.data"
 
 
 class PostgresStore:
@@ -115,16 +113,16 @@ class PostgresStore:
         if self._fresh:
             return []
         with self._conn() as conn:
-            rows = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles ORDER BY id")
-            return [Article(*row) for row in rows]
+            rows = conn.execute("SELECT data FROM rag.articles ORDER BY id")
+            return [from_json(Article, row[0]) for row in rows]
 
     def article(self, article_id: str) -> Article | None:
         if self._fresh:
             return None
         with self._conn() as conn:
-            row = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles WHERE id = %s",
+            row = conn.execute("SELECT data FROM rag.articles WHERE id = %s",
                                (article_id,)).fetchone()
-        return Article(*row) if row else None
+        return from_json(Article, row[0]) if row else None
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if self._fresh or not ids:
@@ -132,7 +130,7 @@ class PostgresStore:
         with self._conn() as conn:
             rows = conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM rag.chunks c "
                                 "WHERE c.id = ANY(%s)", (list(ids),)).fetchall()
-        found = {row[0]: Chunk(*row) for row in rows}
+        found = {row[0]: _chunk(row) for row in rows}
         return [found[i] for i in ids if i in found]
 
     def search_dense(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> Ranked:
@@ -250,14 +248,15 @@ class PostgresStore:
                 yield from self._entries_of(conn, ids[start:start + 200])
 
     def _entries_of(self, conn: psycopg.Connection, ids: list[str]) -> Iterator[Entry]:
-        articles = {row[0]: Article(*row) for row in conn.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM rag.articles WHERE id = ANY(%s)", (ids,))}
+        articles = {row[0]: from_json(Article, row[1]) for row in conn.execute(
+            "SELECT id, data FROM rag.articles WHERE id = ANY(%s)", (ids,))}
         chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {i: [] for i in ids}
         with conn.cursor(binary=True) as cur:
             cur.execute(f"SELECT {_CHUNK_COLUMNS}, c.embedding FROM rag.chunks c "
                         "WHERE c.article_id = ANY(%s) ORDER BY c.article_id, c.n", (ids,))
             for row in cur:
-                chunks[row[1]].append((Chunk(*row[:10]), row[10].to_numpy()))
+                chunk = _chunk(row)
+                chunks[chunk.article_id].append((chunk, row[3].to_numpy()))
         for article_id in ids:
             passages = tuple(c for c, _ in chunks[article_id])
             vectors = (np.stack([v for _, v in chunks[article_id]]) if passages
@@ -321,6 +320,11 @@ def _set_search(conn: psycopg.Connection, total: int, k: int, exact: bool,
     conn.execute(f"SET LOCAL hnsw.ef_search = {min(HNSW_EF_SEARCH_MAX, breadth)}")
     if filtered:
         conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+
+
+def _chunk(row) -> Chunk:
+    chunk_id, text, data = row[:3]
+    return from_json(Chunk, data, text=text)
 
 
 def _ranked(rows: list) -> Ranked:

@@ -22,13 +22,13 @@ from tqdm import tqdm
 from .lexical import ANALYZER_VERSION
 from .pg_keyword import reanalyze
 from .pg_schema import (WRITE_LOCK, create_schema, create_vector_indexes, drop_schema,
-                        drop_vector_indexes)
+                        drop_vector_indexes, to_json)
 from .store import Entry, Manifest
 
 BATCH_ARTICLES = 256
 BUILD_MEMORY_MAX = 2 << 30        # bytes of maintenance_work_mem asked for an HNSW build
-_CHUNK_TYPES = ["int8", "text", "text", "int4", "text", "int4", "int4", "text", "text",
-                "text", "text", "text", "vector"]
+_CHUNK_TYPES = ["int8", "text", "text", "int4", "text", "text", "text", "text", "jsonb",
+                "vector"]
 _SENTENCE_TYPES = ["int8", "int4", "int4", "int4", "vector"]
 
 
@@ -85,29 +85,27 @@ class Writer:
         rows = iter([r[0] for r in self.conn.execute(
             "SELECT nextval('rag.chunk_rows') FROM generate_series(1, %s)", (total,))])
         with self.conn.cursor() as cur:
-            with cur.copy("COPY rag.articles FROM STDIN") as copy:
+            with cur.copy("COPY rag.articles FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "text", "jsonb"])
                 for e in entries:
-                    a = e.article
-                    copy.write_row((a.id, a.title, a.text, a.path, a.lang, a.date, a.source,
-                                    a.url, a.author, a.author.casefold()))
+                    copy.write_row((e.article.id, e.article.author.casefold(),
+                                    to_json(e.article)))
             chunk_rows = self._copy_chunks(cur, entries, rows)
             if self.manifest.sentence_vectors:
                 self._copy_sentences(cur, entries, chunk_rows)
 
     def _copy_chunks(self, cur, entries: list[Entry], rows: Iterator[int]) -> list[list[int]]:
         chunk_rows = []
-        with cur.copy("COPY rag.chunks (rowid, id, article_id, n, text, start_at, end_at, "
-                      "title, lang, date, source, source_key, embedding) "
-                      "FROM STDIN (FORMAT BINARY)") as copy:
+        with cur.copy("COPY rag.chunks (rowid, id, article_id, n, text, lang, date, "
+                      "source_key, data, embedding) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_CHUNK_TYPES)
             for e in entries:
                 mine = []
                 for c, vector in zip(e.chunks, np.asarray(e.vectors, np.float32)):
                     row = next(rows)
                     mine.append(row)
-                    copy.write_row((row, c.id, c.article_id, c.index, c.text, c.start, c.end,
-                                    c.title, c.lang, c.date, c.source, c.source.casefold(),
-                                    vector))
+                    copy.write_row((row, c.id, c.article_id, c.index, c.text, c.lang, c.date,
+                                    c.source.casefold(), to_json(c, ("text",)), vector))
                 chunk_rows.append(mine)
         return chunk_rows
 
