@@ -27,6 +27,7 @@ from .store import StoreError
 try:
     import psycopg
     from pgvector.psycopg import register_vector
+    from psycopg.types import TypeInfo
     from psycopg_pool import ConnectionPool
 except ImportError as missing:  # the optional extra
     raise StoreError("a postgresql:// store needs the PostgreSQL driver: "
@@ -58,10 +59,12 @@ class PostgresStore:
     """A `Store` in the schema ``rag`` of a PostgreSQL database (thread-safe: a small pool
     of connections)."""
 
-    def __init__(self, url: str, manifest: Manifest, pool: ConnectionPool, fresh: bool):
+    def __init__(self, url: str, wanted: Manifest, found: Manifest | None, pool: ConnectionPool,
+                 fresh: bool):
         self.location = masked_url(url)
         self._secrets = url_secrets(url)
-        self._manifest = manifest
+        self._wanted = wanted
+        self._found = found  # the manifest in the database; None: no store there (yet)
         self._pool = pool
         self._fresh = fresh  # the next write replaces everything; reads see an empty store
 
@@ -69,17 +72,18 @@ class PostgresStore:
     def open(cls, url: str, wanted: Manifest, *, fresh: bool = False) -> "PostgresStore":
         """The store in the database at ``url``, created if the database has none.
         Refuses one built with another embedder or chunking (`check_manifest`) unless
-        ``fresh``: then the first `apply` replaces it whole (until then it is untouched)."""
+        ``fresh``: then the first `apply` replaces it whole (until then it is untouched).
+        A ``wanted.dim`` of 0 (embedder not loaded) opens to read: a database without a
+        store then reads as empty until a writer creates one."""
         location, secrets = masked_url(url), url_secrets(url)
         with _translated(location, secrets):
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                  application_name="rag") as conn:
-                _prepare(conn, wanted, location, fresh)
+                found = None if fresh else _prepare(conn, wanted, location)
             pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
                                   kwargs={"autocommit": True, "application_name": "rag",
-                                          "connect_timeout": CONNECT_TIMEOUT_S},
-                                  configure=register_vector, name="rag")
-        return cls(url, wanted, pool, fresh)
+                                          "connect_timeout": CONNECT_TIMEOUT_S}, name="rag")
+        return cls(url, wanted, found, pool, fresh)
 
     @classmethod
     def drop(cls, url: str) -> None:
@@ -93,31 +97,46 @@ class PostgresStore:
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
         with _translated(self.location, self._secrets), self._pool.connection() as conn:
+            if conn.adapters.types.get("vector") is None:
+                if TypeInfo.fetch(conn, "vector") is not None:
+                    register_vector(conn)
             yield conn
+
+    @property
+    def _empty(self) -> bool:
+        """Reads see no store: a fresh one not written yet, or none in the database yet
+        (looked for again, as another process may have created it since)."""
+        if self._fresh:
+            return True
+        if self._found is None:
+            with self._conn() as conn:
+                self._found = _existing(conn, self._wanted, self.location)
+        return self._found is None
 
     def close(self) -> None:
         self._pool.close()
 
     # -- reading ----------------------------------------------------------------------
     def manifest(self) -> Manifest:
-        return self._manifest
+        """The manifest the store was built with (the wanted one until it exists)."""
+        return self._wanted if self._empty else self._found
 
     def stats(self) -> StoreStats:
-        if self._fresh:
+        if self._empty:
             return StoreStats()
         with self._conn() as conn:
             row = conn.execute("SELECT articles, chunks, sentences FROM rag.stats").fetchone()
         return StoreStats(*map(int, row))
 
     def articles(self) -> list[Article]:
-        if self._fresh:
+        if self._empty:
             return []
         with self._conn() as conn:
             rows = conn.execute("SELECT data FROM rag.articles ORDER BY id")
             return [from_json(Article, row[0]) for row in rows]
 
     def article(self, article_id: str) -> Article | None:
-        if self._fresh:
+        if self._empty:
             return None
         with self._conn() as conn:
             row = conn.execute("SELECT data FROM rag.articles WHERE id = %s",
@@ -125,7 +144,7 @@ class PostgresStore:
         return from_json(Article, row[0]) if row else None
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
-        if self._fresh or not ids:
+        if not ids or self._empty:
             return []
         with self._conn() as conn:
             rows = conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM rag.chunks c "
@@ -138,7 +157,7 @@ class PostgresStore:
 
     def search_sentences(self, vector: np.ndarray, k: int,
                          filters: Filters | None = None) -> Ranked:
-        if not self._manifest.sentence_vectors:
+        if not self.manifest().sentence_vectors:
             return Ranked()
         found = self._nearest("sentences", vector, SENTENCES_PER_PASSAGE * k, filters)
         best: dict[str, int] = {}  # each passage at its best sentence, in order
@@ -150,7 +169,7 @@ class PostgresStore:
     def _nearest(self, table: str, vector: np.ndarray, k: int, filters: Filters | None) -> Ranked:
         """The ``k`` rows of ``table`` (chunks or sentences) nearest to ``vector``, as
         (chunk id, inner product), among the passages ``filters`` allow."""
-        if self._fresh or k <= 0:
+        if k <= 0 or self._empty:
             return Ranked()
         join, where, params = filter_sql(filters)
         source = ("rag.chunks c" if table == "chunks" else
@@ -177,14 +196,14 @@ class PostgresStore:
         return np.stack([found[i] for i in known]) @ np.asarray(vector, np.float32)
 
     def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if self._fresh or not ids:
+        if not ids or self._empty:
             return {}
         with self._conn() as conn, conn.cursor(binary=True) as cur:
             cur.execute("SELECT id, embedding FROM rag.chunks WHERE id = ANY(%s)", (list(ids),))
             return {i: v.to_numpy() for i, v in cur}
 
     def search_keyword(self, query: str, k: int, filters: Filters | None = None) -> Ranked:
-        if self._fresh or k <= 0:
+        if k <= 0 or self._empty:
             return Ranked()
         join, where, params = filter_sql(filters)
         with self._conn() as conn:
@@ -199,7 +218,7 @@ class PostgresStore:
         return _ranked(rows)
 
     def keyword_scores(self, query: str, ids: Sequence[str]) -> np.ndarray:
-        if self._fresh or not ids:
+        if not ids or self._empty:
             return np.zeros(0, np.float32)
         with self._conn() as conn:
             tokens = query_tokens(conn, query)
@@ -215,7 +234,7 @@ class PostgresStore:
         return np.array([scores.get(i, 0.0) for i in ids if i in known], np.float32)
 
     def sentences(self, ids: Sequence[str]) -> list[SentenceVectors]:
-        if self._fresh or not ids or not self._manifest.sentence_vectors:
+        if not ids or self._empty or not self._found.sentence_vectors:
             return [self._sentence_vectors(i, (), ()) for i in ids]
         with self._conn() as conn:
             return self._sentences_on(conn, ids)
@@ -234,12 +253,12 @@ class PostgresStore:
 
     def _sentence_vectors(self, chunk_id: str, spans, vectors) -> SentenceVectors:
         array = (np.stack(vectors) if len(vectors)
-                 else np.zeros((0, self._manifest.dim), np.float32))
+                 else np.zeros((0, self.manifest().dim), np.float32))
         return SentenceVectors(chunk_id, tuple(spans), array)
 
     def entries(self) -> Iterator[Entry]:
         """Every article with its passages and vectors, from one consistent snapshot."""
-        if self._fresh:
+        if self._empty:
             return
         with self._conn() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -260,9 +279,9 @@ class PostgresStore:
         for article_id in ids:
             passages = tuple(c for c, _ in chunks[article_id])
             vectors = (np.stack([v for _, v in chunks[article_id]]) if passages
-                       else np.zeros((0, self._manifest.dim), np.float32))
+                       else np.zeros((0, self.manifest().dim), np.float32))
             sentences = (tuple(self._sentences_on(conn, [c.id for c in passages]))
-                         if self._manifest.sentence_vectors else ())
+                         if self._found.sentence_vectors else ())
             yield Entry(articles[article_id], passages, vectors, sentences)
 
     # -- writing ----------------------------------------------------------------------
@@ -277,12 +296,18 @@ class PostgresStore:
         """Add (or replace) the streamed ``entries`` and remove ``removed`` in one
         transaction; returns the number of articles added. A large copy into a store much
         smaller than it builds the HNSW indexes once at the end."""
+        manifest = self._wanted if self._fresh or self._empty else self._found
+        if not manifest.dim:
+            raise StoreError(f"cannot write to {self.location}: opened without the "
+                             "embedder's dimension (open it to write)")
         with self._conn() as conn, conn.transaction():
-            writer = Writer.begin(conn, self._manifest, fresh=self._fresh)
+            writer = Writer.begin(conn, manifest, fresh=self._fresh)
+            if conn.adapters.types.get("vector") is None:
+                register_vector(conn)  # the vector type was created by this write
             writer.remove(set(removed))
             added = writer.add_stream(entries, progress)
             writer.finish()
-        self._fresh = False
+        self._fresh, self._found = False, manifest
         return added
 
 
@@ -331,18 +356,27 @@ def _ranked(rows: list) -> Ranked:
     return Ranked(tuple(r[0] for r in rows), np.array([r[1] for r in rows], np.float32))
 
 
-def _prepare(conn: psycopg.Connection, wanted: Manifest, location: str, fresh: bool) -> None:
-    """Create the schema in a database that has none; check an existing one's manifest;
-    re-analyze its passages if the keyword analyzer changed."""
+def _existing(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+    """The manifest of the store in the database, checked against ``wanted``; None if none."""
     if not schema_exists(conn):
+        return None
+    found = read_manifest(conn)
+    check_manifest(found, wanted, location)
+    return found
+
+
+def _prepare(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+    """The store's manifest, checked; created when the database has none and ``wanted``
+    knows its dimension. Re-analyzes the passages if the keyword analyzer changed."""
+    if not schema_exists(conn) and wanted.dim:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             if not schema_exists(conn):
                 create_schema(conn, wanted, ANALYZER_VERSION)
-                return
-    if fresh:
-        return
-    check_manifest(read_manifest(conn), wanted, location)
+                return wanted
+    found = _existing(conn, wanted, location)
+    if found is None:
+        return None
     if read_meta(conn, "analyzer") != ANALYZER_VERSION:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -351,6 +385,7 @@ def _prepare(conn: psycopg.Connection, wanted: Manifest, location: str, fresh: b
                             "re-analyzing its passages", location,
                             read_meta(conn, "analyzer"), ANALYZER_VERSION)
                 reanalyze(conn, force=True)
+    return found
 
 
 @contextmanager

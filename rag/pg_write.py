@@ -22,7 +22,7 @@ from tqdm import tqdm
 from .lexical import ANALYZER_VERSION
 from .pg_keyword import reanalyze
 from .pg_schema import (WRITE_LOCK, create_schema, create_vector_indexes, drop_schema,
-                        drop_vector_indexes, to_json)
+                        drop_vector_indexes, schema_exists, to_json)
 from .store import Entry, Manifest
 
 BATCH_ARTICLES = 256
@@ -46,6 +46,7 @@ class Writer:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         if fresh:
             drop_schema(conn)
+        if fresh or not schema_exists(conn):
             create_schema(conn, manifest, ANALYZER_VERSION)
         empty = conn.execute("SELECT chunks = 0 FROM rag.stats").fetchone()[0]
         if empty:

@@ -271,3 +271,39 @@ def test_vectors_of_the_wrong_size_are_refused_and_nothing_changes(store, reques
         store.apply(Change(added=(entry(ARTICLES[1]), bad), removed=frozenset({"c-budget"})))
     assert store.stats().articles == len(ARTICLES)
     assert store.article("c-budget") is not None
+
+
+def test_keyword_scores_follow_the_corpus_through_every_change(opener):
+    """Tokens depend on the whole corpus (a word's language is that of the passages that
+    use it most), so each change can re-tokenize passages it did not touch."""
+    store = opener()
+    steps = [Change(added=entries()[:2]), Change(added=entries()[2:5]),
+             Change(added=(entry(replace(ARTICLES[3], lang="en")),)),
+             Change(removed=frozenset({"b-vendemmia", "e-telescope"})),
+             Change(added=(entries()[5], entries()[1]))]
+    current = {}
+    for change in steps:
+        store.apply(change)
+        current = {k: v for k, v in current.items() if k not in change.removed}
+        current.update({e.article.id: e for e in change.added})
+        chunks = [c for e in current.values() for c in e.chunks]
+        index = KeywordIndex.build([c.text for c in chunks], [c.lang for c in chunks])
+        for text in QUERY_TEXTS + ("i treni e la vendemmia", "the galaxy and the ships"):
+            np.testing.assert_allclose(store.keyword_scores(text, [c.id for c in chunks]),
+                                       index.scores(text), rtol=1e-4, atol=1e-6)
+
+
+def test_a_reader_that_does_not_know_the_dimension_opens_any_store(store, opener):
+    reader = opener(replace(manifest(sentence_vectors=False), dim=0))
+    assert reader.manifest().dim == manifest().dim
+    assert reader.manifest().sentence_vectors  # what the store was built with
+    assert reader.stats() == store.stats()
+    assert len(reader.search_sentences(query_vector("galaxy"), 2)) == 2
+
+
+def test_a_reader_of_an_empty_place_sees_what_a_writer_adds_later(opener):
+    reader = opener(replace(manifest(), dim=0))
+    assert reader.stats() == StoreStats(0, 0, 0) and reader.articles() == []
+    opener().apply(Change(added=entries()[:1]))
+    assert [a.id for a in reader.articles()] == ["a-harbour"]
+    assert reader.search_keyword("cranes", 3).ids == ("a-harbour:0",)
