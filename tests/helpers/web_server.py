@@ -71,6 +71,7 @@ class LocalWeb:
 def _handler(web: LocalWeb) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
 
         def log_message(self, *args: object) -> None:
             pass
