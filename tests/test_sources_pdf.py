@@ -159,3 +159,19 @@ def test_rag_index_reads_pdf_files(tmp_path):
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in loaded.skipped}
     assert reasons["scan.pdf"].startswith("no text layer")
     assert reasons["broken.pdf"].startswith("broken PDF")
+
+
+def test_citation_of_a_pdf_names_its_page(tmp_path):
+    from rag.assistant import Assistant
+    from rag.settings import Settings
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "budget.pdf").write_bytes(
+        make_pdf([wrapped(s) for s in SENTENCES], title="Transport budget"))
+    settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"})
+    assistant = Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
+    assistant.index_files([tmp_path / "docs"])
+    answer = assistant.ask("When will the consultation on the cycling network open?").answer()
+    cited = [c for c in answer.citations if "cycling network" in c.quote.text]
+    assert cited and all(c.page == 4 for c in cited), answer.to_json()
