@@ -265,7 +265,7 @@ def remove_command(ctx, article_ids, index_dir, as_json):
         click.echo(f"{report.removed} removed; index: {report.total_articles} articles.")
 
 
-from . import cli_eval, cli_models, cli_sources  # noqa: E402,F401 - they add their commands to `cli`
+from . import cli_eval, cli_models, cli_sources, cli_store  # noqa: E402,F401 - they add their commands to `cli`
 
 
 def main() -> None:

@@ -192,3 +192,64 @@ def test_a_new_analyzer_version_reanalyzes_at_open(store, url, caplog):
     assert "re-analyzing" in caplog.text
     assert again.search_keyword("cranes", 3).ids == ("a-harbour:0",)
     again.close()
+
+
+# --------------------------------------------------------------------------- assistant, CLI
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    from tests.fakes import FakeGenerator
+    embedder = FakeEmbedder()
+    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+    return embedder
+
+
+def test_the_assistant_indexes_and_answers_from_postgresql(fake_models, url, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    runner, env = CliRunner(), {"RAG_STORE": url}
+    local = tmp_path / "unused"
+    result = runner.invoke(cli, ["index", str(ROOT / "corpus"), "--index", str(local),
+                                 "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total_articles"] >= 1 and not local.exists()
+    result = runner.invoke(cli, ["ask", "Quale fatturato ha registrato Amazon per AWS?",
+                                 "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["citations"] and not answer["abstained"]
+
+
+def test_migrate_copies_a_local_index_without_embedding(fake_models, url, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    runner, index = CliRunner(), str(tmp_path / "idx")
+    assert runner.invoke(cli, ["index", str(ROOT / "corpus"), "--index", index]).exit_code == 0
+    embedded = len(fake_models.calls)
+    result = runner.invoke(cli, ["migrate", "--index", index, "--to", url, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert len(fake_models.calls) == embedded  # nothing embedded again
+    assert report["articles"] >= 1 and report["target"] == url
+    searches = [runner.invoke(cli, ["search", "fatturato di AWS", "--json"], env=env)
+                for env in ({"RAG_INDEX_DIR": index}, {"RAG_STORE": url})]
+    assert all(r.exit_code == 0 for r in searches), [r.output for r in searches]
+    passages = [[p["chunk_id"] for p in json.loads(r.output)["passages"]] for r in searches]
+    assert passages[0] == passages[1] and passages[0]
+    again = runner.invoke(cli, ["migrate", "--index", index, "--to", url])  # idempotent
+    assert again.exit_code == 0 and f"copied {report['articles']} articles" in again.output
+
+
+def test_migrate_refuses_an_empty_source(fake_models, url, tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    result = CliRunner().invoke(cli, ["migrate", "--index", str(tmp_path / "none"), "--to", url])
+    assert result.exit_code == 2 and "nothing to copy" in result.output
