@@ -107,14 +107,19 @@ def reanalyze(conn: Connection, force: bool = False) -> Reanalysis:
     rows, texts, langs, digests = [], [], [], []
     with conn.cursor(name="rag_reanalyze") as cur:
         cur.itersize = 5000
-        cur.execute("SELECT rowid, text, lang, digest FROM rag.chunks ORDER BY rowid")
+        cur.execute("SELECT c.rowid, c.text, c.lang, a.digest FROM rag.chunks c "
+                    "LEFT JOIN rag.analyzed a ON a.chunk = c.rowid ORDER BY c.rowid")
         for rowid, text, lang, digest in cur:
             rows.append(rowid), texts.append(text), langs.append(lang), digests.append(digest)
     lexicon, corpus = corpus_tokens(texts, langs)
     del texts
     changed = [i for i, tokens in enumerate(corpus)
                if force or _digest(tokens) != digests[i]]
-    _rewrite_postings(conn, [rows[i] for i in changed], [corpus[i] for i in changed])
+    stale = [rows[i] for i in changed if digests[i] is not None]
+    for table, column in (("postings", "chunk"), ("analyzed", "chunk")):
+        if stale:
+            conn.execute(f"DELETE FROM rag.{table} WHERE {column} = ANY(%s)", (stale,))
+    _write_postings(conn, [rows[i] for i in changed], [corpus[i] for i in changed])
     _write_lexicon(conn, lexicon)
     total = sum(map(len, corpus))
     conn.execute("UPDATE rag.stats SET tokens = %s, langs = %s",
@@ -123,23 +128,15 @@ def reanalyze(conn: Connection, force: bool = False) -> Reanalysis:
     return Reanalysis(len(changed), total)
 
 
-def _rewrite_postings(conn: Connection, rows: list[int], corpus: list[list[str]]) -> None:
-    if not rows:
-        return
-    conn.execute("DELETE FROM rag.postings WHERE chunk = ANY(%s)", (rows,))
-    conn.execute("CREATE TEMP TABLE rag_digests (chunk bigint, tokens int, digest text) "
-                 "ON COMMIT DROP")
+def _write_postings(conn: Connection, rows: list[int], corpus: list[list[str]]) -> None:
     with conn.cursor() as cur:
         with cur.copy("COPY rag.postings (token, chunk, tf, tokens) FROM STDIN") as copy:
             for row, tokens in zip(rows, corpus):
                 for token, tf in Counter(tokens).items():
                     copy.write_row((token, row, tf, len(tokens)))
-        with cur.copy("COPY rag_digests FROM STDIN") as copy:
+        with cur.copy("COPY rag.analyzed (chunk, tokens, digest) FROM STDIN") as copy:
             for row, tokens in zip(rows, corpus):
                 copy.write_row((row, len(tokens), _digest(tokens)))
-    conn.execute("UPDATE rag.chunks c SET tokens = d.tokens, digest = d.digest "
-                 "FROM rag_digests d WHERE c.rowid = d.chunk")
-    conn.execute("DROP TABLE rag_digests")
 
 
 def _write_lexicon(conn: Connection, lexicon: Lexicon) -> None:

@@ -9,10 +9,11 @@ Everything lives in the schema ``rag`` of the database the URL names::
     rag.chunks      one row per passage: a bigint ``rowid`` (the join key), its text, its
                     other fields as jsonb and those that filters read as columns (date,
                     casefolded source), ``embedding vector(dim)`` under an HNSW index (inner
-                    product: vectors are unit length), its token count and token digest
+                    product: vectors are unit length)
     rag.sentences   one vector per passage sentence (when the manifest keeps them), HNSW
     rag.postings    (token, chunk row) -> term frequency and the passage's token count: the
                     keyword index, read by BM25 in SQL through its primary key
+    rag.analyzed    each passage's token count and a digest of its tokens
     rag.lexicon     the language of each corpus word (`rag.lexical.Lexicon`)
 
 Writers serialize on a transaction-level advisory lock (`WRITE_LOCK`); a write is one
@@ -47,8 +48,7 @@ CREATE SEQUENCE rag.chunk_rows;
 CREATE TABLE rag.chunks (
     rowid bigint PRIMARY KEY, id text NOT NULL UNIQUE, article_id text NOT NULL,
     n int NOT NULL, text text NOT NULL, lang text NOT NULL, date text NOT NULL,
-    source_key text NOT NULL, data jsonb NOT NULL, tokens int NOT NULL DEFAULT 0,
-    digest text NOT NULL DEFAULT '', embedding vector({dim}) NOT NULL);
+    source_key text NOT NULL, data jsonb NOT NULL, embedding vector({dim}) NOT NULL);
 ALTER TABLE rag.chunks ALTER COLUMN embedding SET STORAGE PLAIN;
 CREATE INDEX chunks_article ON rag.chunks (article_id, n);
 CREATE INDEX chunks_date ON rag.chunks (date);
@@ -61,6 +61,7 @@ CREATE TABLE rag.postings (
     token text NOT NULL, chunk bigint NOT NULL, tf int NOT NULL, tokens int NOT NULL,
     PRIMARY KEY (token, chunk) INCLUDE (tf, tokens));
 CREATE INDEX postings_chunk ON rag.postings (chunk);
+CREATE TABLE rag.analyzed (chunk bigint PRIMARY KEY, tokens int NOT NULL, digest text NOT NULL);
 CREATE TABLE rag.lexicon (word text PRIMARY KEY, lang text NOT NULL);
 """
 

@@ -26,7 +26,7 @@ from .pg_schema import (WRITE_LOCK, create_schema, create_vector_indexes, drop_s
 from .store import Entry, Manifest
 
 BATCH_ARTICLES = 256
-BUILD_MEMORY_MAX = 2 << 30        # bytes of maintenance_work_mem asked for an HNSW build
+BUILD_MEMORY_MAX = 6 << 30        # most maintenance_work_mem asked for an HNSW build
 _CHUNK_TYPES = ["int8", "text", "text", "int4", "text", "text", "text", "text", "jsonb",
                 "vector"]
 _SENTENCE_TYPES = ["int8", "int4", "int4", "int4", "vector"]
@@ -60,7 +60,7 @@ class Writer:
         rows = [r[0] for r in self.conn.execute(
             "SELECT rowid FROM rag.chunks WHERE article_id = ANY(%s)", (ids,))]
         if rows:
-            for table in ("postings", "sentences"):
+            for table in ("postings", "analyzed", "sentences"):
                 self.conn.execute(f"DELETE FROM rag.{table} WHERE chunk = ANY(%s)", (rows,))
             self.conn.execute("DELETE FROM rag.chunks WHERE rowid = ANY(%s)", (rows,))
         self.conn.execute("DELETE FROM rag.articles WHERE id = ANY(%s)", (ids,))
