@@ -77,22 +77,24 @@ def _handler(web: LocalWeb) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            route = web.routes.get(self.path.split("?")[0])
             with web._lock:
                 web.requests.append(Request(self.path, dict(self.headers)))
                 web.in_flight += 1
                 web.max_in_flight = max(web.max_in_flight, web.in_flight)
-            try:
-                self._answer(web.routes.get(self.path.split("?")[0]))
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            try:  # "in flight": from the request until its answer starts
+                time.sleep(route.delay if route else 0.0)
             finally:
                 with web._lock:
                     web.in_flight -= 1
+            try:
+                self._answer(route)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _answer(self, route: Route | None) -> None:
             if route is None:
                 route = Route(b"not found", status=404, content_type="text/plain")
-            time.sleep(route.delay)
             if route.garbage:
                 self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
                 self.close_connection = True
