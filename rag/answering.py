@@ -158,7 +158,7 @@ class Answerer:
         else:
             claims = ()
         if s.extractive_fallback and evidence.best >= s.min_extract:
-            return build.extracted(evidence.items[0], draft, claims)
+            return build.extracted(evidence.top, draft, claims)
         return build.abstain(draft, claims)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
@@ -225,7 +225,7 @@ class _Builder:
     def _faithful(self, translation: str, item: Evidence, article: Article | None) -> bool:
         """A translation passes as a claim does, and reads as the same sentence."""
         s = self.answerer.settings
-        if not translation or disagreement(translation, item, article):
+        if not translation or disagreement(translation, item, article, lang=self.lang):
             return False
         vectors = self.answerer.embedder.embed([translation, item.text], kind="query")
         return float(vectors[0] @ vectors[1]) >= s.min_translation

@@ -2,8 +2,9 @@
 
 Meaning, not spelling. A claim passes against an evidence item when:
 
-* every quantity it states (a number with its scale — "22,1 miliardi" is "22.1 billion" —
-  a number in words, a percentage) is one the item or its article's title states;
+* every quantity it states (`rag.numbers`: a number with its scale — "22,1 miliardi" is
+  "22.1 billion" — a number in words, a percentage, a date) is one the item or its
+  article's title states;
 * every name it uses is in the item or the title, or completes one the item uses with
   the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
   spelling of a name the item spells a little differently ("Cristian"/"Christian");
@@ -21,32 +22,39 @@ import re
 from difflib import SequenceMatcher
 
 from .corpus import Article
+from .dates import MONTHS
 from .evidence import Evidence
 from .lexical import fold_accents
+from .numbers import unsupported
 
 # A name of at least this many letters may match a spelling this close (difflib ratio).
 NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
-_CALENDAR = set("""january february march april may june july august september october
-november december monday tuesday wednesday thursday friday saturday sunday gennaio febbraio
-marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre lunedi martedi
+_WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
 mercoledi giovedi venerdi sabato domenica""".split())
+_CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
+# Words that open a sentence before a name ("In Tesla's plan", "Secondo Electrek").
+_OPENERS = set("""the a an in on at for by with as from to after before when while since
+according both and but if il lo la i gli le un una uno nel nella nei negli nelle per secondo
+con da dal dalla dopo prima quando mentre anche ma se""".split())
 _SAY = (r"said|says|say|stated|states|told|tells|reported|reports|wrote|writes|added|adds|"
         r"argued|argues|claimed|claims|explained|explains|noted|notes|announced|warned|"
         r"believes|thinks|according\s+to|ha\s+detto|hanno\s+detto|ha\s+dichiarato|"
         r"ha\s+affermato|ha\s+riportato|hanno\s+riportato|ha\s+scritto|ha\s+spiegato|"
         r"ha\s+aggiunto|ha\s+annunciato|dice|afferma|riporta|scrive|spiega|secondo")
 _NAME = r"[A-ZÀ-Ý][\w’'\-]+(?:\s+[A-ZÀ-Ý][\w’'\-]+)*"
-_SPEAKER = re.compile(
-    rf"(?:according\s+to|secondo)\s+(?:the\s+|il\s+|la\s+|lo\s+|l['’])?(?P<after>{_NAME})"
-    rf"|(?P<before>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?(?:{_SAY})\b"
-    rf"|\b(?:{_SAY}),?\s+(?:the\s+|il\s+)?(?:[a-z][\w\s]{{0,40}},\s+)?(?P<inverted>{_NAME})")
+_SAYS = re.compile(rf"\b(?:{_SAY})\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;:!?]|\b(?:that|che|adding|aggiungendo|and|e|but|ma)\b",
+                         re.IGNORECASE)
+_BEFORE_SAYING = re.compile(
+    rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?(?:{_SAY})\b")
 
 
-def disagreement(claim: str, item: Evidence, article: Article | None, question: str = "") -> str:
-    """What ``item`` does not state of what ``claim`` states (quoted), or "" if nothing."""
+def disagreement(claim: str, item: Evidence, article: Article | None, question: str = "",
+                 lang: str | None = None) -> str:
+    """What ``item`` does not state of what ``claim`` (in ``lang``) states, quoted; or ""."""
     title = item.chunk.title
-    return (_missing_quantity(claim, f"{title}\n{item.text}")
+    return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text)
             or _missing_name(claim, f"{title}\n{item.text}",
                              article.text if article else "", question))
@@ -54,60 +62,10 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
 
 # --------------------------------------------------------------------------- quantities
 
-_SCALES = {
-    "thousand": 1e3, "mila": 1e3, "mille": 1e3, "k": 1e3,
-    "million": 1e6, "millions": 1e6, "milioni": 1e6, "milione": 1e6, "mln": 1e6, "m": 1e6,
-    "billion": 1e9, "billions": 1e9, "miliardi": 1e9, "miliardo": 1e9, "mld": 1e9, "bn": 1e9,
-    "trillion": 1e12, "trilioni": 1e12, "bilioni": 1e12,
-}
-_QUANTITY = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])\s*"
-    r"(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?\b", re.IGNORECASE)
-# Numbers written as words, read like digits ("otto seggi" = "8 seggi"). Left out: one/uno/una
-# (also articles and pronouns) and Italian "sei" (also "you are").
-_NUMBER_WORDS = {
-    **dict(zip("two three four five seven eight nine ten eleven twelve thirteen fourteen fifteen "
-               "sixteen seventeen eighteen nineteen twenty".split(), [2, 3, 4, 5, *range(7, 21)])),
-    **dict(zip("thirty forty fifty sixty seventy eighty ninety".split(), range(30, 100, 10))),
-    "six": 6,
-    **dict(zip("due tre quattro cinque sette otto nove dieci undici dodici tredici quattordici "
-               "quindici sedici diciassette diciotto diciannove venti".split(),
-               [2, 3, 4, 5, *range(7, 21)])),
-    **dict(zip("trenta quaranta cinquanta sessanta settanta ottanta novanta".split(),
-               range(30, 100, 10))),
-}
-_NUMBER_WORD = re.compile(r"(?<![\w'’-])(" + "|".join(_NUMBER_WORDS) + r")(?![\w'’-])",
-                          re.IGNORECASE)
-
-
-def quantities(text: str) -> set[float]:
-    """Every reading of every number in ``text``, scaled: '22,1 miliardi' -> {22.1e9};
-    numbers written as words count too: 'otto' -> {8.0}."""
-    found: set[float] = set()
-    for number, scale in _QUANTITY.findall(text):
-        factor = _SCALES.get(scale.lower(), 1.0) if scale else 1.0
-        found |= {round(value * factor, 6) for value in _readings(number)}
-    return found | {float(_NUMBER_WORDS[w.lower()]) for w in _NUMBER_WORD.findall(text)}
-
-
-def _readings(number: str) -> set[float]:
-    readings = set()
-    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", number):  # 250.000 or 250,000: grouping
-        readings.add(float(re.sub(r"[.,]", "", number)))
-    if number.count(",") + number.count(".") <= 1:  # 22,1 or 22.1: a decimal
-        readings.add(float(number.replace(",", ".")))
-    return readings or {float(re.sub(r"[.,]", "", number))}
-
-
-def _missing_quantity(claim: str, evidence: str) -> str:
-    stated = quantities(evidence)
-    phrases = [m.group(0).strip() for m in _QUANTITY.finditer(claim)] + \
-        _NUMBER_WORD.findall(claim)
-    for phrase in phrases:
-        values = quantities(phrase)
-        if values and not values & stated:
-            return f"“{phrase}”"
-    return ""
+def _missing_quantity(claim: str, evidence: str, claim_lang: str | None,
+                      evidence_lang: str | None) -> str:
+    missing = unsupported(claim, evidence, claim_lang, evidence_lang)
+    return f"“{missing[0]}”" if missing else ""
 
 
 # --------------------------------------------------------------------------- names
@@ -116,15 +74,18 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped; month
     and weekday names are dates, not names.
 
-    The sentence's first word is capitalized anyway, so it counts only when it is one
-    of the ``known`` names (those of the question: "Milano ha 427.652 abitanti")."""
+    A sentence's first word is capitalized anyway: alone, or as a function word ("In",
+    "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
+    (those of the question: "Milano ha 427.652 abitanti"); opening a longer run it does
+    ("Kimbal Musk")."""
     body = text.lstrip()
     first = re.match(r"\S+", body)
     skip = first.end() if first else 0
     runs = []
     for m in _NAME_RUN.finditer(body):
         run = tuple(w for w in (_fold_name(w) for w in m.group(0).split()) if w not in _CALENDAR)
-        if run and m.start() < skip and run[0] not in known:
+        if run and m.start() < skip and run[0] not in known and (
+                len(run) == 1 or run[0] in _OPENERS):
             run = run[1:]
         if run:
             runs.append(run)
@@ -156,14 +117,19 @@ def _variant_of(word: str, evidence: str) -> bool:
 # --------------------------------------------------------------------------- speakers
 
 def speakers(claim: str) -> list[str]:
-    """Who the claim says said, reported or thinks something ("Andy Jassy", "Electrek")."""
-    found = []
-    for m in _SPEAKER.finditer(claim):
-        who = m.group("after") or m.group("before") or m.group("inverted") or ""
-        who = re.sub(r"^(?:The|Il|La|Lo|Secondo|According)\s+", "", who).strip()
-        if who and _fold_name(who) not in _CALENDAR:
-            found.append(who)
-    return found
+    """Who the claim says said, reported or thinks something ("Andy Jassy", "Electrek"):
+    the name just before a verb of saying, or the last name of the clause after it ("ha
+    detto il CEO di Amazon, Andy Jassy"; "according to Electrek")."""
+    found = [m.group("who") for m in _BEFORE_SAYING.finditer(claim)]
+    for m in _SAYS.finditer(claim):
+        clause = _CLAUSE_END.split(claim[m.end():], maxsplit=1)[0]
+        runs = [r.group(0) for r in re.finditer(_NAME, clause)
+                if _fold_name(r.group(0).split()[-1]) not in _CALENDAR]
+        if runs:  # "according to X, …": the first; "said the CEO of Y, X": the last
+            found.append(runs[0] if re.match(r"accord|second", m.group(0), re.I) else runs[-1])
+    cleaned = [re.sub(r"^(?:The|Il|La|Lo|Secondo|According)\s+", "", who).strip()
+               for who in found]
+    return list(dict.fromkeys(who for who in cleaned if who))
 
 
 def _missing_speaker(claim: str, evidence: str) -> str:

@@ -6,10 +6,12 @@ retrieval scores passages, plus how many of the question's rarer words it holds,
 small share of its passage's rank — and the best ones become numbered `Evidence`. The
 model reads only these, and every claim it makes is checked against the ones it cites.
 
-Sentences the library flagged as addressing the assistant never become evidence, nor do
-headline questions. Adjacent chosen sentences of one article merge into one item. When
-the question asks what someone said ("what did Jassy say?", "cosa ha detto Chanos?"),
-sentences in which that person speaks come first.
+Each item is one sentence, so a citation points at exactly the sentence a claim rests on;
+items are numbered in reading order (article by article, in text order), which is how the
+model reads them best. Sentences the library flagged as addressing the assistant never
+become evidence, nor do headline questions. When the question asks what someone said
+("what did Jassy say?", "cosa ha detto Chanos?"), sentences in which that person speaks
+come first.
 """
 
 from __future__ import annotations
@@ -43,15 +45,14 @@ _ASKS_SPEAKER = re.compile(
 
 @dataclass(frozen=True)
 class Evidence:
-    """A numbered piece of evidence: one or more consecutive sentences of one passage."""
+    """A numbered evidence sentence of a passage (``start``/``end``: article offsets)."""
 
     number: int
     chunk: Chunk
-    start: int  # article offsets of the whole item
+    start: int
     end: int
     text: str
-    score: float
-    spans: tuple[tuple[int, int], ...]  # its sentences, article offsets
+    score: float  # how well it answers the question
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ class EvidenceSet:
     @property
     def best(self) -> float:
         return max((e.score for e in self.items), default=0.0)
+
+    @property
+    def top(self) -> Evidence | None:
+        """The item that answers the question best."""
+        return max(self.items, key=lambda e: e.score, default=None)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -96,7 +102,9 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
     chosen = sorted(scored, key=lambda c: -c.score)[:n]
-    return EvidenceSet(_merge(chosen))
+    in_order = sorted(chosen, key=lambda c: (c.rank, c.chunk.article_id, c.start))
+    return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, c.score)
+                             for number, c in enumerate(in_order, start=1)))
 
 
 def _candidates(hits: Sequence[Hit], store: Store) -> tuple[list[Candidate], np.ndarray]:
@@ -150,41 +158,3 @@ def speaker_speaks(speaker: str, sentence: str) -> bool:
         re.findall(r"\w{3,}", speaker)
     return bool(_SPEECH.search(sentence)) and any(
         re.search(rf"\b{re.escape(w)}\b", sentence, re.IGNORECASE) for w in names)
-
-
-def _merge(chosen: Sequence[Candidate]) -> tuple[Evidence, ...]:
-    """Chosen sentences as numbered items, best first; a sentence adjacent to an already
-    chosen one of the same article joins it (in text order)."""
-    groups: list[list[Candidate]] = []
-    for c in chosen:
-        for group in groups:
-            if group[0].chunk.article_id == c.chunk.article_id and any(
-                    _adjacent(g, c) for g in group):
-                group.append(c)
-                break
-        else:
-            groups.append([c])
-    items = []
-    for number, group in enumerate(groups, start=1):
-        group.sort(key=lambda c: c.start)
-        chunk = max(group, key=lambda c: c.score).chunk
-        start, end = group[0].start, group[-1].end
-        article_text = _span_text(group)
-        items.append(Evidence(number, chunk, start, end, article_text,
-                              max(c.score for c in group), tuple((c.start, c.end) for c in group)))
-    return tuple(items)
-
-
-def _adjacent(a: Candidate, b: Candidate) -> bool:
-    """No other sentence lies between the two (only whitespace separates them)."""
-    first, second = (a, b) if a.start < b.start else (b, a)
-    return 0 <= second.start - first.end <= 3
-
-
-def _span_text(group: Sequence[Candidate]) -> str:
-    """The text from the first sentence to the last, as the article writes it."""
-    parts = [group[0].text]
-    for before, after in zip(group, group[1:]):
-        parts.append(" " if after.start - before.end > 0 else "")
-        parts.append(after.text)
-    return "".join(parts)

@@ -100,7 +100,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     for sentence, row in zip(sentences, support):
         checks = [Check(e.number, float(value),
                         disagreement(strip_markers(sentence), e, articles.get(e.chunk.article_id),
-                                     question))
+                                     question, lang))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     return Verdict(tuple(_focus(claims, evidence, max_gap)))

@@ -150,12 +150,6 @@ def check_manifest(found: Manifest, wanted: Manifest, location: str) -> None:
     if found.format_version != wanted.format_version:
         raise StoreError(f"the index at {location} has format {found.format_version}, this "
                          f"version reads {wanted.format_version}. {rebuild}")
-    if found.embedder != wanted.embedder or (wanted.dim and found.dim != wanted.dim):
-        raise StoreError(
-            f"the index at {location} was built with embedder {found.embedder!r} "
-            f"(dim {found.dim}), but the configured embedder is {wanted.embedder!r} "
-            f"(dim {wanted.dim}). Use the same embedder (RAG_EMBEDDER) or {rebuild[0].lower()}"
-            f"{rebuild[1:]}")
     if found.chunker != wanted.chunker:
         raise StoreError(f"the index at {location} was chunked by chunker version "
                          f"{found.chunker}, this version chunks with {wanted.chunker}. {rebuild}")
@@ -165,6 +159,12 @@ def check_manifest(found: Manifest, wanted: Manifest, location: str) -> None:
             f"(overlap {found.chunk_overlap}), but the settings ask for {wanted.chunk_tokens} "
             f"(overlap {wanted.chunk_overlap}). Use the same RAG_CHUNK_TOKENS/"
             f"RAG_CHUNK_OVERLAP or {rebuild[0].lower()}{rebuild[1:]}")
+    if found.embedder != wanted.embedder or (wanted.dim and found.dim != wanted.dim):
+        raise StoreError(
+            f"the index at {location} was built with embedder {found.embedder!r} "
+            f"(dim {found.dim}), but the configured embedder is {wanted.embedder!r} "
+            f"(dim {wanted.dim}). Use the same embedder (RAG_EMBEDDER) or {rebuild[0].lower()}"
+            f"{rebuild[1:]}")
 
 
 def is_database_url(location: str | object) -> bool:

@@ -25,10 +25,13 @@ from typing import Any, Iterator, Sequence  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from .assistant import Answer, Assistant, IndexReport  # noqa: E402
+from .answer import Answer, Citation  # noqa: E402
+from .assistant import Assistant  # noqa: E402
 from .corpus import SUPPORTED_SUFFIXES, Article  # noqa: E402
-from .grounding import Citation, strip_markers  # noqa: E402
-from .retrieve import Filters  # noqa: E402
+from .events import Done, Draft  # noqa: E402
+from .filters import Filters  # noqa: E402
+from .grounding import strip_markers  # noqa: E402
+from .library import IndexReport  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -144,8 +147,7 @@ def _marker_link(n: int, turn: int) -> str:
 def highlight_quote(citation: Citation) -> str:
     """The cited passage, escaped, with each supporting quote inside <mark>."""
     text, offset = citation.chunk.text, citation.chunk.start
-    spans = [(q.start, q.end) for q in citation.quotes] or \
-        [(citation.quote_start, citation.quote_end)]
+    spans = [(q.start, q.end) for q in citation.quotes]
     out, done = [], 0
     for start, end in sorted(spans):
         start = min(max(start - offset, done), len(text))
@@ -236,7 +238,7 @@ def _one_line(error: BaseException) -> str:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Gradio app over ``assistant`` (shared by every browser session)."""
     settings = assistant.settings
-    warm = assistant.warm  # set once the models are loaded
+    warm = assistant.ready  # set once the models are loaded
 
     def respond(question: str, chat: list[dict], turns: list[tuple[str, Answer]] | None,
                 date_from: str, date_to: str, source: str | None, k: float,
@@ -251,7 +253,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from None
         chat.append({"role": "user", "content": html.escape(question)})
-        if not assistant.index.articles:
+        if not assistant.store.stats().articles:
             chat.append({"role": "assistant", "content": NO_ARTICLES})
             yield "", chat, turns, render_sources(turns)
             return
@@ -262,16 +264,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         history = [(q, a.text) for q, a in turns]
         streamed = ""
         try:
-            for item in assistant.stream(question, history=history, filters=filters,
-                                         k=int(k), max_tokens=int(max_tokens)):
-                if isinstance(item, Answer):
-                    warm.set()
+            response = assistant.ask(question, history=history, filters=filters,
+                                     k=int(k), max_tokens=int(max_tokens))
+            for event in response.events():
+                if isinstance(event, Done):
+                    item = event.answer
                     turns.append((question, item))
                     chat[-1] = {"role": "assistant", "content": render_answer(
                         item, turn=len(turns) - 1, verify=settings.verify, filters=filters)}
                     yield "", chat, turns, render_sources(turns)
                     return
-                streamed += item
+                if not isinstance(event, Draft):
+                    continue
+                streamed += event.text
                 chat[-1] = {"role": "assistant", "content": html.escape(streamed) + " ▌"}
                 yield "", chat, turns, gr.update()
         except Exception as error:  # shown as a one-line message in the page

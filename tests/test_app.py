@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.settings import Settings
-from rag.store import Index
+from tests.helpers.stores import entry, local_store
 
 import numpy as np
 
@@ -21,8 +21,9 @@ def test_index_from_an_older_chunker_stops_app_with_the_rebuild_command(tmp_path
     article = Article(id="a", title="T", text=text, lang="it")
     chunk = Chunk("a:0", "a", 0, text, 0, len(text), "T", "it")
     index_dir = tmp_path / "index"
-    gen = Index.empty(Settings().embedder, 8, 200, 40).updated(
-        [(article, [chunk], np.eye(1, 8, dtype=np.float32))], set()).save(index_dir)
+    local_store(index_dir, [entry(article, [chunk], np.eye(1, 8, dtype=np.float32))], 8,
+                embedder=Settings().embedder)
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["chunker"] = 1
     (gen / "manifest.json").write_text(json.dumps(manifest))

@@ -1,0 +1,87 @@
+"""Claims: quantities, names and speakers read for their meaning, not their spelling."""
+
+import pytest
+
+from rag.chunking import Chunk
+from rag.claims import disagreement, names, speakers
+from rag.corpus import Article
+from rag.evidence import Evidence
+
+SEED_EVIDENCE = ("Se Tesla offrisse soluzioni di archiviazione dati per altre aziende e clienti non "
+                 "Tesla, aggiungerebbe un ulteriore livello alla rivalità di Musk con il fondatore "
+                 "di Amazon, Jeff Bezos.")
+SEED_ARTICLE = (SEED_EVIDENCE + " The Information ha riportato che Tesla ha rilevato l’affitto "
+                "di un centro dati di Twitter, la società acquistata da Elon Musk, CEO di Tesla.")
+
+
+def _item(text: str, title: str = "") -> Evidence:
+    return Evidence(1, Chunk("a:0", "a", 0, text, 0, len(text), title, "it"), 0, len(text), text, 0.8)
+
+
+def _fails(claim: str, evidence: str, article: str = "", question: str = "", title: str = "",
+           lang: str = "en") -> str:
+    return disagreement(claim, _item(evidence, title), Article("a", title, article or evidence),
+                        question, lang)
+
+
+def test_a_full_name_completes_a_surname_when_the_article_spells_it_out():
+    claim = ("The rivalry between Elon Musk and Jeff Bezos might intensify if Tesla offers data "
+             "storage to other companies.")
+    assert _fails(claim, SEED_EVIDENCE, SEED_ARTICLE) == ""
+    assert "Elon Musk" in _fails(claim, SEED_EVIDENCE)  # nowhere in the article: refused
+    assert "Kimbal Musk" in _fails("Kimbal Musk and Bezos may clash.", SEED_EVIDENCE, SEED_ARTICLE)
+    assert "Andy Jassy" in _fails("Andy Jassy agrees.", SEED_EVIDENCE, SEED_ARTICLE + " Andy Jassy")
+
+
+def test_names_skip_the_first_word_unless_the_question_names_it_and_dates_are_not_names():
+    assert names("The rivalry between Elon Musk and Jeff Bezos") == [("elon", "musk"),
+                                                                     ("jeff", "bezos")]
+    assert names("The report cites Tesla's plans and Twitter’s lease.") == [("tesla",), ("twitter",)]
+    assert names("In June Tesla grew.") == [("tesla",)]
+    evidence = "Al censimento del 2000, vi erano 427.652 persone residenti a Fresno."
+    assert _fails("Milano ha 427.652 abitanti.", evidence, lang="it") == ""
+    assert "Milano" in _fails("Milano ha 427.652 abitanti.", evidence,
+                              question="Quanti abitanti ha Milano?", lang="it")
+
+
+def test_a_question_name_may_be_spelled_as_the_evidence_spells_it_but_no_other():
+    evidence = "Secondo l'enciclopedia di Christian Bay, la disobbedienza civile è non violenta."
+    question = "Secondo l'enciclopedia di Cristian Bay, la disobbedienza civile è cosa?"
+    answer = "Secondo l'enciclopedia di Cristian Bay, è non violenta."
+    assert _fails(answer, evidence, question=question, lang="it") == ""
+    assert _fails(answer, evidence, lang="it")  # the answer's own spelling must match
+    assert _fails("Secondo Musk, cresce.", "Secondo Mask, cresce.", question="Cosa dice Musk?")
+
+
+@pytest.mark.parametrize("claim,who", [
+    ("Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry.",
+     "Andy Jassy"),
+    ("According to Electrek, the sector is worth $250 billion.", "Electrek"),
+    ("The Information reported that Tesla took over a Twitter lease.", "Information"),
+    ("Secondo Electrek il settore vale 250 miliardi.", "Electrek"),
+    ("La crescita si è stabilizzata, ha detto il CEO di Amazon, Andy Jassy.", "Andy Jassy"),
+])
+def test_speakers_are_read_in_both_languages(claim, who):
+    assert who in speakers(claim)
+
+
+def test_words_are_never_moved_from_one_mouth_to_another():
+    jassy = ("“La crescita di AWS si è stabilizzata,” ha detto il CEO di Amazon, Andy Jassy.")
+    claim = "Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry."
+    assert "Andy Jassy" in _fails(claim, SEED_EVIDENCE, SEED_ARTICLE + " " + jassy)
+    assert _fails("Andy Jassy said AWS growth has stabilized.", jassy) == ""
+    lease = ("The Information ha riportato a giugno che Tesla ha rilevato l’affitto di almeno un "
+             "centro dati precedentemente affittato da Twitter.")
+    assert "Electrek" in _fails("Electrek reported that Tesla took over a Twitter lease.", lease,
+                                lease + " Secondo Electrek, il settore vale 250 miliardi.")
+    assert _fails("The Information reported that Tesla took over a Twitter data center lease.",
+                  lease) == ""
+
+
+def test_quantities_must_be_stated_with_their_scale():
+    evidence = "Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS."
+    assert _fails("AWS revenue was $22.1 billion.", evidence) == ""
+    assert "22.1 million" in _fails("AWS revenue was $22.1 million.", evidence)
+    assert "23" in _fails("AWS revenue was 23 billion dollars.", evidence)
+    assert _fails("Il PNL ha ottenuto 8 seggi.", "Il PNL ha ottenuto otto seggi.", lang="it") == ""
+    assert _fails("Tesla has three plants.", "Tesla ha 3 stabilimenti.") == ""
