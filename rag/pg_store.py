@@ -17,6 +17,7 @@ that, never the password.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
@@ -51,6 +52,7 @@ HNSW_EF_SEARCH = 512          # search breadth per 100k vectors, as the local st
 HNSW_EF_SEARCH_MAX = 1000     # pgvector's largest hnsw.ef_search
 SENTENCES_PER_PASSAGE = 4     # sentence hits read per passage asked for
 POOL_SIZE = 4
+COUNT_TTL_S = 5.0             # how long a read of the store's size is used
 CONNECT_TIMEOUT_S = 10
 _CHUNK_COLUMNS = "c.id, c.text, c.data"
 
@@ -67,6 +69,7 @@ class PostgresStore:
         self._found = found  # the manifest in the database; None: no store there (yet)
         self._pool = pool
         self._fresh = fresh  # the next write replaces everything; reads see an empty store
+        self._counted: tuple[float, dict[str, int]] = (-COUNT_TTL_S, {})
 
     @classmethod
     def open(cls, url: str, wanted: Manifest, *, fresh: bool = False) -> "PostgresStore":
@@ -178,15 +181,31 @@ class PostgresStore:
         query = (f"SELECT c.id, -({column} <#> %(q)s) FROM {source} {join} WHERE {where} "
                  f"ORDER BY {column} <#> %(q)s LIMIT %(k)s")
         params.update(q=np.asarray(vector, np.float32).ravel(), k=k)
-        with self._conn() as conn, conn.transaction():
-            total = conn.execute(f"SELECT {table} FROM rag.stats").fetchone()[0]
-            exact = total <= EXACT_SEARCH_LIMIT
-            _set_search(conn, total, k, exact, bool(filters))
-            rows = conn.execute(query, params).fetchall()
-            if not exact and filters and len(rows) < min(k, total):
-                _set_search(conn, total, k, True, True)  # few allowed: scan them exactly
-                rows = conn.execute(query, params).fetchall()
-        return _ranked(rows)
+        total = self._count(table)
+        rows = self._search(query, params, total, k, exact=total <= EXACT_SEARCH_LIMIT,
+                            filtered=bool(filters))
+        if total > EXACT_SEARCH_LIMIT and filters and len(rows) < min(k, total):
+            rows = self._search(query, params, total, k, exact=True, filtered=True)
+        return _ranked(rows)  # (HNSW found fewer than asked: few allowed, scanned exactly)
+
+    def _search(self, query: str, params: dict, total: int, k: int, *, exact: bool,
+                filtered: bool) -> list:
+        """``query`` run with the search settings, in one round trip (a pipeline)."""
+        with self._conn() as conn, conn.transaction(), conn.pipeline():
+            _set_search(conn, total, k, exact, filtered)
+            cursor = conn.execute(query, params)
+        return cursor.fetchall()
+
+    def _count(self, table: str) -> int:
+        """How many rows ``table`` (chunks, sentences) holds, re-read every few seconds
+        (it chooses exact or HNSW search and the HNSW breadth)."""
+        now = time.monotonic()
+        if now - self._counted[0] > COUNT_TTL_S:
+            with self._conn() as conn:
+                chunks, sentences = conn.execute(
+                    "SELECT chunks, sentences FROM rag.stats").fetchone()
+            self._counted = (now, {"chunks": chunks, "sentences": sentences})
+        return self._counted[1][table]
 
     def cosines(self, ids: Sequence[str], vector: np.ndarray) -> np.ndarray:
         found = self._vectors(ids)
@@ -308,6 +327,7 @@ class PostgresStore:
             added = writer.add_stream(entries, progress)
             writer.finish()
         self._fresh, self._found = False, manifest
+        self._counted = (-COUNT_TTL_S, {})
         return added
 
 
