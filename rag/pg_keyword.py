@@ -23,7 +23,6 @@ from psycopg import Connection
 
 from .lexical import (ANALYZER_VERSION, BM25_B, BM25_K1, BM25_METHOD, Lexicon, fold_accents,
                       words)
-from .pg_schema import write_meta
 
 if BM25_METHOD != "lucene":  # the SQL below is the lucene variant
     raise ImportError(f"rag.pg_keyword computes BM25 'lucene', not {BM25_METHOD!r}")
@@ -124,7 +123,8 @@ def reanalyze(conn: Connection, force: bool = False) -> Reanalysis:
     total = sum(map(len, corpus))
     conn.execute("UPDATE rag.stats SET tokens = %s, langs = %s",
                  (total, list(lexicon.langs) if corpus else []))
-    write_meta(conn, "analyzer", ANALYZER_VERSION)
+    conn.execute("UPDATE rag.meta SET value = %s::jsonb WHERE key = 'analyzer'",
+                 (str(ANALYZER_VERSION),))
     return Reanalysis(len(changed), total)
 
 

@@ -1,4 +1,4 @@
-"""PostgreSQL schema of the store: tables, indexes, the manifest row, and URL masking.
+"""PostgreSQL schema of the store: tables, indexes, the manifest checked on open, URLs.
 
 Everything lives in the schema ``rag`` of the database the URL names::
 
@@ -24,12 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from .store import Manifest
+from .lexical import ANALYZER_VERSION
+from .pg_keyword import reanalyze
+from .store import Manifest, check_manifest
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "rag"
 WRITE_LOCK = 0x7261675F73746F72  # "rag_stor": pg_advisory_xact_lock key of every writer
@@ -150,3 +155,35 @@ def read_manifest(conn: Connection) -> Manifest:
     data = read_meta(conn, "manifest") or {}
     known = {f.name for f in dataclasses.fields(Manifest)}
     return Manifest(**{k: v for k, v in data.items() if k in known})
+
+
+def existing(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+    """The manifest of the store in the database, checked against ``wanted``; None if none."""
+    if not schema_exists(conn):
+        return None
+    found = read_manifest(conn)
+    check_manifest(found, wanted, location)
+    return found
+
+
+def prepare(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+    """The store's manifest, checked; created when the database has none and ``wanted``
+    knows its dimension. Re-analyzes the passages if the keyword analyzer changed."""
+    if not schema_exists(conn) and wanted.dim:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if not schema_exists(conn):
+                create_schema(conn, wanted, ANALYZER_VERSION)
+                return wanted
+    found = existing(conn, wanted, location)
+    if found is None:
+        return None
+    if read_meta(conn, "analyzer") != ANALYZER_VERSION:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if read_meta(conn, "analyzer") != ANALYZER_VERSION:
+                log.warning("the keyword index at %s was made by analyzer %s (now %s): "
+                            "re-analyzing its passages", location,
+                            read_meta(conn, "analyzer"), ANALYZER_VERSION)
+                reanalyze(conn, force=True)
+    return found

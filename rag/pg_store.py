@@ -16,7 +16,6 @@ that, never the password.
 
 from __future__ import annotations
 
-import logging
 import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
@@ -37,15 +36,10 @@ except ImportError as missing:  # the optional extra
 from .chunking import Chunk
 from .corpus import Article
 from .filters import Filters
-from .lexical import ANALYZER_VERSION
-from .pg_keyword import bm25_params, query_tokens, reanalyze, scored_sql
-from .pg_schema import (WRITE_LOCK, create_schema, from_json, masked_url, read_manifest,
-                        read_meta, schema_exists, url_secrets)
+from .pg_keyword import bm25_params, query_tokens, scored_sql
+from .pg_schema import WRITE_LOCK, existing, from_json, masked_url, prepare, url_secrets
 from .pg_write import Writer
-from .store import (Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats,
-                    check_manifest)
-
-log = logging.getLogger(__name__)
+from .store import Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats
 
 EXACT_SEARCH_LIMIT = 20_000   # vectors; above, HNSW
 HNSW_EF_SEARCH = 512          # search breadth per 100k vectors, as the local store
@@ -82,7 +76,7 @@ class PostgresStore:
         with _translated(location, secrets):
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                  application_name="rag") as conn:
-                found = None if fresh else _prepare(conn, wanted, location)
+                found = None if fresh else prepare(conn, wanted, location)
             pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
                                   kwargs={"autocommit": True, "application_name": "rag",
                                           "connect_timeout": CONNECT_TIMEOUT_S}, name="rag")
@@ -113,7 +107,7 @@ class PostgresStore:
             return True
         if self._found is None:
             with self._conn() as conn:
-                self._found = _existing(conn, self._wanted, self.location)
+                self._found = existing(conn, self._wanted, self.location)
         return self._found is None
 
     def close(self) -> None:
@@ -374,38 +368,6 @@ def _chunk(row) -> Chunk:
 
 def _ranked(rows: list) -> Ranked:
     return Ranked(tuple(r[0] for r in rows), np.array([r[1] for r in rows], np.float32))
-
-
-def _existing(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
-    """The manifest of the store in the database, checked against ``wanted``; None if none."""
-    if not schema_exists(conn):
-        return None
-    found = read_manifest(conn)
-    check_manifest(found, wanted, location)
-    return found
-
-
-def _prepare(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
-    """The store's manifest, checked; created when the database has none and ``wanted``
-    knows its dimension. Re-analyzes the passages if the keyword analyzer changed."""
-    if not schema_exists(conn) and wanted.dim:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            if not schema_exists(conn):
-                create_schema(conn, wanted, ANALYZER_VERSION)
-                return wanted
-    found = _existing(conn, wanted, location)
-    if found is None:
-        return None
-    if read_meta(conn, "analyzer") != ANALYZER_VERSION:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            if read_meta(conn, "analyzer") != ANALYZER_VERSION:
-                log.warning("the keyword index at %s was made by analyzer %s (now %s): "
-                            "re-analyzing its passages", location,
-                            read_meta(conn, "analyzer"), ANALYZER_VERSION)
-                reanalyze(conn, force=True)
-    return found
 
 
 @contextmanager
