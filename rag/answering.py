@@ -9,8 +9,8 @@
    citing it (`Draft` pieces);
 5. *checking* — `rag.grounding` verifies each draft sentence against what it cites.
    Verified sentences are the answer. When none is, but the evidence clearly answers,
-   the answer is the best evidence itself, quoted — or, in another language, a faithful
-   translation that is checked against its source sentence like any claim.
+   the answer is the best evidence itself, quoted — or, in another language, the model's
+   restatement of that one sentence, checked like any claim and read as the same sentence.
 """
 
 from __future__ import annotations
@@ -18,26 +18,26 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Mapping, Sequence
 
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
-from .claims import disagreement
 from .corpus import Article, detect_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence
 from .filters import Filters
 from .generate import Generator, Message
-from .grounding import Claim, judge, markers, strip_markers, with_markers
+from .grounding import Claim, Verdict, judge, markers, strip_markers, with_markers
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
 
 CONDENSE_TOKENS = 60
-TRANSLATE_TOKENS = 160
+SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")  # "22.1" and "Sr.X" are not ends
 
 
 @dataclass(frozen=True)
@@ -123,15 +123,10 @@ class Answerer:
 
     def _write(self, standalone: str, evidence: EvidenceSet, lang: str, options: Options,
                clock: Clock) -> Iterator[Event]:
-        """Stream the model's draft; return it (hiding a NOT_FOUND as it is being written)."""
+        """Stream the model's draft (at most `max_answer_sentences` sentences); return it."""
         yield Stage("reading", clock.elapsed())
-        messages = [Message("system", prompts.SYSTEM),
-                    Message("user", prompts.answer_message(standalone, evidence.items, lang))]
         pieces: list[str] = []
-        stream = self.generator.generate(
-            messages, max_tokens=options.max_tokens or self.settings.max_answer_tokens,
-            temperature=self.settings.temperature)
-        for piece in hold_back(stream, prompts.NOT_FOUND):
+        for piece in self.draft(standalone, evidence.items, lang, options.max_tokens):
             if not pieces:
                 clock.mark("first_token_ms")
                 yield Stage("writing", clock.elapsed())
@@ -140,26 +135,47 @@ class Answerer:
         clock.lap("generate_ms")
         return "".join(pieces).strip()
 
+    def draft(self, question: str, items: Sequence[Evidence], lang: str,
+              max_tokens: int | None = None) -> Iterator[str]:
+        """The model's answer from ``items``, piece by piece, stopped after a few sentences."""
+        messages = [Message("system", prompts.SYSTEM),
+                    Message("user", prompts.answer_message(question, items, lang))]
+        stream = self.generator.generate(
+            messages, max_tokens=max_tokens or self.settings.max_answer_tokens,
+            temperature=self.settings.temperature)
+        text = ""
+        try:
+            for piece in stream:
+                text += piece
+                yield piece
+                if len(SENTENCE_END.findall(text)) >= self.settings.max_answer_sentences:
+                    return
+        finally:
+            stream.close()
+
     def _settle(self, build: "_Builder", draft: str, evidence: EvidenceSet,
                 options: Options) -> Answer:
         """The verified draft; else the best evidence itself; else an abstention."""
         s = self.settings
         verify = s.verify if options.verify is None else options.verify
-        if draft and prompts.NOT_FOUND not in draft:
+        claims: Sequence[Claim] = ()
+        if draft:
             if not verify:
                 return build.unchecked(draft, evidence)
-            verdict = judge(draft, evidence, self.embedder, build.articles(evidence),
-                            question=build.standalone, lang=build.lang,
-                            min_support=s.min_support, max_gap=s.max_relevance_gap)
+            verdict = self.judge(draft, evidence, build)
             build.clock.lap("verify_ms")
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
-        else:
-            claims = ()
         if s.extractive_fallback and evidence.best >= s.min_extract:
             return build.extracted(evidence.top, draft, claims)
         return build.abstain(draft, claims)
+
+    def judge(self, draft: str, evidence: EvidenceSet, build: "_Builder") -> Verdict:
+        s = self.settings
+        return judge(draft, evidence, self.embedder, build.articles(evidence),
+                     question=build.standalone, lang=build.lang, min_support=s.min_support,
+                     max_gap=s.max_relevance_gap)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""
@@ -169,13 +185,6 @@ class Answerer:
                                                temperature=0.0))
         line = next((x.strip() for x in text.splitlines() if x.strip()), "")
         return line.strip('"“”«»') or question
-
-    def translate(self, text: str, lang: str) -> str:
-        messages = [Message("system", prompts.SYSTEM),
-                    Message("user", prompts.translate_message(text, lang))]
-        out = "".join(self.generator.generate(messages, max_tokens=TRANSLATE_TOKENS,
-                                              temperature=0.0))
-        return " ".join(out.split()).strip('"“”«»')
 
 
 class _Builder:
@@ -208,27 +217,32 @@ class _Builder:
         return self.answer(text, "generated", sentences, numbering, evidence, draft)
 
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
-        """The evidence item itself as the answer: quoted, or translated and checked."""
+        """The best evidence itself as the answer: quoted, or — in another language — the
+        model's restatement of it alone, checked as any claim and read as the same sentence."""
         article = self.articles(EvidenceSet((item,)))[item.chunk.article_id]
         quote = self.quote(item)
-        text, reason = f"“{quote.text}”", "quoted from the article"
+        text, reason = f"“{' '.join(quote.text.split())}”", "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:
-            translation = self.answerer.translate(quote.text, self.lang)
-            if self._faithful(translation, item, article):
-                text, reason = translation, "translated from the article"
+            restated = self._restated(replace(item, number=1))
+            if restated:
+                text, reason = restated, "translated from the article"
         rejected = [AnswerSentence(c.text, (), (), "unverified", c.reason, c.support)
                     for c in claims if c.state == "unverified"]
         sentence = AnswerSentence(text, (1,), (quote,), "verified", reason, 1.0)
         return self.answer(with_markers(text, (1,)), "extracted", [*rejected, sentence],
                            {item.number: 1}, EvidenceSet((item,)), draft)
 
-    def _faithful(self, translation: str, item: Evidence, article: Article | None) -> bool:
-        """A translation passes as a claim does, and reads as the same sentence."""
-        s = self.answerer.settings
-        if not translation or disagreement(translation, item, article, lang=self.lang):
-            return False
-        vectors = self.answerer.embedder.embed([translation, item.text], kind="query")
-        return float(vectors[0] @ vectors[1]) >= s.min_translation
+    def _restated(self, item: Evidence) -> str:
+        """The model's answer from ``item`` alone, if every sentence of it holds and it reads
+        as the same sentence (cosine >= `min_translation`); else ""."""
+        answerer, single = self.answerer, EvidenceSet((item,))
+        draft = "".join(answerer.draft(self.standalone, single.items, self.lang)).strip()
+        verdict = answerer.judge(draft, single, self) if draft else Verdict()
+        if not verdict.claims or len(verdict.verified) < len(verdict.claims):
+            return ""
+        text = " ".join(c.text for c in verdict.claims)
+        vectors = answerer.embedder.embed([text, item.text], kind="query")
+        return text if float(vectors[0] @ vectors[1]) >= answerer.settings.min_translation else ""
 
     def unchecked(self, draft: str, evidence: EvidenceSet) -> Answer:
         numbering: dict[int, int] = {}
@@ -275,16 +289,3 @@ def page_of(article: Article | None, offset: int) -> int:
     if article is None or not article.pages:
         return 0
     return bisect.bisect_right(article.pages, offset)
-
-
-def hold_back(pieces: Iterator[str], sentinel: str) -> Iterator[str]:
-    """Pass pieces through, but hold back a prefix that could still become ``sentinel``."""
-    buffer = ""
-    for piece in pieces:
-        buffer += piece
-        if sentinel.startswith(buffer.strip()) and buffer.strip():
-            continue
-        yield buffer
-        buffer = ""
-    if buffer and not sentinel.startswith(buffer.strip()):
-        yield buffer

@@ -90,21 +90,28 @@ class Settings:
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
     max_relevance_gap: float = 0.20
     # When no sentence of the draft is verified, answer with the best evidence itself
-    # (quoted, or translated and checked) if it scores at least `min_extract`.
+    # (quoted, or restated in the question's language and checked) if it scores at least
+    # `min_extract`.
     extractive_fallback: bool = True
     min_extract: float = 0.45
-    # A translation of a quote must read as the same sentence: cosine at least this.
+    # A restatement of a quote in another language must read as the same sentence: cosine
+    # at least this.
     min_translation: float = 0.80
-    # Generation.
+    # Generation: the draft stops after this many sentences, or tokens.
+    max_answer_sentences: int = 3
     max_answer_tokens: int = 320
     temperature: float = 0.0
     context_tokens: int = 4096
     threads: int = 0  # 0 = all usable cores
     seed: int = 0
-    # The Gradio app.
+    # The chat page and the HTTP API (`rag serve`); the largest upload or request body.
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 20
+    # A token the HTTP API accepts as `Authorization: Bearer <token>` (an OpenAI client's
+    # api_key), and the page as a password; "" = none. Serving beyond loopback needs it
+    # or a user name and password (`rag serve --auth`).
+    api_token: str = dataclasses.field(default="", repr=False)
     # Pages and feeds (rag add, rag feeds, rag sync): seconds one fetch may take in all,
     # and the largest page, feed or PDF fetched, in MB.
     fetch_timeout: float = 20.0

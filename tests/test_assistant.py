@@ -100,12 +100,13 @@ def test_off_corpus_question_abstains_in_its_language(make):
     assert answer.citations == ()
 
 
-def test_model_saying_not_found_never_shows_the_sentinel_and_abstains_without_evidence(make):
+def test_a_draft_that_states_nothing_abstains_when_no_evidence_clearly_answers(make):
     assistant = make(FakeGenerator(lambda messages: "NOT_FOUND"), min_extract=1.01)
     assistant.index_files([REPO / "corpus"])
-    response = assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
-    assert "NOT_FOUND" not in "".join(response)
-    assert response.answer().abstained
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
+    assert answer.abstained and answer.citations == ()
+    assert answer.text == "Gli articoli non contengono la risposta a questa domanda."
+    assert answer.draft == "NOT_FOUND" and answer.sentences[0].state == "unverified"
 
 
 def test_a_draft_that_fails_the_checks_is_answered_from_the_best_evidence_quoted(make):
@@ -121,7 +122,7 @@ def test_a_draft_that_fails_the_checks_is_answered_from_the_best_evidence_quoted
 
 
 def test_answering_embeds_only_the_question_before_the_checks(make):
-    assistant = make(FakeGenerator(lambda messages: "NOT_FOUND"), min_extract=1.01)
+    assistant = make(FakeGenerator(lambda messages: ""), min_extract=1.01)
     assistant.index_files([REPO / "corpus"])
     assistant.embedder.calls.clear()
     answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
