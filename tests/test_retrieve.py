@@ -8,10 +8,12 @@ import pytest
 
 from rag.chunking import Chunk
 from rag.corpus import Article
-from rag.retrieve import MODES, Filters, Retriever
+from rag.filters import Filters
+from rag.retrieve import MODES, Retriever
 from rag.settings import Settings
-from rag.store import Index
+from rag.store import SentenceVectors
 from tests.fakes import FakeEmbedder
+from tests.helpers.stores import entry, temporary_store
 
 DIM = 8
 
@@ -22,9 +24,10 @@ def _unit(*components: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _index(docs: list[dict]) -> Index:
-    """An index whose dense vectors are given explicitly (one chunk per article)."""
-    added = []
+def _store(docs: list[dict], sentences: bool = False):
+    """A store whose dense vectors are given explicitly (one chunk per article); with
+    ``sentences``, each doc's "sentences" vectors too."""
+    entries = []
     for d in docs:
         article = Article(id=d["id"], title=d.get("title", d["id"]), text=d["text"], lang="en",
                           date=d.get("date", ""), source=d.get("source", ""),
@@ -32,8 +35,12 @@ def _index(docs: list[dict]) -> Index:
         chunk = Chunk(id=f"{d['id']}:0", article_id=d["id"], index=0, text=d["text"], start=0,
                       end=len(d["text"]), title=article.title, lang="en", date=article.date,
                       source=article.source)
-        added.append((article, [chunk], d["vector"].reshape(1, -1)))
-    return Index.empty("table", DIM, 200, 40).updated(added, set())
+        found = None
+        if sentences:
+            found = [SentenceVectors(chunk.id, tuple((0, len(d["text"])) for _ in d["sentences"]),
+                                     np.stack(d["sentences"]))]
+        entries.append(entry(article, [chunk], d["vector"].reshape(1, -1), found))
+    return temporary_store(entries, DIM, embedder="table", sentences=sentences)
 
 
 QUERY = _unit(1, 0)
@@ -50,7 +57,7 @@ FUSION_DOCS = [
 
 
 def _retriever(docs=FUSION_DOCS, **settings) -> Retriever:
-    return Retriever(_index(docs), FakeEmbedder(), Settings(**settings))
+    return Retriever(_store(docs), FakeEmbedder(), Settings(**settings))
 
 
 def _ids(hits) -> list[str]:
@@ -79,8 +86,7 @@ def test_every_hit_has_the_question_passage_cosine():
     retriever = _retriever()
     for mode in MODES:
         for hit in retriever.search("harbour of Bari storm", k=5, mode=mode, vector=QUERY):
-            expected = float(retriever.index.dense.reconstruct(
-                retriever.index.chunks.index(hit.chunk)) @ QUERY)
+            expected = float(retriever.store.cosines([hit.chunk.id], QUERY)[0])
             assert hit.similarity == pytest.approx(expected, abs=1e-5)
 
 
@@ -123,9 +129,11 @@ def test_filters_in_every_mode(mode):
     search = lambda f: set(_ids(retriever.search("Bari harbour storm", k=10, mode=mode,  # noqa
                                                  filters=f, vector=QUERY)))
     assert search(None) == {"old", "june", "undated", "july"}
-    assert search(Filters(date_from="2022-06-01")) == {"june", "july"}
-    assert search(Filters(date_to="2022-06-30")) == {"old", "june"}
-    assert search(Filters("2022-06-01", "2022-06-30")) == {"june"}
+    assert search(Filters(date_from="2022-06-01", undated=False)) == {"june", "july"}
+    assert search(Filters(date_to="2022-06-30", undated=False)) == {"old", "june"}
+    assert search(Filters("2022-06-01", "2022-06-30", undated=False)) == {"june"}
+    # by default a date filter keeps the articles without a date
+    assert search(Filters("2022-06-01", "2022-06-30")) == {"june", "undated"}
     assert search(Filters(sources=("gazzetta",))) == {"old", "july"}
     assert search(Filters(authors=("smith",))) == {"june"}
     assert search(Filters(sources=("Reuters",), date_to="2022-01-01")) == set()
@@ -170,7 +178,7 @@ def test_candidates_grow_to_k():
 
 
 def test_empty_index_and_empty_filter():
-    empty = Retriever(Index.empty("table", DIM, 200, 40), FakeEmbedder(), Settings())
+    empty = Retriever(_store([]), FakeEmbedder(), Settings())
     assert empty.search("anything", vector=QUERY) == []
     assert _retriever(NEWS).search("Bari", filters=Filters(sources=("Nobody",)),
                                    vector=QUERY) == []
@@ -184,19 +192,6 @@ def test_near_duplicate_is_jaccard_at_least_the_threshold():
     assert _near_duplicate(eight_of_ten, [seven_shared, base])
     assert not _near_duplicate(seven_shared, [base])
     assert not _near_duplicate(frozenset(), [frozenset()])
-
-
-def _sentence_index(docs: list[dict]) -> Index:
-    """One chunk per article with explicit passage and sentence vectors."""
-    added, sentences = [], []
-    for d in docs:
-        article = Article(id=d["id"], title=d["id"], text=d["text"], lang="en")
-        chunk = Chunk(id=f"{d['id']}:0", article_id=d["id"], index=0, text=d["text"], start=0,
-                      end=len(d["text"]), title=d["id"], lang="en")
-        added.append((article, [chunk], d["vector"].reshape(1, -1)))
-        sentences.append((np.stack(d["sentences"]), np.zeros(len(d["sentences"]), np.int64)))
-    return Index.empty("table", DIM, 200, 40, sentence_vectors=True).updated(
-        added, set(), sentences)
 
 
 SENTENCE_DOCS = [
@@ -213,7 +208,7 @@ SENTENCE_DOCS = [
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_a_passage_is_found_by_its_best_sentence_when_the_index_keeps_sentence_vectors(mode):
-    index = _sentence_index(SENTENCE_DOCS)
+    index = _store(SENTENCE_DOCS, sentences=True)
     vector = QUERY
     with_sentences = Retriever(index, FakeEmbedder(), Settings(mode=mode)).search(
         "question", k=2, vector=vector)

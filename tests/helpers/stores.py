@@ -37,3 +37,9 @@ def local_store(directory: Path, entries: Sequence[Entry], dim: int, **kw) -> Lo
     store = LocalStore.open(Path(directory), manifest(dim, **kw))
     store.apply(Change(tuple(entries)))
     return store
+
+
+def temporary_store(entries: Sequence[Entry], dim: int, **kw) -> LocalStore:
+    """A local store in a fresh temporary folder."""
+    import tempfile
+    return local_store(Path(tempfile.mkdtemp(prefix="rag-test-store-")), entries, dim, **kw)
