@@ -23,7 +23,9 @@ from click.testing import CliRunner
 from rag.assistant import Assistant
 from rag.corpus import load_articles
 from rag.settings import Settings
-from rag.store import Index, StoreError, current_generation
+from rag.local_store import LocalStore, current_generation
+from rag.store import StoreError
+from tests.helpers.stores import manifest
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,7 +55,7 @@ def write_variant(folder: Path, numbers: range) -> set[str]:
 
 
 def on_disk(index_dir: Path) -> set[str]:
-    return set(Index.open(index_dir, embedder=FakeEmbedder.name).articles)
+    return {a.id for a in LocalStore.open(index_dir, manifest(0)).articles()}
 
 
 def make_assistant(tmp: Path, index_dir: Path | None = None, **overrides) -> Assistant:
@@ -108,16 +110,15 @@ def test_sigkill_during_writes_leaves_old_or_new_index(tmp_path):
             target = 1 if old == ids[0] else 0
             result = write(target, delay)
             assert result["code"] in (0, -1), result
-            reader.reload()
-            now = set(reader.index.articles)   # loads (checksums verified)...
+            now = {a.id for a in reader.articles()}   # loads (checksums verified)...
             assert now in (old, ids[target]), f"kill {n} at {delay:.3f}s: mixed index"
             kind = "old" if now == old else "new"
             outcomes[f"{'killed' if result['killed'] else 'finished'}, {kind} index"] += 1
             steps[result["step"]] += 1
             some = next(iter(now))             # ...and answers from its own articles
-            title = reader.index.articles[some].title
+            title = reader.store.article(some).title
             answer = reader.ask(f"How much did {title.split()[0]} pay for bridge number "
-                                f"{title.split()[-1]}?")
+                                f"{title.split()[-1]}?").answer()
             assert not answer.abstained and answer.citations
             assert {c.chunk.article_id for c in answer.citations} <= now
             leftovers = [p.name for p in index_dir.iterdir()
@@ -217,7 +218,7 @@ def test_corrupt_index_through_the_cli_is_one_clear_line(built, monkeypatch):
 
 def test_leftovers_of_a_killed_writer_do_not_break_loads_or_writes(built, tmp_path):
     index_dir = built.settings.index_dir
-    before = set(built.index.articles)
+    before = {a.id for a in built.articles()}
     # what a writer killed at different points leaves behind
     staging = index_dir / ".tmp-gen-20240101000000-1-1"
     staging.mkdir()
@@ -226,7 +227,7 @@ def test_leftovers_of_a_killed_writer_do_not_break_loads_or_writes(built, tmp_pa
     shutil.copytree(current_generation(index_dir), orphan)
     (orphan / "chunks.jsonl").write_text("", encoding="utf-8")
     (index_dir / "CURRENT.tmp").write_text("gen-does-not-exist")
-    assert set(fresh(built).index.articles) == before
+    assert {a.id for a in fresh(built).articles()} == before
     assert fresh(built).search("Valdoria0 bridge", k=1)
     write_variant(tmp_path / "corpus", range(3, 9))
     report = fresh(built).index_files([tmp_path / "corpus"])
@@ -249,7 +250,7 @@ def test_concurrent_reader_never_sees_a_half_swapped_index(built, tmp_path):
     def read() -> None:
         while not stop.is_set():
             try:
-                Index.open(index_dir, embedder=FakeEmbedder.name)
+                LocalStore.open(index_dir, manifest(0)).articles()
                 loads[0] += 1
             except Exception as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(f"{type(exc).__name__}: {exc}")

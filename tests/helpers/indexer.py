@@ -5,7 +5,7 @@
 
     python tests/helpers/indexer.py zygote INDEX_DIR
         import everything once, then for each stdin line ``FOLDER DELAY`` fork a child
-        that indexes FOLDER. When the child enters ``Index.save`` the zygote waits DELAY
+        that indexes FOLDER. When the child enters ``save_generation`` the zygote waits DELAY
         seconds and sends it SIGKILL (DELAY < 0: never); it prints one JSON line per
         child: {"killed": bool, "code": exit code, "step": last step the child reached}.
         The zygote kills only its own un-reaped children, so no other process can be hit.
@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-import rag.store as store
+import rag.local_store as store
 from rag.assistant import Assistant
 from rag.lexical import KeywordIndex
 from rag.settings import Settings
@@ -63,15 +63,15 @@ def _instrument() -> None:
     store._replace_file = _slow("replace CURRENT", store._replace_file)
     store._remove_old_generations = _slow("remove old generations",
                                           store._remove_old_generations)
-    save = store.Index.save
+    save = store.save_generation
 
     @functools.wraps(save)
-    def announced_save(self, directory):
+    def announced_save(snapshot, directory):
         _step("saving")
-        result = save(self, directory)
+        result = save(snapshot, directory)
         _step("saved")
         return result
-    store.Index.save = announced_save
+    store.save_generation = announced_save
 
 
 def _assistant(index_dir: str) -> Assistant:
