@@ -33,6 +33,9 @@ from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
+# A claim cites the item it cites, unless another supports it this much better.
+BETTER_SUPPORT = 0.10
 State = Literal["verified", "unverified", "left_out"]
 
 
@@ -107,15 +110,25 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
 
 
 def statements(answer: str, lang: str) -> list[str]:
-    """The answer's sentences, each once: a small model may repeat one sentence over and
-    over, or leave a stray "[1], [1]" that states nothing."""
+    """The answer's sentences, each once, with their markers: markers that open a sentence
+    ("… Amazon. [1] Musk and…") belong to the one before; a small model may also repeat a
+    sentence over and over, or leave a stray "[1], [1]" that states nothing."""
+    sentences: list[str] = []
+    for s, e in split_sentences(answer, lang):
+        text = answer[s:e]
+        lead = LEADING_MARKERS.match(text)
+        if lead and sentences:
+            cited = dict.fromkeys(markers(sentences[-1]) + markers(lead.group(0)))
+            sentences[-1] = with_markers(strip_markers(sentences[-1]), list(cited))
+            text = text[lead.end():]
+        sentences.append(text)
     seen: set[str] = set()
     kept = []
-    for s, e in split_sentences(answer, lang):
-        key = " ".join(re.findall(r"\w+", strip_markers(answer[s:e]).casefold()))
+    for text in sentences:
+        key = " ".join(re.findall(r"\w+", strip_markers(text).casefold()))
         if key and key not in seen:
             seen.add(key)
-            kept.append(answer[s:e])
+            kept.append(text)
     return kept
 
 
@@ -134,16 +147,17 @@ def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
 
 
 def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim:
-    """Keep the citations that pass; else re-attach to the best item that does; else say
-    why the claim is not verified."""
+    """Keep the citations that pass (unless another item supports the claim far better);
+    else re-attach to the best item that passes; else say why the claim is not verified."""
     text = strip_markers(sentence)
     cited = list(dict.fromkeys(markers(sentence)))
     passing = {c.number: c for c in checks if c.passes(min_support)}
-    kept = [n for n in cited if n in passing]
+    best = max(passing.values(), key=lambda c: c.support, default=None)
+    kept = [n for n in cited if n in passing
+            and passing[n].support >= best.support - BETTER_SUPPORT]
     if kept:
         return Claim(text, tuple(kept), "verified", support=max(passing[n].support for n in kept))
-    if passing:
-        best = max(passing.values(), key=lambda c: c.support)
+    if best is not None:
         return Claim(text, (best.number,), "verified", support=best.support)
     return Claim(text, tuple(cited), "unverified", _reason(cited, checks, min_support),
                  max((c.support for c in checks), default=0.0))

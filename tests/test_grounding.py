@@ -120,3 +120,13 @@ def test_cached_embedder_embeds_each_query_text_once():
     cached.embed(["doc"], kind="document", titles=["T"])  # passages being indexed: never cached
     cached.embed(["doc"], kind="document", titles=["T"])
     assert inner.calls[-2:] == [("document", 1), ("document", 1)]
+
+
+def test_markers_that_open_a_sentence_belong_to_the_one_before():
+    draft = ("Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS. [1] "
+             "La crescita si è stabilizzata, ha detto il CEO Andy Jassy. [2]")
+    assert statements(draft, "it") == [
+        "Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS [1].",
+        "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."]
+    first, second = _judge(draft).claims
+    assert first.cited == (1,) and second.cited == (2,)
