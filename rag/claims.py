@@ -29,6 +29,8 @@ from .numbers import unsupported
 
 # A name of at least this many letters may match a spelling this close (difflib ratio).
 NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
+_ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|quell|sant)['’](?=\w)",
+                     re.IGNORECASE)  # "L'azienda Amazon", "dell’Europa": articles, not names
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
 _WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
 mercoledi giovedi venerdi sabato domenica""".split())
@@ -78,7 +80,7 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
     (those of the question: "Milano ha 427.652 abitanti"); opening a longer run it does
     ("Kimbal Musk")."""
-    body = text.lstrip()
+    body = _ELIDED.sub("", text.lstrip())
     first = re.match(r"\S+", body)
     skip = first.end() if first else 0
     runs = []

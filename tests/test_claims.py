@@ -85,3 +85,11 @@ def test_quantities_must_be_stated_with_their_scale():
     assert "23" in _fails("AWS revenue was 23 billion dollars.", evidence)
     assert _fails("Il PNL ha ottenuto 8 seggi.", "Il PNL ha ottenuto otto seggi.", lang="it") == ""
     assert _fails("Tesla has three plants.", "Tesla ha 3 stabilimenti.") == ""
+
+
+def test_elided_articles_are_not_part_of_names():
+    assert names("L'azienda Amazon ha registrato un fatturato, disse dell’Europa.") == [
+        ("amazon",), ("europa",)]
+    evidence = "Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari."
+    assert _fails("L'azienda Amazon ha registrato un fatturato di 22,1 miliardi di dollari.",
+                  evidence, lang="it") == ""
