@@ -1,0 +1,162 @@
+"""One browser tab's chat: its conversation, the turns it shows, the answer in progress.
+
+`ChatSession.answer` asks the question through `Assistant.conversation()` and turns each
+event of the `Response` into the page's view of the turn (`ShownTurn`); `stop` cancels
+the response, which stops generation at the model's next token. The form's filters are
+read by `parse_filters`, whose messages name the field as the page labels it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import replace
+from typing import Iterator, Literal, Sequence
+
+from .assistant import Assistant
+from .conversation import Conversation
+from .errors import RagError
+from .events import Done, Draft, Event, Sources, Stage
+from .filters import Filters
+from .response import Response
+from .store import EmptyIndexError
+from .ui_render import Progress, ShownTurn
+from .ui_words import seconds
+
+log = logging.getLogger(__name__)
+
+Change = Literal["started", "stage", "sources", "draft", "done"]
+DATE_LABELS = {"date_from": "From", "date_to": "To"}
+_ENDS_SENTENCE = re.compile(r"[.!?…:;)\"”»’']\s*(?:\[\d+\])*\s*$")
+
+
+def parse_filters(date_from: str | None, date_to: str | None,
+                  sources: Sequence[str] | None = (), undated: bool = True) -> Filters | None:
+    """The form's filters; a bad date raises ValueError naming the field as labelled."""
+    values = {"date_from": (date_from or "").strip(), "date_to": (date_to or "").strip()}
+    for field, value in values.items():
+        try:
+            Filters(**{field: value})
+        except ValueError:
+            raise ValueError(f"“{DATE_LABELS[field]}” date: {value!r} is not a date. Pick one "
+                             "from the calendar or type it as YYYY-MM-DD, e.g. 2024-03-31."
+                             ) from None
+    try:
+        filters = Filters(values["date_from"], values["date_to"], tuple(sources or ()),
+                          undated=undated)
+    except ValueError:
+        raise ValueError(f"The “From” date ({values['date_from']}) is after the “To” date "
+                         f"({values['date_to']}).") from None
+    return filters or None
+
+
+class ChatSession:
+    """The chat of one browser tab (a live object: Gradio keeps it per session)."""
+
+    def __init__(self, assistant: Assistant, conversation: Conversation | None = None):
+        self.assistant = assistant
+        self.conversation = conversation or assistant.conversation()
+        self.turns: list[ShownTurn] = []
+        self.response: Response | None = None
+        self._stopping = threading.Event()
+
+    def __deepcopy__(self, memo: dict) -> "ChatSession":
+        """A new, empty chat over the same assistant: Gradio gives each browser session a
+        deep copy of the initial state."""
+        return ChatSession(self.assistant)
+
+    @property
+    def running(self) -> bool:
+        return self.response is not None
+
+    def restart(self, conversation: Conversation | None = None) -> None:
+        """A new conversation (or ``conversation``, reopened); an answer running is stopped."""
+        self.stop()
+        self.conversation = conversation or self.assistant.conversation()
+        self.turns = [ShownTurn(f"{self.conversation.id}-{i}", t.question, answer=t.answer)
+                      for i, t in enumerate(self.conversation.turns)]
+
+    def stop(self) -> None:
+        """Stop the answer in progress: generation ends at the model's next token."""
+        response = self.response
+        if response is not None:
+            self._stopping.set()
+            response.cancel()
+            if self.turns and self.turns[-1].progress is not None:
+                self._update(progress=replace(self.turns[-1].progress, stopping=True))
+
+    def answer(self, question: str, *, filters: Filters | None = None, k: int | None = None,
+               max_tokens: int | None = None) -> Iterator[Change]:
+        """Answer ``question`` as the next turn, yielding after each change to it."""
+        key = f"{self.conversation.id}-{len(self.turns)}"
+        started = time.perf_counter()
+        self.turns.append(ShownTurn(key, question, filters=filters, progress=Progress(
+            loading=not self.assistant.ready.is_set())))
+        self._stopping.clear()
+        self.response = self.conversation.ask(question, filters=filters, k=k,
+                                              max_tokens=max_tokens)
+        events = self.response.events()
+        yield "started"
+        try:
+            for event in events:
+                yield self._apply(event, started, max_tokens)
+            if self.turns[-1].answer is None:
+                self._end("stopped", f"after {seconds(_ms(started))}, before the answer "
+                                     "was checked.")
+        except EmptyIndexError as error:
+            self._end("empty", _one_line(error))
+        except RagError as error:
+            self._end("error", f"Could not answer: {_one_line(error)}")
+        except Exception as error:  # shown in the turn, in one line; logged in full
+            log.exception("answering %r failed", question)
+            self._end("error", f"Could not answer: {_one_line(error)}")
+        finally:
+            self.response.cancel()
+            events.close()
+            self.response = None
+        yield "done"
+
+    def _apply(self, event: Event, started: float, max_tokens: int | None) -> Change:
+        progress = self.turns[-1].progress
+        progress = replace(progress, elapsed_ms=_ms(started),
+                           stopping=self._stopping.is_set())
+        if isinstance(event, Stage):
+            if event.name not in progress.stages:
+                progress = replace(progress, stages=progress.stages + (event.name,))
+            self._update(progress=progress)
+            return "stage"
+        if isinstance(event, Sources):
+            self._update(progress=replace(progress, sources=event))
+            return "sources"
+        if isinstance(event, Draft):
+            self._update(progress=replace(progress, draft=progress.draft + event.text))
+            return "draft"
+        if isinstance(event, Done):
+            self._update(progress=progress, answer=event.answer,
+                         cut_off=self._cut_off(event.answer.draft, max_tokens))
+        return "done"
+
+    def _cut_off(self, draft: str, max_tokens: int | None) -> bool:
+        """Whether the draft stopped at the length limit in the middle of a sentence."""
+        draft = draft.strip()
+        if not draft or _ENDS_SENTENCE.search(draft):
+            return False
+        limit = max_tokens or self.assistant.settings.max_answer_tokens
+        return self.assistant.generator.count_tokens(draft) >= limit * 0.9
+
+    def _update(self, **changes) -> None:
+        self.turns[-1] = replace(self.turns[-1], **changes)
+
+    def _end(self, kind: str, note: str) -> None:
+        self._update(note_kind=kind, note=note)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
