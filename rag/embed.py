@@ -3,20 +3,47 @@
 Weights load on first use, never at import. Passages are embedded with the model's
 document prompt (EmbeddingGemma: ``title: {title} | text: {passage}``) and questions
 with its query prompt; vectors are L2-normalized so inner product = cosine.
+
+`embed_passages` also returns one vector per sentence span of each passage, pooled from
+the passage's own forward pass (late chunking, see `rag.encoders`), at no extra model cost.
+
+The forward pass is an `Encoder` chosen by ``Settings.embed_backend`` (see
+`rag.backends`): the sentence-transformers model itself (the reference), or a copy of
+the same weights made locally for CPUs without bf16. Document vectors are kept in a
+persistent `VectorCache`, so a passage is never embedded twice.
+
+`name` goes into index manifests. The reference backends (float32 and bfloat16, whose
+vectors agree to rounding) record the model's name alone; another backend records
+``{model}+{backend}``, so an index always says which vectors it holds.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .encoders import Encoder, Span
 from .settings import Settings
+from .vector_cache import VectorCache, text_key
+
+__all__ = ["Embedder", "PassageVectors", "SentenceTransformerEmbedder", "CachedEmbedder",
+           "build_embedder"]
+
+
+@dataclass(frozen=True)
+class PassageVectors:
+    """Unit vectors of passages, and of each passage's sentence spans (late-chunked)."""
+
+    passages: np.ndarray                 # (n, dim)
+    sentences: tuple[np.ndarray, ...]    # n arrays (m_i, dim), in span order
 
 
 @runtime_checkable
@@ -32,79 +59,142 @@ class Embedder(Protocol):
               titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
         """Unit vectors, float32, shape (len(texts), dim). kind: "document" or "query"."""
 
+    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None,
+                       spans: Sequence[Sequence[Span]], *,
+                       progress: bool = False) -> PassageVectors:
+        """Document vectors of ``texts`` and, per text, one vector per (start, end)
+        character span of that text, pooled from the text's own forward pass."""
+
     def count_tokens(self, text: str) -> int: ...
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model directory, loaded lazily on first use."""
 
     def __init__(self, path: Path, name: str, *, dtype: str = "auto", truncate_dim: int = 0,
-                 batch_size: int = 16, threads: int = 0):
+                 batch_size: int = 16, threads: int = 0, backend: str = "torch",
+                 cache: VectorCache | None = None, encoder: Encoder | None = None):
+        from .backends import make_encoder, manifest_name
+
         self.path = Path(path)
-        self.name = name + (f"@{truncate_dim}" if truncate_dim else "")
-        self.dtype = ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype
         self.truncate_dim = truncate_dim or None
         self.batch_size = batch_size
-        self.threads = threads
-        self._lock = threading.Lock()
-
-    @cached_property
-    def model(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        return SentenceTransformer(
-            str(self.path), device="cpu", local_files_only=True,
-            truncate_dim=self.truncate_dim,
-            model_kwargs={"dtype": getattr(torch, self.dtype)})
+        self.encoder = encoder or make_encoder(self.path, backend, dtype=dtype,
+                                               truncate_dim=self.truncate_dim, threads=threads)
+        self.backend = self.encoder.backend
+        self.name = manifest_name(name, self.backend, truncate_dim)
+        self.cache = cache
+        self._lock = threading.Lock()  # inference is not re-entrant across UI threads
 
     @property
     def dim(self) -> int:
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or \
-            model.get_sentence_embedding_dimension  # sentence-transformers < 5.2
-        return int(getter())
+        return self.encoder.dim
+
+    @property
+    def dtype(self) -> str:
+        return getattr(self.encoder, "dtype", "float32")
+
+    @property
+    def model(self):
+        """The loaded sentence-transformers model (the torch backend's)."""
+        return self.encoder.model
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self.encoder.count_tokens(text)
+
+    @cached_property
+    def prompts(self) -> dict[str, str]:
+        config = self.path / "config_sentence_transformers.json"
+        try:
+            return dict(json.loads(config.read_text()).get("prompts") or {})
+        except (OSError, ValueError):
+            return {}
+
+    @cached_property
+    def identity(self) -> str:
+        """What the vector cache keys on besides the text: model, backend, weights."""
+        weights = sorted(self.path.rglob("*.safetensors")) + sorted(self.path.glob("*.bin"))
+        stamp = hashlib.sha256(repr([(str(p.relative_to(self.path)), p.stat().st_size,
+                                      p.stat().st_mtime_ns) for p in weights]).encode())
+        return f"{self.name}|{self.backend}|{stamp.hexdigest()[:16]}"
 
     def embed(self, texts: Sequence[str], *, kind: str = "document",
               titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        options = dict(batch_size=self.batch_size, normalize_embeddings=True,
-                       convert_to_numpy=True, show_progress_bar=progress)
-        with self._lock:  # torch inference is not re-entrant across UI threads
-            if kind == "query":
-                vectors = self.model.encode(texts, prompt=self._prompt("query"), **options)
-            else:
-                vectors = self.model.encode(self._with_titles(texts, titles), prompt="", **options)
-        return np.asarray(vectors, dtype=np.float32)
+        if kind == "query":  # questions are never written to the cache
+            inputs = [self._prompt("query") + t for t in texts]
+            with self._lock:
+                return self.encoder.encode(inputs, batch_size=self.batch_size,
+                                           progress=progress)
+        inputs = self.document_inputs(texts, titles)
+        keys = [text_key(x) for x in inputs]
+        found = self._cached(keys)
+        missing = list(dict.fromkeys(x for x, f in zip(inputs, found) if f is None))
+        if missing:
+            with self._lock:
+                fresh = self.encoder.encode(missing, batch_size=self.batch_size,
+                                            progress=progress)
+            self._store([text_key(x) for x in missing], list(fresh))
+            where = {x: v for x, v in zip(missing, fresh)}
+            found = [f[0] if f is not None else where[x] for x, f in zip(inputs, found)]
+        else:
+            found = [f[0] for f in found]
+        return np.stack(found).astype(np.float32)
+
+    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None,
+                       spans: Sequence[Sequence[Span]], *,
+                       progress: bool = False) -> PassageVectors:
+        if len(spans) != len(texts):
+            raise ValueError(f"embed_passages: {len(texts)} texts but {len(spans)} span lists")
+        pieces = self._documents(texts, titles)
+        inputs = [prefix + text for prefix, text in pieces]
+        shifted = [[(len(prefix) + a, len(prefix) + b) for a, b in own]
+                   for (prefix, _), own in zip(pieces, spans)]
+        keys = [text_key(x + "\0spans:" + repr(s)) for x, s in zip(inputs, shifted)]
+        found = self._cached(keys)
+        todo = [i for i, f in enumerate(found) if f is None or len(f) != 1 + len(spans[i])]
+        if todo:
+            with self._lock:
+                fresh = self.encoder.encode_spans(
+                    [inputs[i] for i in todo], [shifted[i] for i in todo],
+                    batch_size=self.batch_size, progress=progress)
+            self._store([keys[i] for i in todo] + [text_key(inputs[i]) for i in todo],
+                        list(fresh) + [v[:1] for v in fresh])
+            for i, vectors in zip(todo, fresh):
+                found[i] = vectors
+        return PassageVectors(
+            passages=np.stack([f[0] for f in found]).astype(np.float32) if found else
+            np.zeros((0, self.dim), np.float32),
+            sentences=tuple(np.asarray(f[1:], np.float32) for f in found))
+
+    def _cached(self, keys: list[bytes]) -> list[np.ndarray | None]:
+        return self.cache.get(self.identity, keys, self.dim) if self.cache else [None] * len(keys)
+
+    def _store(self, keys: list[bytes], vectors: list[np.ndarray]) -> None:
+        if self.cache:
+            self.cache.put(self.identity, keys, vectors)
 
     def _prompt(self, kind: str) -> str:
-        prompts = getattr(self.model, "prompts", {}) or {}
+        prompts = self.prompts
         return prompts.get(kind) or prompts.get("Retrieval-query" if kind == "query" else "", "")
 
-    def _with_titles(self, texts: list[str], titles: Sequence[str] | None) -> list[str]:
+    def document_inputs(self, texts: Sequence[str],
+                        titles: Sequence[str] | None = None) -> list[str]:
+        """The exact texts the model reads for these documents (prompt and title included)."""
+        return [prefix + text for prefix, text in self._documents(texts, titles)]
+
+    _with_titles = document_inputs  # the name benchmarks/perf.py knows
+
+    def _documents(self, texts: Sequence[str],
+                   titles: Sequence[str] | None) -> list[tuple[str, str]]:
+        """(prefix, text) per document: the model reads prefix + text."""
         prompt = self._prompt("document")
         titles = list(titles) if titles is not None else [""] * len(texts)
         if "title: none" in prompt:  # EmbeddingGemma's document prompt takes the title
-            return [prompt.replace("none", (t or "none").replace("\n", " "), 1) + x
+            return [(prompt.replace("none", (t or "none").replace("\n", " "), 1), x)
                     for t, x in zip(titles, texts)]
-        return [prompt + (f"{t}\n\n{x}" if t else x) for t, x in zip(titles, texts)]
+        return [(prompt + (f"{t}\n\n" if t else ""), x) for t, x in zip(titles, texts)]
 
 
 class CachedEmbedder:
@@ -124,6 +214,11 @@ class CachedEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None,
+                       spans: Sequence[Sequence[Span]], *,
+                       progress: bool = False) -> PassageVectors:
+        return self.inner.embed_passages(texts, titles, spans, progress=progress)
 
     def embed(self, texts: Sequence[str], *, kind: str = "document",
               titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
@@ -152,6 +247,9 @@ def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     from .models import ensure_ready
 
     name, path = ensure_ready(settings.embedder, "embedder", settings.home)
+    cache = VectorCache(settings.home / "vector-cache.sqlite",
+                        max_mb=settings.embed_cache_mb) if settings.embed_cache_mb else None
     return SentenceTransformerEmbedder(
         path, name, dtype=settings.embed_dtype, truncate_dim=settings.embed_dim,
-        batch_size=settings.embed_batch_size, threads=settings.usable_threads)
+        batch_size=settings.embed_batch_size, threads=settings.usable_threads,
+        backend=settings.embed_backend, cache=cache)

@@ -48,6 +48,12 @@ class Settings:
     # Matryoshka truncation (EmbeddingGemma supports 768/512/256/128); 0 = full.
     embed_dim: int = 0
     embed_batch_size: int = 16
+    # Document vectors are kept in {home}/vector-cache.sqlite, so no passage is embedded
+    # twice (rebuilds, several indexes over the same articles); its size in MB; 0 = off.
+    embed_cache_mb: int = 1024
+    # The embedder's forward pass (see rag/backends.py): "auto" picks per CPU; "torch" is
+    # the sentence-transformers reference (in embed_dtype).
+    embed_backend: Literal["auto", "torch"] = "auto"
     # Chunk size and overlap, in the embedder's own tokens.
     chunk_tokens: int = 200
     chunk_overlap: int = 40

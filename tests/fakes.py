@@ -8,6 +8,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from rag.embed import PassageVectors
 from rag.generate import Message
 from rag.lexical import analyze
 
@@ -28,6 +29,15 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None,
+                       spans: Sequence[Sequence[tuple[int, int]]], *,
+                       progress: bool = False) -> PassageVectors:
+        """Passage vectors, and each sentence span's bag of words (the span's own text)."""
+        passages = self.embed(texts, titles=titles, progress=progress)
+        return PassageVectors(passages, tuple(
+            self.embed([text[a:b] for a, b in own]) if own else passages[:0]
+            for text, own in zip(texts, spans)))
 
     def embed(self, texts: Sequence[str], *, kind: str = "document",
               titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:

@@ -1,0 +1,58 @@
+"""Backends: which forward pass embeds, chosen per CPU, and how an index records it.
+
+``Settings.embed_backend``:
+- ``torch``: the sentence-transformers model (the reference), in bfloat16 where the CPU
+  has native bf16 and float32 elsewhere (``Settings.embed_dtype`` overrides).
+- ``auto``: ``torch`` for now.
+
+The index manifest records ``embedder.name``: the model's name for the reference backends
+(float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
+index never silently mixes vectors of two backends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .encoders import Encoder, TorchEncoder
+
+BACKENDS = ("auto", "torch")
+REFERENCE = ("torch-float32", "torch-bfloat16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux); empty where unknown."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_has_bf16() -> bool:
+    flags = cpu_flags()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def choose_backend(requested: str) -> str:
+    """The concrete backend for a setting value ("auto" decided for this CPU)."""
+    if requested not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
+    return "torch" if requested == "auto" else requested
+
+
+def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
+                 truncate_dim: int | None = None, threads: int = 0) -> Encoder:
+    """The encoder for a model directory and a backend setting (nothing loaded yet)."""
+    choose_backend(backend)
+    dtype = ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype
+    return TorchEncoder(path, dtype=dtype, truncate_dim=truncate_dim, threads=threads)
+
+
+def manifest_name(model: str, backend: str, truncate_dim: int | None = None) -> str:
+    """What an index records: ``model[+backend][@dim]``."""
+    suffix = "" if backend in REFERENCE else f"+{backend}"
+    return f"{model}{suffix}" + (f"@{truncate_dim}" if truncate_dim else "")

@@ -1,0 +1,272 @@
+"""The embedder: prompts, the persistent vector cache, backend choice and the late-chunk
+span mapping, with a small fake encoder; the real model's checks are marked e2e."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import backends
+from rag.embed import CachedEmbedder, PassageVectors, SentenceTransformerEmbedder
+from rag.encoders import normalize, span_token_masks
+from rag.vector_cache import VectorCache, text_key
+from tests.fakes import FakeEmbedder
+
+DIM = 32
+PROMPTS = ('{"prompts": {"query": "task: search result | query: ", '
+           '"document": "title: none | text: "}}')
+
+
+def fake_vector(text: str) -> np.ndarray:
+    """A unit vector determined by the text (hashed character trigrams)."""
+    out = np.zeros(DIM, np.float32)
+    for i in range(max(1, len(text) - 2)):
+        out[int(hashlib.md5(text[i:i + 3].encode()).hexdigest(), 16) % DIM] += 1
+    return normalize(out[None])[0]
+
+
+class FakeEncoder:
+    """Vectors of the exact model input; a span's vector is that of its characters, so a
+    test can see which characters each span pooled."""
+
+    backend = "fake-backend"
+    dim = DIM
+
+    def __init__(self):
+        self.inputs: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def encode(self, texts, *, batch_size, progress=False):
+        self.inputs += list(texts)
+        return np.stack([fake_vector(t) for t in texts])
+
+    def encode_spans(self, texts, spans, *, batch_size, progress=False):
+        self.inputs += list(texts)
+        return [np.stack([fake_vector(t)] + [fake_vector(t[a:b]) for a, b in own])
+                for t, own in zip(texts, spans)]
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config_sentence_transformers.json").write_text(PROMPTS)
+    (folder / "model.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def make(model_dir: Path, cache: VectorCache | None = None,
+         encoder: FakeEncoder | None = None) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(model_dir, "fake-model", cache=cache,
+                                       encoder=encoder or FakeEncoder())
+
+
+# -- prompts and the late-chunk span mapping ---------------------------------------------
+
+def test_documents_read_the_title_prompt_and_queries_the_query_prompt(model_dir):
+    encoder = FakeEncoder()
+    embedder = make(model_dir, encoder=encoder)
+    embedder.embed(["Il testo."], titles=["Un titolo"])
+    embedder.embed(["Chi?"], kind="query")
+    assert encoder.inputs == ["title: Un titolo | text: Il testo.",
+                              "task: search result | query: Chi?"]
+
+
+def test_sentence_spans_are_mapped_through_the_prompt_and_title(model_dir):
+    text = "Tesla builds cars. Amazon sells books online."
+    spans = [(0, 18), (19, len(text))]
+    result = make(model_dir).embed_passages([text], ["Rivals"], [spans])
+    assert isinstance(result, PassageVectors)
+    assert result.passages.shape == (1, DIM)
+    assert result.sentences[0].shape == (2, DIM)
+    for (a, b), vector in zip(spans, result.sentences[0]):
+        np.testing.assert_allclose(vector, fake_vector(text[a:b]), atol=1e-6)
+    np.testing.assert_allclose(result.passages[0],
+                               fake_vector("title: Rivals | text: " + text), atol=1e-6)
+
+
+def test_passage_vectors_of_embed_passages_equal_embed(model_dir):
+    embedder = make(model_dir)
+    texts, titles = ["First passage here.", "Second one."], ["A", ""]
+    late = embedder.embed_passages(texts, titles, [[(0, 5)], []])
+    np.testing.assert_allclose(late.passages, embedder.embed(texts, titles=titles), atol=1e-6)
+    assert late.sentences[1].shape == (0, DIM)
+
+
+def test_embed_passages_rejects_mismatched_spans(model_dir):
+    with pytest.raises(ValueError, match="2 texts but 1 span"):
+        make(model_dir).embed_passages(["a", "b"], None, [[(0, 1)]])
+
+
+def test_span_masks_pool_the_tokens_a_span_overlaps():
+    # <bos> "title" ":" "▁none" | "▁Tesla" "▁builds" "." "▁Amazon" "." <eos> <pad>
+    offsets = np.array([(0, 0), (0, 5), (5, 6), (6, 11), (11, 17), (17, 24), (24, 25),
+                        (25, 32), (32, 33), (0, 0), (0, 0)])
+    masks = span_token_masks(offsets, [(12, 25), (26, 33), (40, 45)])
+    assert masks[0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
+    assert masks[1].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]
+    # past the (truncated) end: the nearest real token, never a special token
+    assert masks[2].tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]
+
+
+# -- the persistent vector cache -----------------------------------------------------------
+
+def test_the_cache_embeds_nothing_twice_across_embedders(model_dir, tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    first = FakeEncoder()
+    vectors = make(model_dir, cache, first).embed(["One.", "Two.", "One."], titles=["T"] * 3)
+    assert first.inputs == ["title: T | text: One.", "title: T | text: Two."]
+    again = FakeEncoder()  # a rebuild, another index, another process
+    np.testing.assert_array_equal(
+        make(model_dir, VectorCache(tmp_path / "cache.sqlite"), again).embed(
+            ["One.", "Two.", "One."], titles=["T"] * 3), vectors)
+    assert again.inputs == []
+
+
+def test_the_cache_keys_on_title_and_spans_and_never_stores_questions(model_dir, tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    encoder = FakeEncoder()
+    embedder = make(model_dir, cache, encoder)
+    embedder.embed(["Same text."], titles=["A"])
+    embedder.embed(["Same text."], titles=["B"])
+    embedder.embed_passages(["Same text."], ["A"], [[(0, 4)]])
+    embedder.embed_passages(["Same text."], ["A"], [[(5, 10)]])
+    embedder.embed_passages(["Same text."], ["A"], [[(5, 10)]])
+    embedder.embed(["Who?"], kind="query")
+    embedder.embed(["Who?"], kind="query")
+    assert len(encoder.inputs) == 6  # two titles, two span sets, the question twice
+    assert cache.stats().vectors == 4  # two passages, two late-chunked entries
+
+
+def test_embed_passages_fills_the_passage_cache(model_dir, tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    encoder = FakeEncoder()
+    embedder = make(model_dir, cache, encoder)
+    late = embedder.embed_passages(["A passage."], ["T"], [[(0, 2)]])
+    np.testing.assert_array_equal(embedder.embed(["A passage."], titles=["T"]), late.passages)
+    assert len(encoder.inputs) == 1
+
+
+def test_other_weights_or_backends_do_not_share_vectors(model_dir, tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    make(model_dir, cache).embed(["Text."])
+    other = FakeEncoder()
+    other.backend = "another-backend"
+    make(model_dir, cache, other).embed(["Text."])
+    (model_dir / "model.safetensors").write_bytes(b"new weights!")
+    changed = FakeEncoder()
+    make(model_dir, cache, changed).embed(["Text."])
+    assert other.inputs and changed.inputs
+
+
+def test_the_cache_is_bounded_dropping_the_least_recently_used(tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite", max_mb=1)
+    vectors = np.ones((1, 256), np.float32)
+    for batch in range(12):  # about 1.2 MB of vectors
+        keys = [text_key(f"{batch}-{i}") for i in range(100)]
+        cache.put("m", keys, [vectors] * len(keys))
+        cache.get("m", [text_key("0-0")], 256)  # kept in use
+    stats = cache.stats()
+    assert stats.megabytes <= 1.2 and 0 < stats.vectors < 1200
+    assert cache.get("m", [text_key("0-0")], 256)[0] is not None
+    assert cache.get("m", [text_key("0-1")], 256)[0] is None
+    assert cache.clear() == stats.vectors and cache.stats().vectors == 0
+
+
+def test_the_cache_serves_threads_at_once(tmp_path):
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    errors = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(20):
+                key = text_key(f"{n}-{i}")
+                cache.put("m", [key], [np.full((1, 8), n, np.float32)])
+                assert cache.get("m", [key], 8)[0][0, 0] == n
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and cache.stats().vectors == 80
+
+
+def test_an_unreadable_cache_file_is_named(tmp_path):
+    bad = tmp_path / "cache.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(Exception, match="cache.sqlite"):
+        VectorCache(bad)
+
+
+# -- backend choice and manifest names -----------------------------------------------------
+
+def test_reference_backends_keep_the_model_name_in_manifests():
+    assert backends.manifest_name("embeddinggemma-300m", "torch-float32") == \
+        "embeddinggemma-300m"
+    assert backends.manifest_name("embeddinggemma-300m", "torch-bfloat16", 256) == \
+        "embeddinggemma-300m@256"
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown embedding backend 'cuda'"):
+        backends.choose_backend("cuda")
+
+
+# -- the fakes and wrappers follow the protocol --------------------------------------------
+
+def test_fake_and_cached_embedders_late_chunk_like_the_real_one():
+    fake = FakeEmbedder()
+    text = "Tesla builds cars. Amazon sells books."
+    result = CachedEmbedder(fake).embed_passages([text], ["T"], [[(0, 18), (19, 38)]])
+    np.testing.assert_allclose(result.sentences[0][1],
+                               fake.embed([text[19:38]], titles=["T"])[0], atol=1e-6)
+    assert result.passages.shape == (1, fake.dim)
+
+
+# -- the real model --------------------------------------------------------------------------
+
+PASSAGE = ("Tesla potrebbe offrire soluzioni di archiviazione dati ad altre aziende. "
+           "Andy Jassy, amministratore delegato di Amazon, ha detto che AWS resta il leader. "
+           "Il titolo Tesla è salito del 3% in borsa.")
+
+
+@pytest.fixture(scope="module")
+def real_embedder():
+    from rag.embed import build_embedder
+    from rag.settings import Settings
+
+    return build_embedder(Settings.load({"embed_backend": "torch", "embed_dtype": "float32",
+                                         "embed_cache_mb": 0}, environ={}))
+
+
+@pytest.mark.e2e
+def test_real_late_chunked_passage_vector_is_the_reference_vector(real_embedder):
+    from rag.chunking import split_sentences
+
+    spans = split_sentences(PASSAGE, "it")
+    late = real_embedder.embed_passages([PASSAGE], ["Tesla e Amazon"], [spans])
+    reference = real_embedder.embed([PASSAGE], titles=["Tesla e Amazon"])
+    assert np.abs(late.passages - reference).max() < 1e-4
+    assert late.sentences[0].shape == (3, real_embedder.dim)
+
+
+@pytest.mark.e2e
+def test_real_late_chunked_sentences_answer_their_question(real_embedder):
+    from rag.chunking import split_sentences
+
+    spans = split_sentences(PASSAGE, "it")
+    late = real_embedder.embed_passages([PASSAGE], [""], [spans]).sentences[0]
+    questions = ["Che cosa ha detto il capo di Amazon?", "Di quanto è salito il titolo Tesla?"]
+    asked = real_embedder.embed(questions, kind="query")
+    assert (asked @ late.T).argmax(axis=1).tolist() == [1, 2]
+    standalone = real_embedder.embed([PASSAGE[a:b] for a, b in spans])
+    assert (late * standalone).sum(axis=1).min() > 0.6
