@@ -37,6 +37,7 @@ from .settings import Settings
 from .store import Manifest, Store, open_store
 
 if TYPE_CHECKING:
+    from .chats import ChatStore
     from .sources.sync import Sources
 
 log = logging.getLogger(__name__)
@@ -144,9 +145,20 @@ class Assistant:
             self.ready.set()
         return Response(events(), on_done)
 
-    def conversation(self) -> Conversation:
-        """A new conversation: its questions are answered as follow-ups of each other."""
-        return Conversation(self.ask)
+    def conversation(self, chat_id: str | None = None, *, save: bool = False) -> Conversation:
+        """A new conversation: its questions are answered as follow-ups of each other. With
+        ``save`` it is kept in `chats` after every turn; ``chat_id`` reopens a saved one,
+        which goes on being saved (`rag.chats.ChatNotFound` if there is none)."""
+        if chat_id is not None:
+            return self.chats.open(chat_id, self.ask)
+        return self.chats.new(self.ask) if save else Conversation(self.ask)
+
+    @functools.cached_property
+    def chats(self) -> "ChatStore":
+        """The saved conversations, beside the index: ``list``, ``summary``, ``rename``,
+        ``delete`` (see `rag.chats.ChatStore`)."""
+        from .chats import ChatStore
+        return ChatStore.for_settings(self.settings)
 
     # -- warming up -------------------------------------------------------------------
     def warm_up(self) -> None:
