@@ -1,8 +1,9 @@
-"""Start the chat UI over the bundled corpus: ``python app.py`` (http://127.0.0.1:7860).
+"""Start the chat page and the HTTP API over the bundled corpus: ``python app.py``
+(the page at http://127.0.0.1:7860, the OpenAI-compatible API at http://127.0.0.1:7860/v1).
 
 Settings come from the defaults and ``RAG_*`` variables (``RAG_PORT=8000``). Indexing is
 incremental, so a second start is instant. To serve beyond this machine set ``RAG_HOST``
-and a login in ``APP_AUTH=user:password``.
+and a login: ``APP_AUTH=user:password`` and/or ``RAG_API_TOKEN``.
 """
 
 import os
@@ -10,7 +11,7 @@ import os
 from rag.assistant import Assistant
 from rag.settings import Settings
 from rag.store import StoreError
-from rag.ui import check_binding, serve
+from rag.server import check_binding, serve
 
 if __name__ == "__main__":
     settings = Settings.load()

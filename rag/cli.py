@@ -226,11 +226,16 @@ def chat_command(ctx, index_dir, as_json):
 @click.pass_context
 @friendly_errors
 def serve_command(ctx, index_dir, host, port, auth, as_json):
-    """Serve the chat page (and the HTTP API), local only by default."""
-    from .ui import serve
+    """Serve the chat page and the OpenAI-compatible HTTP API (/v1), local only by default.
+
+    Beyond loopback, a login is required: --auth USER:PASSWORD and/or a token in
+    RAG_API_TOKEN (sent by API clients as `Authorization: Bearer TOKEN`).
+    """
+    from .server import serve
     settings = settings_from(ctx, index_dir=index_dir, host=host, port=port)
     if as_json:
-        click.echo(json.dumps({"url": f"http://{settings.host}:{settings.port}/"}))
+        url = f"http://{settings.host}:{settings.port}/"
+        click.echo(json.dumps({"url": url, "api": f"{url}v1"}))
     serve(settings, auth=auth)
 
 
@@ -266,6 +271,7 @@ def remove_command(ctx, article_ids, index_dir, as_json):
 
 
 from . import cli_eval, cli_models, cli_sources, cli_store  # noqa: E402,F401 - they add their commands to `cli`
+from . import cli_chats  # noqa: E402,F401 - `rag chats`
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ Concurrency: reader threads asking while writer threads add articles; every cite
 chunk exists, and the index on disk equals the one in memory afterwards.
 
 Uploads and serving: names cannot write outside corpus/uploads, types and sizes are
-limited, same-name uploads at once keep every file; the server binds to loopback by
-default, asks for a login when one is set, and refuses oversized uploads itself.
+limited, same-name uploads at once keep every file; the server (page and HTTP API) binds
+to loopback by default, refuses any other address without a login, asks the page and the
+API for the login when one is set (user and password, or the API token), and refuses
+oversized uploads and request bodies itself.
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag.assistant import Assistant, save_upload
+from rag.assistant import Assistant
 from rag.corpus import load_articles
+from rag.library import save_upload
 from rag.settings import Settings
-from rag.store import Index
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 GOOD_IT = "Perché la città di Austin è importante per Tesla? La società cerca spazio per i suoi dati.\n"
@@ -157,7 +159,7 @@ def test_rag_index_exit_code_and_summary(nasty, locked_folder, tmp_path, monkeyp
     assert f"{len(GOOD)} added" in result.output and f"{len(BAD)} skipped" in result.output
     for name in BAD:
         assert f"skipped {nasty / name}:" in result.output
-    stored = Index.open(index, embedder=FakeEmbedder.name).articles.values()
+    stored = make_assistant(tmp_path, index_dir=index).articles()
     assert sorted(str(Path(a.path).relative_to(nasty)) for a in stored) == sorted(GOOD)
     again = CliRunner().invoke(cli, ["index", str(nasty), "--index", str(index), "--json"])
     assert again.exit_code == 3
@@ -214,7 +216,8 @@ def test_asking_while_indexing_from_threads(tmp_path):
             n = 0
             while not stop.is_set() or n < 4:
                 town = TOWNS[(k + n) % len(TOWNS)]
-                answer = assistant.ask(f"How much did the town of {town} pay for its bridge?")
+                answer = assistant.ask(
+                    f"How much did the town of {town} pay for its bridge?").answer()
                 with lock:
                     answers.append((town, answer))
                 n += 1
@@ -233,20 +236,21 @@ def test_asking_while_indexing_from_threads(tmp_path):
         t.join(timeout=120)
     assert errors == []
     assert writes == 12 and len(answers) >= 24
-    final = assistant.index
-    chunks = {c.id: c for c in final.chunks}
+    entries = list(assistant.store.entries())
+    chunks = {c.id: c for e in entries for c in e.chunks}
+    articles = {e.article.id: e.article for e in entries}
     for town, answer in answers:  # nothing is removed, so every cited chunk must still exist
         assert not answer.abstained and answer.citations, (town, answer.text)
         passages = {h.chunk.id for h in answer.passages}
         for c in answer.citations:
             assert c.chunk.id in passages and chunks[c.chunk.id] == c.chunk
-            article = final.articles[c.chunk.article_id]
+            article = articles[c.chunk.article_id]
             assert town in article.title
-            assert article.text[c.quote_start:c.quote_end] == c.quote
-    assert len(final.articles) == len(TOWNS) + 12
-    on_disk = Index.open(assistant.settings.index_dir, embedder=FakeEmbedder.name)
-    assert set(on_disk.articles) == set(final.articles)
-    assert [c.id for c in on_disk.chunks] == [c.id for c in final.chunks]
+            assert all(article.text[q.start:q.end] == q.text for q in c.quotes)
+    assert len(articles) == len(TOWNS) + 12
+    on_disk = list(make_assistant(tmp_path).store.entries())  # a new reader of the folder
+    assert {e.article.id for e in on_disk} == set(articles)
+    assert sorted(c.id for e in on_disk for c in e.chunks) == sorted(chunks)
     print(f"\n{len(answers)} answers from 4 reader threads during {writes} writes: no errors")
 
 
@@ -277,7 +281,7 @@ def test_upload_names_never_write_outside_uploads(tmp_path):
     outside_before = sorted(p for p in tmp_path.rglob("*") if "corpus" not in p.parts)
     report = assistant.import_files(files)
     assert report.skipped == () and report.added == len(ODD_NAMES)
-    uploads = assistant.uploads_dir.resolve()
+    uploads = assistant.library.uploads_dir.resolve()
     saved = [p for p in uploads.iterdir()]
     assert len(saved) == len(ODD_NAMES)
     for p in saved:
@@ -310,7 +314,7 @@ def test_upload_types_and_sizes_are_limited(tmp_path):
         assert words in reasons[name], reasons[name]
     assert "over the 1 MB limit" in reasons["big.txt"]
     assert report.added == 0
-    assert not assistant.uploads_dir.exists() or not any(assistant.uploads_dir.iterdir())
+    assert not assistant.library.uploads_dir.exists() or not any(assistant.library.uploads_dir.iterdir())
 
 
 def test_symlink_planted_in_uploads_is_not_followed(tmp_path):
@@ -372,19 +376,82 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_default_binding_is_loopback_and_login_and_upload_limit_are_enforced(tmp_path):
-    httpx = pytest.importorskip("httpx")
-    from rag import ui
-
-    assert Settings.load(environ={}).host == "127.0.0.1"
-    assert ui.launch_options(Settings.load(environ={}), None)["server_name"] == "127.0.0.1"
-    assert ui.launch_options(Settings.load(environ={}), None)["share"] is False
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assistant = make_assistant(tmp_path, port=port, max_upload_mb=1)
-    demo = ui.serve(assistant.settings, auth="me:s3cret", assistant=assistant,
-                    prevent_thread_lock=True)
+        return s.getsockname()[1]
+
+
+def test_binding_rules():
+    from rag.login import Login
+    from rag.server import check_binding, is_loopback, page_options, parse_auth
+
+    default = Settings.load(environ={})
+    assert default.host == "127.0.0.1"
+    assert page_options(default, Login())["server_name"] == "127.0.0.1"
+    assert page_options(default, Login())["auth"] is None
+    for host in ("127.0.0.1", "127.8.8.8", "::1", "[::1]", "localhost", "LOCALHOST"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "192.168.1.5", "10.0.0.1", "example.com", ""):
+        assert not is_loopback(host), host
+    assert not check_binding(default, None)  # loopback: no login needed
+    wide = default.replace(host="0.0.0.0")
+    with pytest.raises(ValueError, match="without a login"):
+        check_binding(wide, None)
+    with pytest.raises(ValueError, match="without a login"):
+        check_binding(wide.replace(api_token=""), None)
+    assert check_binding(wide, "me:s3cret").credentials == ("me", "s3cret")
+    assert check_binding(wide.replace(api_token="tok"), None).token == "tok"
+    for bad in ("me", "me:", ":pw", ""):
+        with pytest.raises(ValueError, match="USER:PASSWORD"):
+            parse_auth(bad)
+    assert parse_auth("me:pa:ss") == ("me", "pa:ss")
+    assert "s3cr3t-t0ken" not in repr(wide.replace(api_token="s3cr3t-t0ken"))  # not in logs
+
+
+def test_login_reads_headers_strictly():
+    import base64
+    from rag.login import Login
+
+    def basic(user: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    login = Login(("me", "città"), "tok")
+    assert Login().allows("") and not Login()
+    assert login.allows("Bearer tok") and login.allows("bearer  tok ")
+    assert login.allows(basic("me", "città"))
+    for header in ("", "Bearer", "Bearer tok2", "Bearer me:città", basic("me", "citta"),
+                   basic("you", "città"), "Basic !!!", "Basic " + "bWU=", "Token tok"):
+        assert not login.allows(header), header
+    assert login.page_accepts("me", "città") and login.page_accepts("anyone", "tok")
+    assert not login.page_accepts("me", "tok2") and not login.page_accepts("you", "città")
+    assert not Login(("me", "pw")).allows("Bearer pw")  # no token set: no bearer
+    assert "città" not in repr(login) and "'tok'" not in repr(login)
+
+
+def test_nothing_listens_beyond_loopback_without_a_login(tmp_path):
+    from rag.cli import cli
+    from rag.server import serve
+
+    port = _free_port()
+    assistant = make_assistant(tmp_path, host="0.0.0.0", port=port)
+    with pytest.raises(ValueError, match="without a login"):
+        serve(assistant.settings, assistant=assistant, block=False)
+    assert _listening_addresses(port) == set()
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", str(port),
+                                      "--index", str(tmp_path / "index")],
+                                env={"RAG_API_TOKEN": ""})
+    assert result.exit_code == 2 and "without a login" in result.output
+    assert _listening_addresses(port) == set()
+
+
+def test_login_is_asked_by_page_and_api_and_upload_limit_is_enforced(tmp_path):
+    httpx = pytest.importorskip("httpx")
+    openai = pytest.importorskip("openai")
+    from rag.server import serve
+
+    port = _free_port()
+    assistant = make_assistant(tmp_path, port=port, max_upload_mb=1, api_token="t0ken")
+    server = serve(assistant.settings, auth="me:s3cret", assistant=assistant, block=False)
     try:
         assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
         base = f"http://127.0.0.1:{port}"
@@ -394,14 +461,33 @@ def test_default_binding_is_loopback_and_login_and_upload_limit_are_enforced(tmp
                                   files={"files": ("a.txt", b"hi")}).status_code == 401
             wrong = anonymous.post("/login", data={"username": "me", "password": "nope"})
             assert wrong.status_code >= 400
+            for method, path in (("GET", "/v1/models"), ("GET", "/v1/articles"),
+                                 ("POST", "/v1/chat/completions"), ("GET", "/v1/openapi.json"),
+                                 ("GET", "/v1/conversations"), ("POST", "/v1/search")):
+                refused = anonymous.request(method, path, json={})
+                assert refused.status_code == 401, path
+                assert refused.json()["error"]["code"] == "invalid_api_key"
+                assert "WWW-Authenticate" in refused.headers
+            assert anonymous.get("/v1/models", auth=("me", "nope")).status_code == 401
+            assert anonymous.get("/v1/models", auth=("me", "s3cret")).status_code == 200
+            assert anonymous.get("/v1/openapi.json", headers={
+                "Authorization": "Bearer t0ken"}).status_code == 200
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=f"{base}/v1", api_key="wrong").models.list()
+        models = openai.OpenAI(base_url=f"{base}/v1", api_key="t0ken").models.list()
+        assert [m.id for m in models.data] == ["rag"]
+        for user, password in (("me", "s3cret"), ("anyone", "t0ken")):
+            with httpx.Client(base_url=base, timeout=30) as page:
+                assert page.post("/login", data={"username": user,
+                                                 "password": password}).status_code == 200
+                assert page.get("/gradio_api/info").status_code == 200
         with httpx.Client(base_url=base, timeout=30) as user:
-            assert user.post("/login", data={"username": "me",
-                                             "password": "s3cret"}).status_code == 200
-            assert user.get("/gradio_api/info").status_code == 200
+            user.post("/login", data={"username": "me", "password": "s3cret"})
             small = user.post("/gradio_api/upload", files={"files": ("a.txt", b"Title\n\nhi")})
             assert small.status_code == 200
             big = user.post("/gradio_api/upload",
                             files={"files": ("b.txt", b"x" * (1024 * 1024 + 100))})
             assert big.status_code == 413
     finally:
-        demo.close()
+        server.close()
+    assert _listening_addresses(port) == set()
