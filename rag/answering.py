@@ -115,7 +115,8 @@ class Answerer:
         hits = self.retriever.search(standalone, k=options.k, mode=options.mode,
                                      filters=options.filters, today=options.today, vector=query)
         clock.lap("retrieve_ms")
-        evidence = select_evidence(standalone, query, hits, self.store, n=s.evidence_sentences,
+        evidence = select_evidence(standalone, query, hits, self.store, self.embedder,
+                                   n=s.evidence_sentences,
                                    lexical_weight=s.evidence_lexical_weight,
                                    rank_weight=s.evidence_rank_weight)
         clock.lap("evidence_ms")

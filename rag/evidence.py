@@ -1,9 +1,10 @@
 """Evidence: the few sentences of the retrieved passages that answer the question.
 
 Answering starts here, before the model: every sentence of the retrieved passages is
-scored against the question — its vector (kept by the store, pooled from its passage) as
-retrieval scores passages, plus how many of the question's rarer words it holds, plus a
-small share of its passage's rank — and the best ones become numbered `Evidence`. The
+scored against the question — its own vector (the sentence embedded alone under its
+article's title, as a document: computed the first time its passage is retrieved, then
+kept in the embedder's vector cache), plus how many of the question's rarer words it
+holds, minus a small share for its passage's rank — and the best become numbered `Evidence`. The
 model reads only these, and every claim it makes is checked against the ones it cites.
 
 Each item is one sentence, so a citation points at exactly the sentence a claim rests on;
@@ -23,8 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .chunking import Chunk
-from .corpus import Article
+from .chunking import Chunk, split_sentences
+from .embed import Embedder
 from .injection import overlaps
 from .lexical import analyze, analyze_query
 from .retrieve import Hit
@@ -85,12 +86,15 @@ class EvidenceSet:
         return next((e for e in self.items if e.number == number), None)
 
 
-def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store, *,
-                    n: int, lexical_weight: float, rank_weight: float) -> EvidenceSet:
+def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,
+                    embedder: Embedder, *, n: int, lexical_weight: float,
+                    rank_weight: float) -> EvidenceSet:
     """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector)."""
-    candidates, vectors = _candidates(hits, store)
+    candidates = _candidates(hits, store)
     if not candidates:
         return EvidenceSet()
+    vectors = embedder.embed([c.text for c in candidates], kind="document",
+                             titles=[c.chunk.title for c in candidates])
     dense = vectors @ np.asarray(query, np.float32)
     lexical = _overlaps(question, [c.text for c in candidates],
                         [c.chunk.lang for c in candidates])
@@ -107,25 +111,23 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
                              for number, c in enumerate(in_order, start=1)))
 
 
-def _candidates(hits: Sequence[Hit], store: Store) -> tuple[list[Candidate], np.ndarray]:
-    """Each distinct, usable sentence of the hits, with its vector."""
-    found: dict[tuple[str, int, int], tuple[Candidate, np.ndarray]] = {}
-    articles: dict[str, Article | None] = {}
-    for hit, sentences in zip(hits, store.sentences([h.chunk.id for h in hits])):
+def _candidates(hits: Sequence[Hit], store: Store) -> list[Candidate]:
+    """Each distinct, usable sentence of the hits (not flagged, not a headline question)."""
+    found: dict[tuple[str, int, int], Candidate] = {}
+    flagged: dict[str, tuple] = {}
+    for hit in hits:
         chunk = hit.chunk
-        if chunk.article_id not in articles:
-            articles[chunk.article_id] = store.article(chunk.article_id)
-        flagged = getattr(articles[chunk.article_id], "instructions", ())
-        for (start, end), vector in zip(sentences.spans, sentences.vectors):
-            text = chunk.text[start - chunk.start:end - chunk.start]
-            key = (chunk.article_id, start, end)
+        if chunk.article_id not in flagged:
+            article = store.article(chunk.article_id)
+            flagged[chunk.article_id] = article.instructions if article else ()
+        for start, end in split_sentences(chunk.text, chunk.lang):
+            text = chunk.text[start:end]
+            key = (chunk.article_id, chunk.start + start, chunk.start + end)
             if (key in found or len(text) < MIN_SENTENCE_CHARS or text.rstrip().endswith("?")
-                    or overlaps((start, end), flagged)):
+                    or overlaps(key[1:], flagged[chunk.article_id])):
                 continue
-            found[key] = (Candidate(chunk, start, end, text, hit.rank), vector)
-    if not found:
-        return [], np.zeros((0, 0), np.float32)
-    return [c for c, _ in found.values()], np.stack([v for _, v in found.values()])
+            found[key] = Candidate(chunk, key[1], key[2], text, hit.rank)
+    return list(found.values())
 
 
 def _overlaps(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:

@@ -121,13 +121,14 @@ def test_a_draft_that_fails_the_checks_is_answered_from_the_best_evidence_quoted
     assert answer.text.endswith("[1]") and answer.sentences[-1].reason == "quoted from the article"
 
 
-def test_answering_embeds_only_the_question_before_the_checks(make):
+def test_answering_embeds_the_question_and_the_candidate_sentences_once_each(make):
     assistant = make(FakeGenerator(lambda messages: ""), min_extract=1.01)
     assistant.index_files([REPO / "corpus"])
     assistant.embedder.calls.clear()
     answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     assert answer.abstained and answer.citations == ()
-    assert assistant.embedder.calls == [("query", 1)]  # evidence vectors come from the store
+    (query, sentences) = assistant.embedder.calls  # no draft: nothing else to check
+    assert query == ("query", 1) and sentences[0] == "document" and sentences[1] > 5
 
 
 def test_unsupported_answer_is_not_trusted(make):

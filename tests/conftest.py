@@ -1,0 +1,26 @@
+"""Shared pytest hooks: the run's summary names the llama.cpp build the answers came from
+(so a CI log shows which builds the end-to-end tests passed on)."""
+
+from __future__ import annotations
+
+BUILD_RUNS: list[str] = []  # filled by tests/test_portable_build.py
+
+
+def llama_build() -> str:
+    """The CPU features the imported llama.cpp was compiled with, e.g. "AVX2 AVX512"."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return "llama-cpp-python not installed"
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    flags = [part.split("=")[0].strip() for part in info.split("|") if part.strip().endswith("= 1")]
+    wanted = [f for f in flags if f.startswith(("AVX", "FMA", "F16C", "BMI2", "AMX"))]
+    return f"llama-cpp-python {llama_cpp.__version__}: " + " ".join(wanted)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    import os
+    terminalreporter.write_line(f"llama.cpp build of this run: {llama_build()}, "
+                                f"RAG_THREADS={os.environ.get('RAG_THREADS', 'all cores')}")
+    for line in BUILD_RUNS:
+        terminalreporter.write_line(line)
