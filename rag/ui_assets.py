@@ -1,9 +1,10 @@
 """The page's look and behaviour: its stylesheet, its one script and its theme.
 
-The script does three things the server cannot: a click on a [n] marker selects that
-source and highlights the quote of *that sentence* (in the side panel, or under the answer
-when the panel is hidden at phone width); the elapsed time of an answer in progress ticks
-every second between updates; folds the reader opened stay open while an answer streams.
+The script does what the server cannot: a click on a [n] marker selects that source and
+highlights the quote of *that sentence* (in the side panel, or under the answer when the
+panel is hidden at phone width); the elapsed time of an answer in progress ticks every
+second between updates; folds the reader opened stay open while an answer streams; Copy
+puts an answer, with its numbered sources, on the clipboard as Markdown.
 No icon fonts or emoji: every sign is drawn with CSS, so nothing shows as an empty box.
 """
 
@@ -54,7 +55,11 @@ CSS = """
 .rag-answer blockquote { margin: .2em 0 .4em; padding: .1em .8em; border-left: 3px solid var(--color-accent); }
 .rag-answer .rejected { margin-top: .5em; font-size: .92em; }
 .rag-answer.abstained .lead { font-weight: 600; }
-.rag-foot { margin-top: .45em; font-size: .8em; color: var(--body-text-color-subdued); }
+.rag-foot { display: flex; flex-wrap: wrap; gap: .3em 1em; align-items: baseline; margin-top: .45em;
+  font-size: .8em; color: var(--body-text-color-subdued); }
+.rag-actions { display: inline-flex; gap: .8em; margin-left: auto; }
+.rag-copy, .rag-save { font: inherit; color: var(--link-text-color); background: none; border: 0;
+  padding: 0; cursor: pointer; text-decoration: underline; }
 .rag-error { color: #b91c1c; }
 a.cite { font-weight: 600; text-decoration: none; padding: 0 .15em; border-radius: 4px;
   background: var(--color-accent-soft); color: var(--link-text-color); cursor: pointer; }
@@ -139,6 +144,14 @@ HEAD = """<script>
     event.stopPropagation();
     select(link);
   }, true);
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.rag-copy");
+    if (!button) return;
+    navigator.clipboard.writeText(button.dataset.md).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = "Copy"; }, 1500);
+    }, function () { button.textContent = "Select and copy the text instead"; });
+  });
   document.addEventListener("toggle", function (event) {
     var el = event.target;
     if (el.tagName === "DETAILS" && el.dataset.key) opened[el.dataset.key] = el.open;

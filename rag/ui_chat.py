@@ -16,14 +16,13 @@ from dataclasses import replace
 from typing import Iterator, Literal, Sequence
 
 from .assistant import Assistant
-from .conversation import Conversation
 from .errors import RagError
 from .events import Done, Draft, Event, Sources, Stage
 from .filters import Filters
 from .response import Response
 from .store import EmptyIndexError
 from .ui_render import Progress, ShownTurn
-from .ui_words import seconds
+from .ui_words import one_line, seconds
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +54,37 @@ def parse_filters(date_from: str | None, date_to: str | None,
 class ChatSession:
     """The chat of one browser tab (a live object: Gradio keeps it per session)."""
 
-    def __init__(self, assistant: Assistant, conversation: Conversation | None = None):
+    def __init__(self, assistant: Assistant, *, save: bool = True):
+        """``save``: keep the conversation in `Assistant.chats` after every turn."""
         self.assistant = assistant
-        self.conversation = conversation or assistant.conversation()
+        self.save = save
+        self.conversation = assistant.conversation(save=save)
         self.turns: list[ShownTurn] = []
         self.response: Response | None = None
+        self._answering: list[ShownTurn] = self.turns  # the turns the running answer is in
         self._stopping = threading.Event()
 
     def __deepcopy__(self, memo: dict) -> "ChatSession":
         """A new, empty chat over the same assistant: Gradio gives each browser session a
         deep copy of the initial state."""
-        return ChatSession(self.assistant)
+        return ChatSession(self.assistant, save=self.save)
 
     @property
     def running(self) -> bool:
         return self.response is not None
 
-    def restart(self, conversation: Conversation | None = None) -> None:
-        """A new conversation (or ``conversation``, reopened); an answer running is stopped."""
+    @property
+    def saved(self) -> bool:
+        """Whether the conversation is kept in `Assistant.chats` (it is once it has a turn)."""
+        return self.save and bool(self.conversation.turns)
+
+    def restart(self, chat_id: str | None = None) -> None:
+        """A new conversation, or the saved one ``chat_id`` reopened (`rag.chats.ChatNotFound`
+        if there is none); an answer running is stopped."""
+        conversation = self.assistant.conversation(chat_id) if chat_id else \
+            self.assistant.conversation(save=self.save)
         self.stop()
-        self.conversation = conversation or self.assistant.conversation()
+        self.conversation = conversation
         self.turns = [ShownTurn(f"{self.conversation.id}-{i}", t.question, answer=t.answer)
                       for i, t in enumerate(self.conversation.turns)]
 
@@ -84,14 +94,16 @@ class ChatSession:
         if response is not None:
             self._stopping.set()
             response.cancel()
-            if self.turns and self.turns[-1].progress is not None:
-                self._update(progress=replace(self.turns[-1].progress, stopping=True))
+            turn = self._answering[-1] if self._answering else None
+            if turn is not None and turn.progress is not None:
+                self._update(progress=replace(turn.progress, stopping=True))
 
     def answer(self, question: str, *, filters: Filters | None = None, k: int | None = None,
                max_tokens: int | None = None) -> Iterator[Change]:
         """Answer ``question`` as the next turn, yielding after each change to it."""
         key = f"{self.conversation.id}-{len(self.turns)}"
         started = time.perf_counter()
+        self._answering = self.turns  # a conversation opened meanwhile is left alone
         self.turns.append(ShownTurn(key, question, filters=filters, progress=Progress(
             loading=not self.assistant.ready.is_set())))
         self._stopping.clear()
@@ -102,16 +114,16 @@ class ChatSession:
         try:
             for event in events:
                 yield self._apply(event, started, max_tokens)
-            if self.turns[-1].answer is None:
+            if self._answering[-1].answer is None:
                 self._end("stopped", f"after {seconds(_ms(started))}, before the answer "
                                      "was checked.")
         except EmptyIndexError as error:
-            self._end("empty", _one_line(error))
+            self._end("empty", one_line(error))
         except RagError as error:
-            self._end("error", f"Could not answer: {_one_line(error)}")
+            self._end("error", f"Could not answer: {one_line(error)}")
         except Exception as error:  # shown in the turn, in one line; logged in full
             log.exception("answering %r failed", question)
-            self._end("error", f"Could not answer: {_one_line(error)}")
+            self._end("error", f"Could not answer: {one_line(error)}")
         finally:
             self.response.cancel()
             events.close()
@@ -119,8 +131,7 @@ class ChatSession:
         yield "done"
 
     def _apply(self, event: Event, started: float, max_tokens: int | None) -> Change:
-        progress = self.turns[-1].progress
-        progress = replace(progress, elapsed_ms=_ms(started),
+        progress = replace(self._answering[-1].progress, elapsed_ms=_ms(started),
                            stopping=self._stopping.is_set())
         if isinstance(event, Stage):
             if event.name not in progress.stages:
@@ -147,7 +158,7 @@ class ChatSession:
         return self.assistant.generator.count_tokens(draft) >= limit * 0.9
 
     def _update(self, **changes) -> None:
-        self.turns[-1] = replace(self.turns[-1], **changes)
+        self._answering[-1] = replace(self._answering[-1], **changes)
 
     def _end(self, kind: str, note: str) -> None:
         self._update(note_kind=kind, note=note)
@@ -155,8 +166,3 @@ class ChatSession:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

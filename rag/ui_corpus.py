@@ -15,7 +15,7 @@ from typing import Sequence
 from .assistant import Assistant
 from .corpus import Article
 from .library import IndexReport
-from .ui_words import plural, seconds, short
+from .ui_words import one_line, plural, seconds, short
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +57,27 @@ def remove_choices(articles: Sequence[Article]) -> list[tuple[str, str]]:
 
 
 def report_html(report: IndexReport, verb: str = "Imported") -> str:
-    """'Imported 1 article (3 passages) in 0.4 s; 2 files skipped: a.bin: binary file…'"""
+    """'Imported 1 article (3 passages in 0.4 s); 2 files skipped: …' and what the library
+    holds now."""
     done = [x for x in (report.added and f"{verb} {plural(report.added, 'article')}",
                         report.updated and f"updated {plural(report.updated, 'article')}",
                         report.unchanged and f"{plural(report.unchanged, 'article')} already "
                                              "in the library") if x]
-    text = "; ".join(done) or f"Nothing {verb.lower()}"
+    summary = "; ".join(done) or f"Nothing {verb.lower()}"
     if report.chunks_embedded:
-        text += f" ({plural(report.chunks_embedded, 'passage')} in {seconds(report.seconds * 1000)})"
-    parts = [f"<p>{html.escape(text[0].upper() + text[1:])}"]
+        summary += (f" ({plural(report.chunks_embedded, 'passage')} in "
+                    f"{seconds(report.seconds * 1000)})")
+    summary = summary[0].upper() + summary[1:]
     if report.skipped:
-        parts[0] += f"; {plural(len(report.skipped), 'file')} skipped:"
-        items = "".join(f"<li>{html.escape(skipped_line(s.path, s.reason))}</li>"
-                        for s in report.skipped)
-        parts.append(f"</p><ul>{items}</ul><p>")
-    else:
-        parts[0] += "."
-    if report.flagged:
-        parts.append(" " + html.escape(
-            f"{plural(len(report.flagged), 'article')} {FLAG}: " + ", ".join(report.flagged)
-            + "."))
-    parts.append(f" The library holds {plural(report.total_articles, 'article')}.</p>")
-    return '<div class="rag-message ok">' + "".join(parts) + "</div>"
+        summary += f"; {plural(len(report.skipped), 'file')} skipped:"
+    out = f"<p>{html.escape(summary if report.skipped else summary + '.')}</p>"
+    if report.skipped:
+        out += "<ul>" + "".join(f"<li>{html.escape(skipped_line(s.path, s.reason))}</li>"
+                                for s in report.skipped) + "</ul>"
+    notes = [f"{plural(len(report.flagged), 'article')} {FLAG}: {', '.join(report.flagged)}."
+             ] if report.flagged else []
+    notes.append(f"The library holds {plural(report.total_articles, 'article')}.")
+    return f'<div class="rag-message ok">{out}<p>{html.escape(" ".join(notes))}</p></div>'
 
 
 def skipped_line(path: str, reason: str) -> str:
@@ -105,7 +104,7 @@ class CorpusActions:
             return report_html(self.assistant.import_files(paths, progress=True))
         except Exception as error:  # noqa: BLE001 - said in the page, logged in full
             log.exception("import failed")
-            return error_html(f"Import failed: {_one_line(error)}")
+            return error_html(f"Import failed: {one_line(error)}")
 
     def add_text(self, title: str, text: str) -> str:
         if not (text or "").strip():
@@ -115,7 +114,7 @@ class CorpusActions:
                                "Added")
         except Exception as error:  # noqa: BLE001
             log.exception("adding pasted text failed")
-            return error_html(f"Could not add the article: {_one_line(error)}")
+            return error_html(f"Could not add the article: {one_line(error)}")
 
     def confirm_text(self, article_id: str | None) -> str:
         article = self.find(article_id)
@@ -131,14 +130,9 @@ class CorpusActions:
         try:
             report = self.assistant.remove([article.id])
         except Exception as error:  # noqa: BLE001
-            return error_html(f"Could not remove it: {_one_line(error)}")
+            return error_html(f"Could not remove it: {one_line(error)}")
         return (f'<div class="rag-message ok"><p>Removed “{html.escape(article.title)}”. '
                 f"The library holds {plural(report.total_articles, 'article')}.</p></div>")
 
     def find(self, article_id: str | None) -> Article | None:
         return next((a for a in self.assistant.articles() if a.id == article_id), None)
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

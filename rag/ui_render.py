@@ -18,6 +18,7 @@ from typing import Literal, Sequence
 from .answer import Answer, AnswerSentence
 from .events import Sources
 from .filters import Filters
+from .ui_chats import answer_links
 from .ui_sources import turn_sources_html
 from .ui_words import STAGES, STEPS, plural, seconds, short
 
@@ -73,7 +74,7 @@ def chat_html(turns: Sequence[ShownTurn]) -> str:
 def turn_html(turn: ShownTurn) -> str:
     if turn.answer is not None:
         body = answer_html(turn.answer, turn=turn.key, filters=turn.filters,
-                           cut_off=turn.cut_off)
+                           cut_off=turn.cut_off, actions=answer_links(turn.question, turn.answer))
         state = turn.answer.kind
     elif turn.note:
         body, state = note_html(turn), turn.note_kind
@@ -161,8 +162,9 @@ def _draft_link(shown: int, evidence: int, key: str) -> str:
 # --------------------------------------------------------------------------- checked
 
 def answer_html(answer: Answer, *, turn: str = "0", filters: Filters | None = None,
-                cut_off: bool = False) -> str:
-    """The checked answer: its sentences with their states, then how long it took."""
+                cut_off: bool = False, actions: str = "") -> str:
+    """The checked answer: its sentences with their states, then how long it took (and
+    ``actions``: links to copy or save it)."""
     if answer.kind == "abstained":
         body = _abstention_html(answer, filters)
     elif answer.kind == "extracted":
@@ -175,8 +177,9 @@ def answer_html(answer: Answer, *, turn: str = "0", filters: Filters | None = No
     foot = f"Answered in {seconds(answer.timings.total_ms)}"
     if cited:
         foot += f" · {plural(cited, 'source')} cited"
+    actions = f'<span class="rag-actions">{actions}</span>' if actions else ""
     return (f'<div class="rag-answer {answer.kind}" lang="{html.escape(answer.language)}">'
-            f'{body}</div><div class="rag-foot">{foot}</div>')
+            f'{body}</div><div class="rag-foot"><span>{foot}</span>{actions}</div>')
 
 
 def sentence_html(s: AnswerSentence, turn: str, *, cut: bool = False) -> str:

@@ -46,9 +46,11 @@ class Card:
 
 def passage_html(chunk: Chunk, highlights: Sequence[Highlight] = ()) -> str:
     """The passage, escaped, each highlight inside <mark>; a first line that repeats the
-    title is left out (the card's heading already says it)."""
+    title is left out (the card's heading already says it), unless it is marked."""
     text, offset = chunk.text, chunk.start
     done = title_skip(chunk)
+    if any(h.start - offset < done for h in highlights):
+        done = 0
     out = []
     for h in sorted(highlights, key=lambda h: (h.start, h.end)):
         start = min(max(h.start - offset, done), len(text))

@@ -30,3 +30,9 @@ def short(text: str, n: int = 80) -> str:
     """``text`` cut to ``n`` characters, with an ellipsis when cut."""
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message in one line (its first), or its kind when it has none."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

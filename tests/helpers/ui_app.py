@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -73,7 +72,6 @@ class ScriptedGenerator(FakeGenerator):
         self.script = dict(script or {})
         self.delay = delay
         self.words = 0
-        self.started = threading.Event()  # set when a reply starts being written
 
     def reply_for(self, messages: Sequence[Message]) -> str:
         user = messages[-1].content
@@ -86,8 +84,6 @@ class ScriptedGenerator(FakeGenerator):
         return extractive_reply(messages)
 
     def generate(self, messages, *, max_tokens=256, temperature=0.0, stop=()):
-        if "Standalone question:" not in messages[-1].content:
-            self.started.set()
         for piece in super().generate(messages, max_tokens=max_tokens,
                                       temperature=temperature, stop=stop):
             time.sleep(self.delay)
@@ -117,12 +113,9 @@ def make_assistant(tmp: Path, generator: FakeGenerator | None = None,
 
 
 def serve_page(assistant: Assistant) -> tuple[str, Callable[[], None]]:
-    """The chat page over ``assistant`` on a free local port: (url, close)."""
-    from rag import ui
+    """The page (and the HTTP API) over ``assistant`` on a free local port, as `rag serve`
+    serves it: (url, close)."""
+    from rag.server import serve
 
-    demo = ui.build_app(assistant)
-    settings = assistant.settings
-    demo.launch(server_name="127.0.0.1", server_port=settings.port, prevent_thread_lock=True,
-                ssr_mode=False, css=ui.CSS, head=ui.HEAD, theme=ui.THEME, quiet=True,
-                max_file_size=f"{settings.max_upload_mb}mb")
-    return f"http://127.0.0.1:{settings.port}/", demo.close
+    running = serve(assistant.settings, assistant=assistant, block=False)
+    return running.url, running.close
