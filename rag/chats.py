@@ -122,22 +122,21 @@ class ChatStore:
         title = " ".join(title.split())[:TITLE_CHARS]
         if not title:
             raise ValueError("title: must not be empty")
+        self.summary(chat_id)  # ChatNotFound if there is none
         with self._db() as db:
-            changed = db.execute("UPDATE chats SET title = ? WHERE id = ?",
-                                 (title, chat_id)).rowcount
-        if not changed:
-            raise ChatNotFound(f"no saved chat {chat_id!r}; see `rag chats list`")
+            db.execute("UPDATE chats SET title = ? WHERE id = ?", (title, chat_id))
         return self.summary(chat_id)
 
     def delete(self, chat_id: str) -> None:
         """Forget chat ``chat_id`` and its turns."""
+        self.summary(chat_id)  # ChatNotFound if there is none
         with self._db() as db:
-            deleted = db.execute("DELETE FROM chats WHERE id = ?", (chat_id,)).rowcount
-        if not deleted:
-            raise ChatNotFound(f"no saved chat {chat_id!r}; see `rag chats list`")
+            db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
 
     # -- storage ----------------------------------------------------------------------
     def _summaries(self, where: str, values: tuple) -> list[ChatSummary]:
+        if not self.path.exists():  # nothing saved yet: read without creating anything
+            return []
         with self._db() as db:
             rows = db.execute(
                 "SELECT c.id, c.title, COUNT(t.position), c.created, c.updated FROM chats c "

@@ -37,7 +37,7 @@ from .assistant import Assistant
 from .corpus import Article
 from .export import chat_markdown, turn_markdown
 from .http_chat import Completion, check_model, events_of, final_answer, models_json
-from .http_errors import (ERROR_RESPONSES, ApiError, BodyLimit, ErrorBody,
+from .http_errors import (ERROR_RESPONSES, ApiError, ApiRoute, BodyLimit, ErrorBody,
                           install_error_handlers)
 from .login import Login
 
@@ -52,7 +52,7 @@ STREAM = {200: {"description": "The completion; with ``stream``, server-sent eve
                     "$ref": "#/components/schemas/ChatCompletionChunk"}}}}}
 EMPTY = {409: {"model": ErrorBody, "description": "The index holds no articles yet"}}
 
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 
 
 def assistant_of(request: Request) -> Assistant:

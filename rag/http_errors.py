@@ -12,11 +12,12 @@ for the user, and name the field or the problem.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable, Coroutine
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -108,8 +109,24 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(ApiError, on_other)
-    app.add_exception_handler(RagError, on_other)
-    app.add_exception_handler(ValueError, on_other)
+    app.add_exception_handler(Exception, on_other)  # outside a route: a 500, logged
+
+
+class ApiRoute(APIRoute):
+    """A route whose every failure becomes an `ApiError`: answered in the OpenAI shape,
+    with the connection kept open for the client's next request."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (HTTPException, RequestValidationError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure is answered
+                raise as_api_error(exc) from exc
+        return route
 
 
 class BodyLimit:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -62,11 +63,13 @@ def check_binding(settings: Settings, auth: str | None) -> Login:
 def page_options(settings: Settings, login: Login) -> dict[str, Any]:
     """The options of the chat page (`gradio.mount_gradio_app`)."""
     from . import ui
-    message = ("Log in with your user name and password" if login.credentials else "") + \
-        (" (or any user name and the API token)" if login.token and login.credentials
-         else "Log in with any user name and the API token" if login.token else "")
+    message = None
+    if login.token:
+        message = ("Log in with your user name and password, or any user name and the API "
+                   "token." if login.credentials else
+                   "Log in with any user name and the API token.")
     return dict(server_name=settings.host, server_port=settings.port,
-                auth=login.page_accepts if login else None, auth_message=message or None,
+                auth=login.page_accepts if login else None, auth_message=message,
                 max_file_size=f"{settings.max_upload_mb}mb", ssr_mode=False, css=ui.CSS,
                 head=ui.HEAD, theme=ui.THEME, run_history=False,
                 footer_links=["api", "settings"], show_error=True)
@@ -117,6 +120,8 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
                                            log_level="warning", timeout_graceful_shutdown=5))
     url = f"http://{settings.host}:{settings.port}/"
     if block:
+        print(f"Serving the chat page at {url} and the API at {url}v1 (Ctrl-C stops).",
+              file=sys.stderr, flush=True)
         server.run()
         for stop in stops:
             stop()

@@ -83,6 +83,16 @@ def test_delete_rename_and_unknown_chats(assistant):
             call()
 
 
+def test_reading_chats_creates_nothing(tmp_path):
+    store = ChatStore(tmp_path / "index" / "chats.sqlite")
+    assert store.list() == []
+    with pytest.raises(ChatNotFound):
+        store.turns("nope")
+    with pytest.raises(ChatNotFound):
+        store.delete("nope")
+    assert not (tmp_path / "index").exists()
+
+
 def test_chats_live_beside_the_index_or_in_home_for_a_database_store(tmp_path):
     local = Settings.load({"index_dir": tmp_path / "idx"}, environ={})
     assert chats_path(local) == tmp_path / "idx" / "chats.sqlite"

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 TOWNS = ["Valdoria", "Mirtana", "Orvieto", "Castelbruno", "Sanvito", "Roccalta", "Pienzola",
          "Lunaria"]
 SLOW = "filibuster"  # a question with this word gets a long, slow draft
+BROKEN = "kaboom"  # a question with this word breaks the model while it writes
 
 
 def town_article(town: str, n: int) -> str:
@@ -63,9 +64,11 @@ class ServingGenerator(FakeGenerator):
     def generate(self, messages, **options):
         with self.lock:
             try:
-                for word in super().generate(messages, **options):
+                for n, word in enumerate(super().generate(messages, **options)):
                     if SLOW in messages[-1].content:
                         time.sleep(0.05)
+                    if BROKEN in messages[-1].content and n == 3:
+                        raise RuntimeError("the model ran out of memory")
                     yield word
             except GeneratorExit:
                 self.stopped += 1
@@ -449,6 +452,16 @@ def test_empty_index_is_a_conflict(tmp_path):
             assert http.get("/v1/articles").json()["data"] == []
     finally:
         server.close()
+
+
+def test_a_failure_while_answering_is_an_error_streamed_or_not(client):
+    messages = [{"role": "user", "content": f"A {BROKEN} about the Valdoria bridge?"}]
+    with pytest.raises(openai.APIError, match="ran out of memory"):
+        for _ in client.chat.completions.create(model="rag", messages=messages, stream=True):
+            pass
+    with pytest.raises(openai.InternalServerError, match="ran out of memory"):
+        client.chat.completions.create(model="rag", messages=messages)
+    assert client.chat.completions.create(model="rag", messages=ask_town("Valdoria"))
 
 
 # --------------------------------------------------------------------------- concurrency
