@@ -110,8 +110,8 @@ class ChatSession:
         self.response = self.conversation.ask(question, filters=filters, k=k,
                                               max_tokens=max_tokens)
         events = self.response.events()
-        yield "started"
         try:
+            yield "started"
             for event in events:
                 yield self._apply(event, started, max_tokens)
             if self._answering[-1].answer is None:
