@@ -8,8 +8,7 @@ holds, minus a small share for its passage's rank — and the best become number
 model reads only these, and every claim it makes is checked against the ones it cites.
 
 Each item is one sentence, so a citation points at exactly the sentence a claim rests on;
-items are numbered in reading order (article by article, in text order), which is how the
-model reads them best. Sentences the library flagged as addressing the assistant never
+items are numbered best first: a small model answers from the first items it reads. Sentences the library flagged as addressing the assistant never
 become evidence, nor do headline questions. When the question asks what someone said
 ("what did Jassy say?", "cosa ha detto Chanos?"), sentences in which that person speaks
 come first.
@@ -105,10 +104,9 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
         if speaker and speaker_speaks(speaker, c.text):
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
-    chosen = sorted(scored, key=lambda c: -c.score)[:n]
-    in_order = sorted(chosen, key=lambda c: (c.rank, c.chunk.article_id, c.start))
+    chosen = sorted(scored, key=lambda c: (-c.score, c.rank, c.start))[:n]
     return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, c.score)
-                             for number, c in enumerate(in_order, start=1)))
+                             for number, c in enumerate(chosen, start=1)))
 
 
 def _candidates(hits: Sequence[Hit], store: Store) -> list[Candidate]:

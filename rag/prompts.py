@@ -72,7 +72,8 @@ def as_data(text: str) -> str:
 
 
 def evidence_block(items: Sequence[Evidence]) -> str:
-    """The evidence, grouped under each article's headline line, in number order."""
+    """The evidence in number order, each item after its article's headline line (repeated
+    only when the article changes)."""
     lines, article = [], None
     for item in sorted(items, key=lambda e: e.number):
         if item.chunk.article_id != article:

@@ -187,7 +187,7 @@ def test_rag_ask_json_answers_cites_the_storage_sentence_and_times_each_stage(as
     result = CliRunner().invoke(cli, ["ask", "Why might the Musk–Bezos rivalry grow?", "--json"],
                                 env=env)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert not data["abstained"]
     assert any(STORAGE in c["quote"] for c in data["citations"]), data["citations"]
     for stage in ("retrieve_ms", "evidence_ms", "first_evidence_ms", "first_token_ms",
