@@ -375,6 +375,27 @@ def test_9_wording_plurals_and_no_glyph_without_a_font(page, fake_app):
     expect(ask_done.locator(".rag-foot")).to_contain_text("1 source cited")
 
 
+def test_article_text_is_shown_as_text_never_run(browser, tmp_path):
+    hostile = ("---\ntitle: Zorblax ${7*7} {{value}} <img src=x onerror=alert(1)>\n---\n"
+               "The Zorblax reactor produces ${7*7} megawatts, {{value}} and `ticks` "
+               "</div><b>bold</b><script>alert(2)</script>.\n")
+    assistant = make_assistant(tmp_path, articles={"zorblax.txt": hostile})
+    url, close = serve_page(assistant)
+    context, page, outside = open_page(browser, url)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        answer = ask(page, "How many megawatts does the Zorblax reactor produce?")
+        expect(answer).to_contain_text("${7*7} megawatts")
+        expect(page.locator("#sources .src").first).to_contain_text("Zorblax ${7*7} {{value}}")
+        assert page.locator("#chat b, #sources b, #chat img, #sources img").count() == 0
+        assert not dialogs
+    finally:
+        context.close()
+        close()
+    assert not outside
+
+
 # --------------------------------------------------------------------------- conversations
 
 def test_conversations_are_listed_reopened_after_a_reload_exported_and_deleted(page, fake_app):
@@ -389,12 +410,14 @@ def test_conversations_are_listed_reopened_after_a_reload_exported_and_deleted(p
     assert markdown.startswith(f"## {MIRTANA}") and "[1] **Mirtana opens its new harbour**" \
         in markdown and "7300 euros per metre" in markdown
     page.locator("#chats-sidebar button[aria-label='Toggle Sidebar']").click()
+    expect(page.locator("#chats")).to_be_in_viewport()
     listed = page.locator("#chats label", has_text=MIRTANA).first
     expect(listed).to_contain_text("(1 question)")
     expect(listed.locator("input")).to_be_checked()
     export = page.locator("#chat-export a")
     expect(export).to_have_text("Download this conversation (Markdown)")
     assert unquote(export.get_attribute("href")).count("## ") == 1
+    page.wait_for_timeout(500)  # the sidebar slides in
     shot(page, "conversations.png")
 
     page.reload()  # the conversation open in this browser comes back
