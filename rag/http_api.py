@@ -142,6 +142,7 @@ async def chat_completions(body: schema.ChatRequest, request: Request) -> Any:
 
 @router.get("/models", response_model=schema.ModelList)
 def list_models(request: Request) -> dict[str, Any]:
+    """The one model, "rag": the local LLM answering from your articles."""
     settings = assistant_of(request).settings
     return {"object": "list",
             "data": models_json(request.app.state.started, settings.llm, settings.embedder)}
@@ -149,6 +150,7 @@ def list_models(request: Request) -> dict[str, Any]:
 
 @router.get("/models/{model_id}", response_model=schema.ModelCard)
 def get_model(model_id: str, request: Request) -> dict[str, Any]:
+    """The model ``model_id`` (only "rag" exists)."""
     check_model(model_id)
     return list_models(request)["data"][0]
 
@@ -173,6 +175,7 @@ def list_articles(request: Request) -> dict[str, Any]:
 @router.get("/articles/{article_id}", response_model=schema.ArticleOut,
             responses={404: {"model": ErrorBody, "description": "No such article"}})
 def get_article(article_id: str, request: Request) -> dict[str, Any]:
+    """One indexed article, with its text (citation offsets point into it)."""
     for article in assistant_of(request).articles():
         if article.id == article_id:
             return article_json(article, text=True)
@@ -205,6 +208,7 @@ async def add_articles(request: Request) -> dict[str, Any]:
 @router.delete("/articles/{article_id}", response_model=schema.IndexReportOut,
                responses={404: {"model": ErrorBody, "description": "No such article"}})
 def remove_article(article_id: str, request: Request) -> dict[str, Any]:
+    """Remove an article from the index (an uploaded file is deleted too)."""
     try:
         report = assistant_of(request).remove([article_id])
     except KeyError:
@@ -265,6 +269,7 @@ def get_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
               responses={404: {"model": ErrorBody, "description": "No such conversation"}})
 def rename_conversation(conversation_id: str, body: schema.Rename,
                         request: Request) -> dict[str, Any]:
+    """Give a saved chat another title."""
     summary = assistant_of(request).chats.rename(conversation_id, body.title)
     return {**dataclasses.asdict(summary), "object": "conversation"}
 
@@ -272,6 +277,7 @@ def rename_conversation(conversation_id: str, body: schema.Rename,
 @router.delete("/conversations/{conversation_id}", response_model=schema.Deleted,
                responses={404: {"model": ErrorBody, "description": "No such conversation"}})
 def delete_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    """Forget a saved chat and its answers."""
     assistant_of(request).chats.delete(conversation_id)
     return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
