@@ -30,16 +30,16 @@ from tests.helpers.ui_app import ScriptedGenerator, make_assistant, serve_page
 MIRTANA = "How much did the harbour of Mirtana cost?"
 SCRIPT = {
     # the number is wrong: the draft fails its check, the evidence answers instead
-    "cost": "The harbour of Mirtana cost 9900 euros per metre [1].",
-    # verified, then true but beside the point, then wrong
-    "mayor": "The mayor of Mirtana said the harbour took eleven years to plan [1]. Fishing "
-             "boats will use the harbour from the spring [2]. The harbour cost 9900 euros per "
-             "metre [1].",
+    "cost": "The harbour of Mirtana cost 9900 euros per metre [[7300 euros]].",
+    # verified, then true but beside the point (or a second fact), then wrong
+    "mayor": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
+             "The town of Mirtana opened its new harbour, which cost 7300 euros per metre "
+             "[[7300 euros]]. The harbour cost 9900 euros per metre [[eleven years]].",
     # a second sentence longer than the length limit
-    "plan": "The mayor of Mirtana said the harbour took eleven years to plan [1]. The town of "
-            "Mirtana opened its new harbour, which cost 7300 euros per metre, and fishing "
-            "boats will use the harbour from the spring when the town opens the new market "
-            "near the old pier [1].",
+    "plan": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
+            "The town of Mirtana opened its new harbour, which cost 7300 euros per metre, and "
+            "fishing boats will use the harbour from the spring when the town opens the new "
+            "market near the old pier [[7300 euros]].",
     "history": " ".join(["The harbour of Mirtana is old."] * 30),
 }
 
@@ -305,7 +305,7 @@ def test_sources_come_before_the_draft_and_each_sentence_settles(tmp_path):
     out = chat_html(session.turns)
     assert "The mayor of Mirtana said the harbour took eleven years to plan" in out
     assert "Left out: true, but it does not answer the question" in out
-    assert "Not verified: the source it cites does not say" in html.unescape(out)
+    assert re.search(r"Not verified: [^<]*says? “9900”", html.unescape(out))
 
 
 def test_stop_ends_the_generation_and_keeps_no_turn(tmp_path):

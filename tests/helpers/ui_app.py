@@ -63,9 +63,22 @@ def question_of(messages: Sequence[Message]) -> str:
     return user
 
 
+def cite(reply: str, messages: Sequence[Message]) -> str:
+    """``reply`` with each ``[[words]]`` replaced by the marker of the evidence sentence
+    that contains those words (as numbered in the prompt), so a script does not depend on
+    the order in which evidence is numbered."""
+    items = re.findall(r"^\[(\d+)\] (.*)$", messages[-1].content, flags=re.M)
+
+    def number(match: re.Match) -> str:
+        words = match.group(1)
+        return next((f"[{n}]" for n, text in items if words in text), "[1]")
+    return re.sub(r"\[\[(.+?)\]\]", number, reply)
+
+
 class ScriptedGenerator(FakeGenerator):
-    """Replies from ``script`` (a word of the question -> the reply), else extractively;
-    ``delay`` seconds before each word. `words` counts the words written so far."""
+    """Replies from ``script`` (a word of the question -> the reply, its ``[[words]]``
+    citing the evidence sentence with those words), else extractively; ``delay`` seconds
+    before each word. `words` counts the words written so far."""
 
     def __init__(self, script: dict[str, str] | None = None, delay: float = 0.0):
         super().__init__(self.reply_for)
@@ -80,7 +93,7 @@ class ScriptedGenerator(FakeGenerator):
             return question
         for word, reply in self.script.items():
             if re.search(rf"\b{re.escape(word)}\b", question, re.IGNORECASE):
-                return reply
+                return cite(reply, messages)
         return extractive_reply(messages)
 
     def generate(self, messages, *, max_tokens=256, temperature=0.0, stop=()):
