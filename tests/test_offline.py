@@ -99,9 +99,9 @@ def test_index_and_ask_open_no_connection(no_network, tmp_path):
                              environ={})
     assistant = Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
     assistant.index_files([REPO / "corpus"])
-    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     assert answer.citations
-    assistant.chat([("Quanto ha fatturato AWS?", answer.text)], "E Tesla?")
+    assistant.ask("E Tesla?", history=[("Quanto ha fatturato AWS?", answer.text)]).answer()
     report = assistant.add_text("Il porto di Genova ha movimentato 412 navi a marzo.",
                                 title="Porto di Genova")
     upload = tmp_path / "up.md"
@@ -221,7 +221,7 @@ attempts.clear()
 
 from pathlib import Path
 import httpx
-from rag import ui
+from rag.server import serve
 from rag.assistant import Assistant
 from rag.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -232,16 +232,16 @@ settings = Settings.load({"index_dir": tmp / "index", "corpus_dir": tmp / "corpu
                           "port": port}, environ={})
 assistant = Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator())
 assistant.index_files([Path(sys.argv[2])])
-demo = ui.serve(settings, assistant=assistant, prevent_thread_lock=True)
+server = serve(settings, assistant=assistant, block=False)
 try:
     page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
     from gradio_client import Client
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-    _, chat, _ = client.predict("Quale fatturato ha registrato Amazon per AWS?", [], "", "",
-                                ui.ALL_SOURCES, 4, 200, api_name="/ask")
+    _, chat, _, _ = client.predict("Quale fatturato ha registrato Amazon per AWS?", "", "", [],
+                                   True, 4, 200, api_name="/ask")
 finally:
-    demo.close()
-print(json.dumps({"status": page.status_code, "answered": "cite" in str(chat[-1]),
+    server.close()
+print(json.dumps({"status": page.status_code, "answered": "cite" in str(chat),
                   "attempts": attempts}))
 """
     pytest.importorskip("gradio_client")
@@ -273,7 +273,7 @@ def test_tampered_default_llm_is_refused_by_the_assistant(tmp_path):
     assistant = _assistant(home, tmp_path, llm=spec.name)
     assistant.index_files([REPO / "corpus"])
     with pytest.raises(ModelError) as error:
-        assistant.ask("Quale fatturato ha registrato Amazon per AWS?")
+        assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     message = str(error.value)
     assert "model.gguf" in message and "sha256 mismatch" in message
     assert f"rag models fetch {spec.name} --force" in message
