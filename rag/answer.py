@@ -86,6 +86,7 @@ class Answer:
     standalone_question: str = ""
     language: str = "en"
     draft: str = ""  # what the model wrote, before the checks
+    truncated: bool = False  # the draft hit the token limit mid-sentence (that one is left out)
     timings: Timings = field(default_factory=Timings)
     models: tuple[str, str] = ("", "")
 
@@ -105,6 +106,7 @@ class Answer:
             "sentences": [sentence_json(s) for s in self.sentences],
             "passages": [hit_json(h) for h in self.passages],
             "draft": self.draft,
+            "truncated": self.truncated,
             "timings": {k: round(v, 1) for k, v in asdict(self.timings).items()},
             "models": {"embedder": self.models[0], "llm": self.models[1]},
         }

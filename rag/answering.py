@@ -104,7 +104,8 @@ class Answerer:
         if evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
             return
-        draft = yield from self._write(standalone, evidence, lang, options, clock)
+        draft, truncated = yield from self._write(standalone, evidence, lang, options, clock)
+        build.truncated = truncated
         yield Stage("checking", clock.elapsed())
         yield Done(self._settle(build, draft, evidence, options))
 
@@ -124,17 +125,20 @@ class Answerer:
 
     def _write(self, standalone: str, evidence: EvidenceSet, lang: str, options: Options,
                clock: Clock) -> Iterator[Event]:
-        """Stream the model's draft (at most `max_answer_sentences` sentences); return it."""
+        """Stream the model's draft (at most `max_answer_sentences` sentences); return it,
+        and whether the token limit cut it mid-sentence."""
         yield Stage("reading", clock.elapsed())
         pieces: list[str] = []
-        for piece in self.draft(standalone, evidence.items, lang, options.max_tokens):
+        limit = options.max_tokens or self.settings.max_answer_tokens
+        for piece in self.draft(standalone, evidence.items, lang, limit):
             if not pieces:
                 clock.mark("first_token_ms")
                 yield Stage("writing", clock.elapsed())
             pieces.append(piece)
             yield Draft(piece)
         clock.lap("generate_ms")
-        return "".join(pieces).strip()
+        draft = "".join(pieces).strip()
+        return draft, len(pieces) >= limit and not SENTENCE_END.search(draft[-1:] + " ")
 
     def draft(self, question: str, items: Sequence[Evidence], lang: str,
               max_tokens: int | None = None) -> Iterator[str]:
@@ -164,6 +168,8 @@ class Answerer:
             if not verify:
                 return build.unchecked(draft, evidence)
             verdict = self.judge(draft, evidence, build)
+            if build.truncated:
+                verdict = verdict.cut_off()
             build.clock.lap("verify_ms")
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
@@ -196,6 +202,7 @@ class _Builder:
                  hits: tuple[Hit, ...], clock: Clock):
         self.answerer, self.question, self.standalone = answerer, question, standalone
         self.lang, self.hits, self.clock = lang, hits, clock
+        self.truncated = False  # the draft ended at the token limit, mid-sentence
         self._articles: dict[str, Article | None] = {}
 
     def articles(self, evidence: EvidenceSet) -> Mapping[str, Article | None]:
@@ -282,7 +289,7 @@ class _Builder:
         known = {f.name for f in dataclasses.fields(Timings)}
         timings = Timings(**{k: v for k, v in self.clock.laps.items() if k in known})
         return Answer(self.question, text, kind, tuple(citations), tuple(sentences), self.hits,
-                      self.standalone, self.lang, draft, timings, models)
+                      self.standalone, self.lang, draft, self.truncated, timings, models)
 
 
 def page_of(article: Article | None, offset: int) -> int:

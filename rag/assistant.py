@@ -26,7 +26,7 @@ from . import prompts
 from .answer import Answer
 from .answering import Answerer, Options
 from .conversation import Conversation
-from .corpus import Article
+from .corpus import Article, detect_language
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .filters import Filters
 from .generate import Generator, Message, build_generator
@@ -165,6 +165,7 @@ class Assistant:
         """Load the store and both models, and evaluate the fixed instructions into the
         LLM's prompt cache, so that the first question pays for none of it."""
         self.store.stats()
+        detect_language("Quanto vale il settore?")  # the detector's models load on first use
         self.query_embedder.embed(["warm-up"], kind="query")
         messages = [Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD)]
         for _ in self.generator.generate(messages, max_tokens=1):

@@ -58,6 +58,14 @@ class Verdict:
     def verified(self) -> tuple[Claim, ...]:
         return tuple(c for c in self.claims if c.state == "verified")
 
+    def cut_off(self) -> "Verdict":
+        """The verdict of a draft cut at the length limit: its last claim is left out."""
+        if not self.claims:
+            return self
+        last = self.claims[-1]
+        cut = Claim(last.text, (), "left_out", "cut off at the length limit", last.support)
+        return Verdict(self.claims[:-1] + (cut,))
+
 
 @dataclass(frozen=True)
 class Check:
@@ -169,7 +177,7 @@ def _reason(cited: Sequence[int], checks: Sequence[Check], min_support: float) -
     for n in cited:
         check = by_number.get(n)
         if check is not None and check.support >= min_support and check.problem:
-            return f"source [{n}] does not say {check.problem}"
+            return f"the source it cites does not say {check.problem}"
     problems = [c.problem for c in checks if c.support >= min_support and c.problem]
     if problems:
         return f"no source says {problems[0]}"

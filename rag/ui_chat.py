@@ -9,7 +9,6 @@ read by `parse_filters`, whose messages name the field as the page labels it.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import replace
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 
 Change = Literal["started", "stage", "sources", "draft", "done"]
 DATE_LABELS = {"date_from": "From", "date_to": "To"}
-_ENDS_SENTENCE = re.compile(r"[.!?…:;)\"”»’']\s*(?:\[\d+\])*\s*$")
 
 
 def parse_filters(date_from: str | None, date_to: str | None,
@@ -113,7 +111,7 @@ class ChatSession:
         try:
             yield "started"
             for event in events:
-                yield self._apply(event, started, max_tokens)
+                yield self._apply(event, started)
             if self._answering[-1].answer is None:
                 self._end("stopped", f"after {seconds(_ms(started))}, before the answer "
                                      "was checked.")
@@ -130,7 +128,7 @@ class ChatSession:
             self.response = None
         yield "done"
 
-    def _apply(self, event: Event, started: float, max_tokens: int | None) -> Change:
+    def _apply(self, event: Event, started: float) -> Change:
         progress = replace(self._answering[-1].progress, elapsed_ms=_ms(started),
                            stopping=self._stopping.is_set())
         if isinstance(event, Stage):
@@ -146,16 +144,8 @@ class ChatSession:
             return "draft"
         if isinstance(event, Done):
             self._update(progress=progress, answer=event.answer,
-                         cut_off=self._cut_off(event.answer.draft, max_tokens))
+                         cut_off=event.answer.truncated)
         return "done"
-
-    def _cut_off(self, draft: str, max_tokens: int | None) -> bool:
-        """Whether the draft stopped at the length limit in the middle of a sentence."""
-        draft = draft.strip()
-        if not draft or _ENDS_SENTENCE.search(draft):
-            return False
-        limit = max_tokens or self.assistant.settings.max_answer_tokens
-        return self.assistant.generator.count_tokens(draft) >= limit * 0.9
 
     def _update(self, **changes) -> None:
         self._answering[-1] = replace(self._answering[-1], **changes)

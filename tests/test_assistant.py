@@ -302,3 +302,18 @@ def test_the_store_keeps_a_vector_for_every_passage_sentence_with_its_exact_span
 
     plain = make(sentence_vectors=False, chunk_tokens=40, chunk_overlap=15)  # keeps its kind
     assert plain.store.manifest().sentence_vectors
+
+
+def test_a_draft_cut_at_the_token_limit_leaves_its_unfinished_sentence_out(make):
+    reply = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di "
+             "dollari per AWS [1]. La crescita di AWS si è stabilizzata e i clienti hanno")
+    assistant = make(FakeGenerator(lambda m: reply))
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?",
+                           max_tokens=len(reply.split(" "))).answer()
+    assert answer.truncated and answer.to_json()["truncated"]
+    assert [s.state for s in answer.sentences] == ["verified", "left_out"]
+    assert answer.sentences[-1].reason == "cut off at the length limit"
+    assert "clienti hanno" not in answer.text and "22,1 miliardi" in answer.text
+    whole = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
+    assert not whole.truncated
