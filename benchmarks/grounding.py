@@ -60,8 +60,11 @@ class Record:
     seconds: float
     first_evidence_ms: float = 0.0
     first_token_ms: float = 0.0
+    best_evidence: float = 0.0  # the best evidence score (the current design's events)
+    draft: str = ""
     contains_gold: bool = False
     citations: list[dict] = field(default_factory=list)  # marker, quote, covers_gold, sentence
+    sentences: list[dict] = field(default_factory=list)  # each answer sentence, state, support
 
 
 def load_squad(path: Path, articles: str) -> tuple[list[Paragraph], list[Question]]:
@@ -152,14 +155,23 @@ def covers_gold(citation, paragraphs: list[Paragraph]) -> bool:
 
 def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
     started = time.perf_counter()
-    answer = final_answer(assistant.ask(q.text))
+    response, best = assistant.ask(q.text), 0.0
+    if hasattr(response, "events"):
+        for event in response.events():
+            if type(event).__name__ == "Sources":
+                best = max((e.score for e in event.evidence), default=0.0)
+    answer = final_answer(response)
     seconds = time.perf_counter() - started
     t = answer.timings
     record = Record(q.text, answerable, getattr(answer, "kind", "abstained" if answer.abstained
                                                   else "generated"),
                     answer.abstained, answer.text, seconds,
                     getattr(t, "first_evidence_ms", getattr(t, "retrieve_ms", 0.0)),
-                    getattr(t, "first_token_ms", 0.0))
+                    getattr(t, "first_token_ms", 0.0), best, getattr(answer, "draft", ""))
+    record.sentences = [{"text": s.text, "state": getattr(s, "state", "verified" if s.verified
+                                                          else "unverified"),
+                         "support": getattr(s, "support", 0.0), "reason": getattr(s, "reason", "")}
+                        for s in getattr(answer, "sentences", ())]
     if answer.abstained:
         return record
     record.contains_gold = answerable and contains_gold(answer.text, q.golds)

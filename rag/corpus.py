@@ -99,6 +99,9 @@ class Article:
     author: str = ""
     pages: tuple[int, ...] = ()   # where each page starts in `text` (PDFs); () if unpaged
     feed: str = ""                # the feed URL it came from, "" if none
+    # Spans of `text` that address the assistant (orders, role tokens, "ignore previous
+    # instructions"): flagged at indexing time, never used as evidence.
+    instructions: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,158 @@
+"""Answer speed: how soon a reader sees evidence, the first word and the whole answer.
+
+Each code version runs in its own process (its checkout first on PYTHONPATH), so this code
+and another checkout (``--baseline``: e.g. a `git worktree` of the commit before the
+evidence-first redesign) are measured side by side, in one run, on the same machine, with
+the same questions:
+
+* warm — one process asks the bundled article's questions and SQuAD-it dev questions (over
+  the grounding benchmark's index of all dev paragraphs) after one warm-up question:
+  p50/p95 of time to first evidence, first token, whole answer, and the checks;
+* cold — `rag ask QUESTION --json` in a new process, from its start to its exit.
+
+    .venv/bin/python benchmarks/answer_speed.py --baseline /tmp/old-rag --questions 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SQUAD = Path("/work/shared/evaldata/squad_it/SQuAD_it-test.json")
+SEED_QUESTIONS = [
+    "Why might the Musk–Bezos rivalry grow?",
+    "Perché la rivalità tra Musk e Bezos potrebbe crescere?",
+    "How much revenue did Amazon report for AWS last quarter?",
+    "Quanto vale il settore dei data center secondo Electrek?",
+    "What did The Information report about a Twitter data center?",
+    "Chi è Jim Chanos e contro cosa ha scommesso?",
+    "Where is the job in Tesla's data center announcement based?",
+    "What is the capital of Australia?",
+]
+STAGES = ("first_evidence_ms", "first_token_ms", "verify_ms", "total_ms")
+
+
+def worker(index: Path, corpus: Path, questions: list[str]) -> dict:
+    """Answer ``questions`` over the index (after one warm-up); timings per question."""
+    sys.path.insert(0, str(HERE))
+    from grounding import final_answer
+
+    from rag import Assistant, Settings
+    assistant = Assistant(Settings.load({"index_dir": index, "corpus_dir": corpus}))
+    assistant.index_files([corpus])
+    final_answer(assistant.ask("Quanto ha fatturato AWS?"))  # loads the models, warms caches
+    rows = []
+    for question in questions:
+        started = time.perf_counter()
+        answer = final_answer(assistant.ask(question))
+        wall = (time.perf_counter() - started) * 1000
+        t = answer.timings
+        rows.append({"question": question, "abstained": answer.abstained, "wall_ms": wall,
+                     "first_evidence_ms": getattr(t, "first_evidence_ms", None)
+                     or getattr(t, "retrieve_ms", 0.0) + getattr(t, "language_ms", 0.0),
+                     "first_token_ms": t.first_token_ms, "verify_ms": t.verify_ms,
+                     "total_ms": t.total_ms})
+    return {"rows": rows}
+
+
+def run_version(root: Path, args: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(REPO)])}
+    done = subprocess.run([sys.executable, str(Path(__file__)), "--worker", *args], env=env,
+                          text=True, capture_output=True, timeout=7200)
+    if done.returncode != 0:
+        raise SystemExit(f"worker for {root} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold(root: Path, index: Path, corpus: Path, question: str) -> float:
+    """Seconds from a new `rag ask --json` process's start to its exit."""
+    env = {**os.environ, "PYTHONPATH": str(root), "RAG_INDEX_DIR": str(index),
+           "RAG_CORPUS_DIR": str(corpus)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "rag", "ask", question, "--json"], env=env,
+                          text=True, capture_output=True, timeout=900, cwd=root)
+    if done.returncode != 0:
+        raise SystemExit(f"rag ask in {root} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def percentiles(rows: list[dict], key: str) -> tuple[float, float]:
+    values = sorted(r[key] for r in rows if r[key])
+    if not values:
+        return 0.0, 0.0
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return statistics.median(values), p95
+
+
+def squad_questions(n: int) -> list[str]:
+    sys.path.insert(0, str(HERE))
+    from grounding import load_squad, sample
+    _, questions = load_squad(SQUAD, "0:24")
+    return [q.text for q in sample(questions, n)]
+
+
+def report(results: dict[str, dict], colds: dict[str, list[float]]) -> None:
+    names = list(results)
+    print(f"{'warm, p50 / p95 (s)':34}" + "".join(f"{n:>22}" for n in names)
+          + ("  ratio" if len(names) == 2 else ""))
+    for key in STAGES:
+        cells, p50s = [], []
+        for name in names:
+            p50, p95 = percentiles(results[name]["rows"], key)
+            cells.append(f"{p50 / 1000:9.2f} / {p95 / 1000:6.2f}")
+            p50s.append(p50)
+        ratio = f"  {p50s[0] / p50s[1]:.2f}x" if len(names) == 2 and p50s[1] else ""
+        print(f"{key:34}" + "".join(f"{c:>22}" for c in cells) + ratio)
+    for name in names:
+        values = colds[name]
+        print(f"cold start to answer, {name}: " + ", ".join(f"{v:.1f} s" for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one")
+    parser.add_argument("--questions", type=int, default=20, help="SQuAD-it dev questions")
+    parser.add_argument("--squad-index", type=Path, default=Path.home() / ".cache/rag/eval",
+                        help="folder of the grounding benchmark's indexes")
+    parser.add_argument("--cold", type=int, default=2, help="cold starts per version")
+    parser.add_argument("--worker", nargs=3, metavar=("INDEX", "CORPUS", "QUESTIONS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        index, corpus, questions = args.worker
+        print(json.dumps(worker(Path(index), Path(corpus), json.loads(questions))))
+        return
+    questions = SEED_QUESTIONS + squad_questions(args.questions)
+    versions = {"this checkout": REPO, **({"baseline": args.baseline} if args.baseline else {})}
+    results, colds = {}, {}
+    tmp = Path(tempfile.mkdtemp(prefix="answer-speed-"))
+    for name, root in versions.items():
+        corpus = tmp / f"{name}-corpus"
+        shutil.copytree(REPO / "corpus", corpus)
+        grounding = args.squad_index / ("grounding-dev" if root == REPO else "grounding-dev-old")
+        seed = tmp / f"{name}-index"
+        results[name] = {"rows": run_version(root, [str(seed), str(corpus),
+                                                    json.dumps(SEED_QUESTIONS)])["rows"]
+                         + run_version(root, [str(grounding), str(grounding.parent /
+                                                                   f"{grounding.name}-corpus"),
+                                              json.dumps(questions[len(SEED_QUESTIONS):])])["rows"]}
+        colds[name] = [cold(root, seed, corpus, SEED_QUESTIONS[0]) for _ in range(args.cold)]
+    report(results, colds)
+    out = HERE / "results" / f"answer-speed-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"results": results, "cold": colds}, indent=1))
+    print(f"\nsaved {out}")
+
+
+if __name__ == "__main__":
+    main()
