@@ -1,20 +1,39 @@
 """Generation: the `Generator` protocol and its llama.cpp (llama-cpp-python) implementation.
 
-The GGUF's own chat template formats the messages. Weights load on first use. One
-model instance is shared by every caller, so generation is serialized by a lock;
-llama.cpp reuses the KV cache of the longest common prompt prefix, so the fixed
-instructions at the head of every prompt are evaluated only once.
+The GGUF's own chat template formats the messages, and decoding is llama-cpp-python's own
+`create_chat_completion` (greedy at temperature 0). One model instance is shared by every
+caller, so generation is serialized by a lock; llama.cpp reuses the KV cache of the longest
+common prompt prefix, so the fixed instructions at the head of every prompt are evaluated
+only once per process — and, through `prime` and `rag.prefix_state`, only once per
+machine: their evaluated state is kept on disk and loaded by the next process.
+
+Loading is lazy: building a generator reads nothing. The weights load on the first call of
+`prime`, `generate` or `count_tokens`. llama.cpp releases Python's GIL while it reads the
+weights and evaluates, so a caller that wants a fast cold start runs `prime` in a thread
+as soon as it knows the system prompt, while the embedder loads in the main thread; a
+`generate` that comes meanwhile waits for it.
+
+Prompt-lookup decoding and a draft model (the 0.5B) were measured against this plain
+greedy decoding (benchmarks/generation.py): on a CPU with one or two cores, checking a batch
+of drafted tokens costs nearly as much as generating them one by one (about 3.5 single steps
+for 4 drafts), so both were slower, and llama-cpp-python's prompt lookup also makes every
+prompt token compute its logits. Neither is used.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
+from .prefix_state import Primed, PrefixStore, prime_prefix, state_key
 from .settings import Settings
+
+# Marks the end of the prefix's last message when the chat template renders it.
+_END_OF_PREFIX = "\u0000rag-prefix-end\u0000"
 
 
 @dataclass(frozen=True)
@@ -36,26 +55,41 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def prime(self, prefix: Sequence[Message]) -> Primed:
+        """Load the model if needed and make it hold the evaluated state of ``prefix``: the
+        messages every later prompt starts with (the system message, and the fixed head of
+        the user message), up to the end of the last one's text. A prompt that starts with
+        them then pays only for the rest. Thread-safe; call it early, in a thread."""
+
 
 class LlamaCppGenerator:
-    """A local GGUF model run by llama.cpp on the CPU."""
+    """A local GGUF model run by llama.cpp on the CPU.
+
+    ``state_dir``: where `prime` keeps evaluated prefixes (None: in memory only)."""
 
     def __init__(self, path: Path, name: str, *, context_tokens: int = 4096,
-                 threads: int = 1, seed: int = 0):
+                 threads: int = 1, seed: int = 0, state_dir: Path | None = None):
         self.path = Path(path)
         self.name = name
         self.context_tokens = context_tokens
         self.threads = threads
         self.seed = seed
-        self._lock = threading.Lock()
+        self.store = PrefixStore(state_dir) if state_dir else None
+        self._llm: Any = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.Lock()  # one generation (or priming) at a time
 
-    @cached_property
+    @property
     def llm(self):
-        from llama_cpp import Llama
+        """The llama-cpp-python model, loaded on first use."""
+        with self._load_lock:
+            if self._llm is None:
+                from llama_cpp import Llama
 
-        return Llama(model_path=str(self.path), n_ctx=self.context_tokens,
-                     n_threads=self.threads, n_threads_batch=self.threads,
-                     seed=self.seed, verbose=False)
+                self._llm = Llama(model_path=str(self.path), n_ctx=self.context_tokens,
+                                  n_threads=self.threads, n_threads_batch=self.threads,
+                                  seed=self.seed, verbose=False)
+            return self._llm
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -73,11 +107,108 @@ class LlamaCppGenerator:
                 if piece:
                     yield piece
 
+    def prime(self, prefix: Sequence[Message]) -> Primed:
+        with self._lock:  # before loading: a `generate` that comes meanwhile waits for all
+            tokens = self.prefix_tokens(prefix)
+            return prime_prefix(_LlamaPrefix(self.llm), tokens, self.store, self.name,
+                                state_key(self._state_parts(), tokens))
+
+    def prefix_tokens(self, prefix: Sequence[Message]) -> list[int]:
+        """The tokens every prompt that starts with ``prefix`` starts with: the chat
+        template's rendering up to the end of the last message's text, tokenized as
+        `create_chat_completion` tokenizes a prompt. Empty when the model's chat format is
+        not its GGUF template (nothing is primed then)."""
+        llm = self.llm
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not prefix or not template or llm.chat_handler is not None \
+                or llm.chat_format != "chat_template.default":
+            return []
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        formatter = Jinja2ChatFormatter(template=template,
+                                        eos_token=_token_text(llm, llm.token_eos()),
+                                        bos_token=_token_text(llm, llm.token_bos()))
+        payload = [{"role": m.role, "content": m.content} for m in prefix]
+        payload[-1]["content"] += _END_OF_PREFIX
+        text = formatter(messages=payload).prompt
+        if _END_OF_PREFIX not in text:
+            return []
+        head = text.split(_END_OF_PREFIX, 1)[0]
+        return list(llm.tokenize(head.encode("utf-8"), add_bos=False, special=True))
+
+    def _state_parts(self) -> dict[str, Any]:
+        """What a saved prefix state depends on besides its tokens: the exact model file,
+        the llama.cpp build (its numerics differ between builds) and the context."""
+        import llama_cpp
+
+        library = Path(getattr(getattr(llama_cpp.llama_cpp, "_lib", None), "_name",
+                               llama_cpp.__file__))
+        return {"format": 1, "model": _file_identity(self.path),
+                "llama_cpp": llama_cpp.__version__, "library": _file_identity(library),
+                "system": llama_cpp.llama_print_system_info().decode(errors="replace"),
+                "n_ctx": self.context_tokens, "threads": self.threads,
+                "n_batch": self.llm.n_batch}
+
+
+class _LlamaPrefix:
+    """`rag.prefix_state.PrefixModel` over a llama-cpp-python model (sequence 0 of its
+    context). After a restore, the model's own prompt cache knows the restored tokens, so
+    `create_chat_completion` evaluates only what follows them."""
+
+    def __init__(self, llm):
+        self.llm = llm
+
+    def cached_tokens(self) -> list[int]:
+        return self.llm.input_ids[:self.llm.n_tokens].tolist()
+
+    def evaluate(self, tokens: Sequence[int]) -> None:
+        self.llm.reset()
+        self.llm.eval(list(tokens))
+
+    def snapshot(self) -> bytes:
+        import llama_cpp
+
+        ctx = self.llm.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        return ctypes.string_at(buffer, written)
+
+    def restore(self, tokens: Sequence[int], state: bytes) -> bool:
+        import llama_cpp
+
+        llm = self.llm
+        llm.reset()
+        memory = llama_cpp.llama_get_memory(llm.ctx)
+        llama_cpp.llama_memory_seq_rm(memory, -1, -1, -1)
+        if not tokens or not state or len(tokens) > llm.n_ctx():
+            return False
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(state), 0) == 0:
+            llama_cpp.llama_memory_seq_rm(memory, -1, -1, -1)
+            return False
+        llm.input_ids[:len(tokens)] = tokens
+        llm.n_tokens = len(tokens)
+        return True
+
+
+def _token_text(llm, token: int) -> str:
+    return llm.detokenize([token], special=True).decode(errors="replace") if token >= 0 else ""
+
+
+def _file_identity(path: Path) -> dict[str, Any]:
+    """A file as its path, size and modification time (cheap; no hashing of 1 GB)."""
+    stat = os.stat(path)
+    return {"path": str(Path(path).resolve()), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns}
+
 
 def build_generator(settings: Settings) -> LlamaCppGenerator:
-    """The LLM named by the settings; its file is checked, its weights not yet loaded."""
+    """The LLM named by the settings; its file is checked, its weights not yet loaded.
+    Evaluated prompt prefixes are kept in ``{home}/prompt-cache``."""
     from .models import ensure_ready
 
     name, path = ensure_ready(settings.llm, "llm", settings.home)
     return LlamaCppGenerator(path, name, context_tokens=settings.context_tokens,
-                             threads=settings.usable_threads, seed=settings.seed)
+                             threads=settings.usable_threads, seed=settings.seed,
+                             state_dir=settings.home / "prompt-cache")

@@ -11,6 +11,7 @@ import numpy as np
 from rag.embed import PassageVectors
 from rag.generate import Message
 from rag.lexical import analyze
+from rag.prefix_state import Primed
 
 DIM = 256
 
@@ -75,6 +76,7 @@ class FakeGenerator:
     def __init__(self, reply: Callable[[Sequence[Message]], str] = extractive_reply):
         self.reply = reply
         self.prompts: list[list[Message]] = []
+        self.primed: list[list[Message]] = []
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -85,3 +87,9 @@ class FakeGenerator:
         words = self.reply(messages).split(" ")
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word
+
+    def prime(self, prefix: Sequence[Message]) -> Primed:
+        """Records the prefix; "evaluated" the first time, then "memory"."""
+        source = "memory" if list(prefix) in self.primed else "evaluated"
+        self.primed.append(list(prefix))
+        return Primed(sum(self.count_tokens(m.content) for m in prefix), source, 0.0)
