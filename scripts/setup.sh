@@ -3,7 +3,8 @@
 # flags that work on our CPUs, the package itself, and the default models.
 #
 #   scripts/setup.sh           # runtime setup
-#   scripts/setup.sh --test    # also the test extras and Debian chromium (browser tests)
+#   scripts/setup.sh --test    # also the test extras, Debian chromium (browser tests) and a
+#                              # portable (AVX2) llama-cpp-python in .llama-portable/
 #
 # Idempotent: every step checks first and skips, so a second run takes seconds.
 # Models go to $RAG_HOME (default ~/.cache/rag), outside the repository.
@@ -147,6 +148,39 @@ if [[ $WITH_TEST == 1 ]]; then
     else
         log "NOTE: chromium is missing; the browser tests will be skipped."
         log "      Install it as root with: apt-get install chromium"
+    fi
+fi
+
+# --- 7. test extras: a portable (AVX2-only) llama-cpp-python in .llama-portable/ ----------------
+# The end-to-end tests run again on it (PYTHONPATH=.llama-portable, tests/test_portable_build.py):
+# no answer may depend on the CPU's instruction set. Where the main build already is the portable
+# one (a CPU without AVX-512), it is copied rather than compiled again.
+if [[ $WITH_TEST == 1 ]]; then
+    PORTABLE="$ROOT/.llama-portable"
+    if [[ -d "$PORTABLE/llama_cpp_python-$LLAMA_CPP_VERSION.dist-info" ]] \
+            && PYTHONPATH="$PORTABLE" "$PY" -c 'import llama_cpp' >/dev/null 2>&1; then
+        log "portable llama-cpp-python $LLAMA_CPP_VERSION already in .llama-portable/"
+    else
+        rm -rf "$PORTABLE.tmp"
+        main_build="$("$PY" -c 'import llama_cpp as l; i = l.llama_print_system_info().decode()
+print("native" if any(f.strip().startswith(("AVX512", "AVX_VNNI", "AMX")) and f.strip().endswith("= 1")
+                      for f in i.split("|")) else "portable")')"
+        if [[ "$main_build" == "portable" ]]; then
+            log "copying the main llama-cpp-python build (already portable) to .llama-portable/"
+            site="$("$PY" -c 'import llama_cpp, os; print(os.path.dirname(os.path.dirname(llama_cpp.__file__)))')"
+            mkdir -p "$PORTABLE.tmp"
+            cp -r "$site/llama_cpp" "$site/llama_cpp_python-$LLAMA_CPP_VERSION.dist-info" "$PORTABLE.tmp/"
+        else
+            log "building a portable (AVX2) llama-cpp-python==$LLAMA_CPP_VERSION into .llama-portable/ (about 5 minutes)"
+            CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_BLAS=OFF" \
+            CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
+                pipq install -q --no-cache-dir --no-deps --no-binary llama-cpp-python \
+                    --target "$PORTABLE.tmp" "llama-cpp-python==$LLAMA_CPP_VERSION" \
+                || die "building the portable llama-cpp-python failed; see the pip output above"
+        fi
+        rm -rf "$PORTABLE" && mv "$PORTABLE.tmp" "$PORTABLE"
+        PYTHONPATH="$PORTABLE" "$PY" -c 'import llama_cpp' \
+            || die "the portable llama-cpp-python in .llama-portable/ does not import"
     fi
 fi
 
