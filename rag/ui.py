@@ -5,10 +5,11 @@
 
 The page shows the sources as soon as retrieval has them, the answer as a draft being
 checked, each sentence settled in place, and a Stop that really stops the model; saved
-conversations are listed beside it. This module lays the page out; `rag.ui_events` wires
-each event to one public call; `rag.ui_render`, `rag.ui_sources`, `rag.ui_corpus` and
-`rag.ui_chats` render HTML; `rag.ui_chat` keeps a tab's chat; `rag.ui_assets` holds the
-stylesheet and script. Article text is untrusted: all of it is escaped.
+conversations are listed beside it. The Corpus tab lists the articles and adds them from
+files, pasted text, web pages and feeds. This module lays the page out; `rag.ui_events`
+wires each event to one public call; `rag.ui_render`, `rag.ui_sources`, `rag.ui_corpus`,
+`rag.ui_feeds` and `rag.ui_chats` render HTML; `rag.ui_chat` keeps a tab's chat;
+`rag.ui_assets` holds the stylesheet and script. Article text is untrusted: all of it is escaped.
 """
 
 from __future__ import annotations
@@ -88,6 +89,29 @@ class CorpusView:
     confirm_no: gr.Button
 
 
+@dataclass
+class SourcesView:
+    """The corpus tab's web pages and feeds."""
+
+    urls: gr.Textbox
+    add_urls: gr.Button
+    feed_url: gr.Textbox
+    remove_gone: gr.Checkbox
+    follow: gr.Button
+    followed: gr.State      # the feed just followed, synced next (None if it failed)
+    message: gr.HTML
+    feeds: gr.HTML
+    feed_choice: gr.Dropdown
+    sync: gr.Button
+    unfollow: gr.Button
+    to_unfollow: gr.State   # the feed the confirmation asks about
+    confirm: gr.Column
+    confirm_text: gr.HTML
+    keep_articles: gr.Radio
+    confirm_yes: gr.Button
+    confirm_no: gr.Button
+
+
 def build_app(assistant: Assistant, *, save_chats: bool = True) -> gr.Blocks:
     """The Gradio app over ``assistant`` (shared by every browser session). With
     ``save_chats`` each conversation is kept in `Assistant.chats` and listed."""
@@ -101,10 +125,11 @@ def build_app(assistant: Assistant, *, save_chats: bool = True) -> gr.Blocks:
                 chat = _chat_tab(assistant, save_chats)
             with gr.Tab("Corpus", id="corpus-tab"):
                 corpus = _corpus_tab()
+                web = _sources_section()
         events = ui_events.wire_chat(chat, CHAT_CONCURRENCY)
         if chats is not None:
             ui_events.wire_chats(demo, chats, chat, events, assistant)
-        ui_events.wire_corpus(demo, corpus, chat, assistant)
+        ui_events.wire_corpus(demo, corpus, web, chat, assistant)
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
     return demo
 
@@ -194,3 +219,41 @@ def _corpus_tab() -> CorpusView:
     return CorpusView(status, table, upload, import_button, paste_title, paste_text,
                       paste_button, message, to_remove, remove_button, confirm, confirm_text,
                       confirm_yes, confirm_no)
+
+
+def _sources_section() -> SourcesView:
+    gr.Markdown("### Web pages and feeds\nAdded pages and feeds are fetched only when you "
+                "ask: adding, following, or Sync now.", elem_id="web-heading")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=280):
+            urls = gr.Textbox(label="Web pages or PDFs, by address", lines=3, max_lines=10,
+                              placeholder="https://example.org/news/story.html\n"
+                                          "One address per line", elem_id="urls")
+            add_urls = gr.Button("Add pages", variant="primary", elem_id="add-urls")
+        with gr.Column(min_width=280):
+            feed_url = gr.Textbox(label="Feed to follow (RSS or Atom, or a site that announces "
+                                  "one)", placeholder="https://example.org/rss.xml",
+                                  elem_id="feed-url")
+            remove_gone = gr.Checkbox(False, label="Remove the articles of items that leave "
+                                      "the feed", elem_id="remove-gone")
+            follow = gr.Button("Follow feed", elem_id="follow")
+    message = gr.HTML("", elem_id="web-message", js_on_load=None)
+    feeds = gr.HTML(elem_id="feeds", js_on_load=None)
+    with gr.Row():
+        sync = gr.Button("Sync all feeds now", size="sm", scale=0, min_width=180, elem_id="sync")
+    with gr.Row(equal_height=True):
+        feed_choice = gr.Dropdown(label="Feed to stop following", choices=[], value=None,
+                                  scale=4, min_width=200, elem_id="feed-choice")
+        unfollow = gr.Button("Stop following…", scale=1, min_width=100, elem_id="unfollow")
+    with gr.Column(visible=False, variant="panel", elem_id="confirm-unfollow") as confirm:
+        confirm_text = gr.HTML(elem_id="confirm-unfollow-text", js_on_load=None, padding=True)
+        keep = gr.Radio([("Remove its articles from the library", "remove"),
+                         ("Keep its articles", "keep")], value="remove", label="Its articles",
+                        elem_id="unfollow-articles")
+        with gr.Row():
+            yes = gr.Button("Yes, stop following it", variant="stop",
+                            elem_id="confirm-unfollow-yes")
+            no = gr.Button("Keep following it", elem_id="confirm-unfollow-no")
+    return SourcesView(urls, add_urls, feed_url, remove_gone, follow, gr.State(None), message,
+                       feeds, feed_choice, sync, unfollow, gr.State(None), confirm, confirm_text,
+                       keep, yes, no)

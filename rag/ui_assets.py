@@ -83,7 +83,14 @@ a.cite:hover, a.cite:focus-visible { text-decoration: underline; }
   border-radius: 9px; color: #9a3412; background: #ffedd5; border: 1px solid #fb923c; }
 .rag-message.error { color: #b91c1c; }
 .rag-message.ok { color: var(--body-text-color); }
-#filter-message:not(:has(.rag-message)), #corpus-message:not(:has(.rag-message)) { display: none; }
+#filter-message:not(:has(.rag-message)), #corpus-message:not(:has(.rag-message)),
+#web-message:not(:has(.rag-message)) { display: none; }
+.rag-message .problem, .rag-feeds .problem { color: #b91c1c; }
+.rag-articles td.title a { color: inherit; padding: 0; text-decoration: underline;
+  text-decoration-color: var(--border-color-primary); text-underline-offset: .15em; }
+.rag-articles td.title a:hover { color: var(--link-text-color); }
+.rag-feeds .url { display: block; font-size: .85em; font-weight: 400;
+  color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 .rag-articles { width: 100%; border-collapse: collapse; font-family: var(--font); font-size: .95em;
   border: 0 !important; margin: 0; }
 .rag-articles th, .rag-articles td { text-align: left; padding: .35em .5em; vertical-align: top;

@@ -27,17 +27,27 @@ FLAG = ("contains text addressed to the assistant; that text is never used as ev
 def articles_html(articles: Sequence[Article]) -> str:
     """The articles as a table (cards at phone width): title, date, source, language."""
     if not articles:
-        return '<p class="rag-note">No articles yet: upload files or paste one below.</p>'
+        return ('<p class="rag-note">No articles yet: upload files, paste one, or add web '
+                "pages and feeds below.</p>")
     rows = []
     for a in articles:
         flag = (f'<span class="rag-flag" title="{FLAG}">instructions for the assistant</span>'
                 if a.instructions else "")
-        rows.append(f'<tr><td class="title">{html.escape(a.title or "Untitled")}{flag}</td>'
+        rows.append(f'<tr><td class="title">{title_html(a)}{flag}</td>'
                     f"<td>{html.escape(a.date)}</td><td>{html.escape(a.source)}</td>"
                     f"<td>{html.escape(LANGUAGES.get(a.lang, a.lang))}</td></tr>")
     return ('<table class="rag-articles"><thead><tr><th scope="col">Title</th>'
             '<th scope="col">Date</th><th scope="col">Source</th><th scope="col">Language'
             f'</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def title_html(article: Article) -> str:
+    """The article's title, linked to its web address when it has one (http or https)."""
+    title = html.escape(article.title or "Untitled")
+    if not article.url.lower().startswith(("http://", "https://")):
+        return title
+    return (f'<a href="{html.escape(article.url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer" title="{html.escape(article.url, quote=True)}">{title}</a>')
 
 
 def library_status(articles: Sequence[Article]) -> str:
@@ -56,9 +66,9 @@ def remove_choices(articles: Sequence[Article]) -> list[tuple[str, str]]:
             for a in articles]
 
 
-def report_html(report: IndexReport, verb: str = "Imported") -> str:
+def report_html(report: IndexReport, verb: str = "Imported", skipped: str = "file") -> str:
     """'Imported 1 article (3 passages in 0.4 s); 2 files skipped: …' and what the library
-    holds now."""
+    holds now (``skipped`` names what was skipped: a file, a URL)."""
     done = [x for x in (report.added and f"{verb} {plural(report.added, 'article')}",
                         report.updated and f"updated {plural(report.updated, 'article')}",
                         report.unchanged and f"{plural(report.unchanged, 'article')} already "
@@ -69,7 +79,7 @@ def report_html(report: IndexReport, verb: str = "Imported") -> str:
                     f"{seconds(report.seconds * 1000)})")
     summary = summary[0].upper() + summary[1:]
     if report.skipped:
-        summary += f"; {plural(len(report.skipped), 'file')} skipped:"
+        summary += f"; {plural(len(report.skipped), skipped)} skipped:"
     out = f"<p>{html.escape(summary if report.skipped else summary + '.')}</p>"
     if report.skipped:
         out += "<ul>" + "".join(f"<li>{html.escape(skipped_line(s.path, s.reason))}</li>"
@@ -81,7 +91,10 @@ def report_html(report: IndexReport, verb: str = "Imported") -> str:
 
 
 def skipped_line(path: str, reason: str) -> str:
-    """'notes.bin: binary file (contains NUL bytes)'; the name is said once."""
+    """'notes.bin: binary file (contains NUL bytes)'; the name is said once. A URL is said
+    whole: 'https://example.org/a: HTTP 404 Not Found'."""
+    if "://" in path:
+        return f"{path}: {reason.removeprefix(f'{path}: ')}"
     name = os.path.basename(path.split("#")[0]) + (f"#{path.split('#')[1]}" if "#" in path else "")
     reason = reason.removeprefix(f"{os.path.basename(path.split('#')[0])}: ")
     return f"{name}: {reason}"

@@ -3,7 +3,8 @@
 Asking streams the turn (`ChatSession.answer`): Ask is disabled and Stop shown while it
 runs; Stop cancels the response. A bad date is said beside the question, in words, and
 nothing is asked. Saved conversations are listed, reopened (after a reload too), exported
-and deleted with a confirmation; so are articles in the Corpus tab.
+and deleted with a confirmation; so are articles in the Corpus tab, where web pages are
+added by address and feeds followed, synced and unfollowed.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from .ui_chat import ChatSession, parse_filters
 from .ui_chats import chat_choices, conversation_link
 from .ui_corpus import (CorpusActions, articles_html, error_html, library_status,
                         remove_choices)
+from .ui_feeds import SourcesActions, feed_choices, feeds_html, unfollow_question
 from .ui_render import chat_html, sources_panel_html
 from .ui_words import short
 
 if TYPE_CHECKING:
-    from .ui import ChatsView, ChatView, CorpusView
+    from .ui import ChatsView, ChatView, CorpusView, SourcesView
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
+CORPUS = dict(concurrency_id="corpus", concurrency_limit=1)  # one change of the library at a time
 # The date pickers keep a typed date that does not parse to themselves; the question is
 # sent with what the reader typed, so that a bad date is said, not silently dropped.
 TYPED_DATES = """(...args) => {
@@ -141,17 +144,19 @@ def wire_chats(demo: gr.Blocks, view: "ChatsView", chat: "ChatView", events: tup
 
 # --------------------------------------------------------------------------- the corpus
 
-def wire_corpus(demo: gr.Blocks, view: "CorpusView", chat: "ChatView",
+def wire_corpus(demo: gr.Blocks, view: "CorpusView", web: "SourcesView", chat: "ChatView",
                 assistant: Assistant) -> None:
-    """Import, paste and remove (after a confirmation); the list and the Sources filter are
-    refreshed after each, and when the page opens."""
-    actions = CorpusActions(assistant)
+    """Import, paste and remove (after a confirmation); web pages and feeds; the lists and
+    the Sources filter are refreshed after each, and when the page opens."""
+    actions, web_actions = CorpusActions(assistant), SourcesActions(assistant)
 
     def refresh():
         articles = assistant.articles()
+        feeds, counts = web_actions.listing(articles)
         return (library_status(articles), articles_html(articles),
                 gr.update(choices=remove_choices(articles), value=None),
-                gr.update(choices=assistant.library.sources()))
+                gr.update(choices=assistant.library.sources()),
+                feeds_html(feeds, counts), gr.update(choices=feed_choices(feeds), value=None))
 
     def import_files(files, progress=gr.Progress(track_tqdm=True)):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
@@ -164,22 +169,81 @@ def wire_corpus(demo: gr.Blocks, view: "CorpusView", chat: "ChatView",
             return gr.update(visible=False), "", error_html("Choose an article to remove first.")
         return gr.update(visible=True), f"<p>{text}</p>", ""
 
-    refreshed = [view.status, view.table, view.to_remove, chat.pick_sources]
-    corpus = dict(concurrency_id="corpus", concurrency_limit=1)
+    refreshed = [view.status, view.table, view.to_remove, chat.pick_sources, web.feeds,
+                 web.feed_choice]
     for event in (
             view.import_button.click(import_files, inputs=view.upload,
                                      outputs=[view.message, view.upload], api_name="import",
-                                     **corpus),
+                                     **CORPUS),
             view.paste_button.click(lambda t, x: (actions.add_text(t, x), "", ""),
                                     inputs=[view.paste_title, view.paste_text],
                                     outputs=[view.message, view.paste_title, view.paste_text],
-                                    api_name="add_text", **corpus),
+                                    api_name="add_text", **CORPUS),
             view.confirm_yes.click(lambda i: (actions.remove(i), gr.update(visible=False)),
                                    inputs=view.to_remove, outputs=[view.message, view.confirm],
-                                   api_name="remove", **corpus)):
+                                   api_name="remove", **CORPUS),
+            *wire_sources(web, web_actions)):
         event.then(refresh, outputs=refreshed, **PRIVATE)
     view.remove_button.click(confirm, inputs=view.to_remove,
                              outputs=[view.confirm, view.confirm_text, view.message], **PRIVATE)
     for trigger in (view.confirm_no.click, view.to_remove.change):
         trigger(lambda: gr.update(visible=False), outputs=view.confirm, **PRIVATE)
     demo.load(refresh, outputs=refreshed, api_name="articles")
+
+
+def wire_sources(view: "SourcesView", actions: SourcesActions) -> list:
+    """Add pages by address, follow a feed (then sync it), sync all feeds, stop following
+    one; returns the events after which the lists are refreshed. Progress is shown over the
+    address box or the list of feeds while pages are fetched."""
+
+    def add_urls(text: str, progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc="Fetching…")
+        return actions.add_urls(text)  # the addresses skipped stay in the box
+
+    def follow(url: str, remove_gone: bool, progress=gr.Progress()):
+        progress(0, desc="Reading the feed…")
+        message, feed = actions.follow(url, remove_gone)
+        return message, feed, "" if feed else gr.update()
+
+    def sync_followed(feed, progress=gr.Progress(track_tqdm=True)):
+        if feed is None:  # following failed: its message stays
+            return gr.update(), gr.update()
+        progress(0, desc="Fetching its articles…")
+        return actions.sync(feed), gr.update()
+
+    def sync_all(progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc="Syncing…")
+        return actions.sync(), gr.update()
+
+    listed = [view.message, view.feeds]
+    followed = view.follow.click(follow, inputs=[view.feed_url, view.remove_gone],
+                                 outputs=[view.message, view.followed, view.feed_url],
+                                 api_name="follow_feed", **CORPUS)
+    return [view.add_urls.click(add_urls, inputs=view.urls, outputs=[view.message, view.urls],
+                                api_name="add_urls", **CORPUS),
+            followed.then(sync_followed, inputs=view.followed, outputs=listed,
+                          api_visibility="private", **CORPUS),
+            view.sync.click(sync_all, outputs=listed, api_name="sync_feeds", **CORPUS),
+            wire_unfollow(view, actions)]
+
+
+def wire_unfollow(view: "SourcesView", actions: SourcesActions):
+    """Stop following a feed after a confirmation that asks whether to keep its articles;
+    returns the event that does it."""
+    def confirm(url: str | None):
+        feed = actions.find(url)
+        if feed is None:
+            return (gr.update(visible=False), "", None,
+                    error_html("Choose a feed to stop following first."))
+        return gr.update(visible=True), unfollow_question(feed), feed, ""
+
+    def unfollow(feed, keep: str):
+        return actions.unfollow(feed, keep == "keep"), gr.update(visible=False)
+
+    view.unfollow.click(confirm, inputs=view.feed_choice, outputs=[
+        view.confirm, view.confirm_text, view.to_unfollow, view.message], **PRIVATE)
+    for trigger in (view.confirm_no.click, view.feed_choice.change):
+        trigger(lambda: gr.update(visible=False), outputs=view.confirm, **PRIVATE)
+    return view.confirm_yes.click(unfollow, inputs=[view.to_unfollow, view.keep_articles],
+                                  outputs=[view.message, view.confirm], api_name="unfollow_feed",
+                                  **CORPUS)

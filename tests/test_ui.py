@@ -20,7 +20,10 @@ from rag.filters import Filters
 from rag.library import IndexReport
 from rag.retrieve import Hit
 from rag.ui_chat import ChatSession, parse_filters
+from rag.sources.registry import FeedRecord
+from rag.sources.sync import FeedSync
 from rag.ui_corpus import CorpusActions, articles_html, library_status, report_html
+from rag.ui_feeds import feed_choices, feeds_html, parse_urls, sync_html, synced_when
 from rag.ui_render import (Progress, ShownTurn, answer_html, chat_html, draft_html,
                            progress_html, sources_panel_html)
 from rag.ui_sources import Highlight, cited_cards, passage_html, title_skip
@@ -274,6 +277,76 @@ def test_removing_names_the_article_and_needs_its_id(tmp_path):
     assert "Choose an article" in actions.remove(None)
     assert "Removed “Mirtana opens its new harbour”. The library holds 2 articles." in \
         actions.remove(target.id)
+
+
+def plain(out: str) -> str:
+    """The text a reader sees in ``out`` (tags dropped, entities read, spaces collapsed)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", out)).split())
+
+
+def test_pages_added_by_address_are_reported_with_each_skipped_url_whole():
+    report = IndexReport(added=2, chunks_embedded=5, seconds=0.4, total_articles=5, skipped=(
+        Skipped("http://127.0.0.1:9/gone", "HTTP 404 Not Found"),
+        Skipped("ftp://example.org/a", "only http:// and https:// URLs can be fetched")))
+    text = plain(report_html(report, "Added", "URL"))
+    assert text.startswith("Added 2 articles (5 passages in 0.4 s); 2 URLs skipped: "
+                           "http://127.0.0.1:9/gone: HTTP 404 Not Found ftp://example.org/a: "
+                           "only http:// and https:// URLs can be fetched")
+    assert "The library holds 5 articles." in text
+    assert parse_urls(" https://a.org/1\nhttps://b.org/2, https://a.org/1  ") == \
+        ["https://a.org/1", "https://b.org/2"]
+    assert parse_urls("  \n ") == []
+
+
+def test_articles_reached_by_url_link_to_it_and_show_their_site():
+    articles = [Article("a" * 16, "Port <news>", "t", source="Daily Ledger",
+                        url="https://ledger.example/news/port?x=1&y=2"),
+                Article("b" * 16, "Sneaky", "t", url="javascript:alert(1)"),
+                Article("c" * 16, "On disk", "t", source="Courier")]
+    out = articles_html(articles)
+    assert ('<a href="https://ledger.example/news/port?x=1&amp;y=2" target="_blank" '
+            'rel="noopener noreferrer"') in out
+    assert "Port &lt;news&gt;</a>" in out and "Daily Ledger" in out
+    assert "javascript:" not in out and out.count("<a ") == 1
+
+
+def test_the_feeds_list_says_policy_last_sync_articles_and_last_error():
+    feeds = [FeedRecord("http://127.0.0.1:9/feed.xml", "Daily <Ledger>", "remove",
+                        last_sync=1_777_888_999.0, last_error="HTTP 500 <oops>"),
+             FeedRecord("http://127.0.0.1:9/atom.xml", "", "keep")]
+    out = feeds_html(feeds, {feeds[0].url: 3})
+    text = plain(out)
+    assert ("Daily <Ledger> http://127.0.0.1:9/feed.xml items that leave it are removed "
+            f"synced {synced_when(1_777_888_999.0)} 3 articles HTTP 500 <oops>") in text
+    assert ("Untitled feed http://127.0.0.1:9/atom.xml items that leave it are kept "
+            "synced never 0 articles") in text
+    assert "&lt;Ledger&gt;" in out and "<oops>" not in out
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", synced_when(1_777_888_999.0))
+    assert "No feeds followed yet" in feeds_html([], {})
+    assert feed_choices(feeds) == [("Daily <Ledger> (http://127.0.0.1:9/feed.xml)", feeds[0].url),
+                                   (feeds[1].url, feeds[1].url)]
+
+
+def test_a_sync_report_says_what_each_feed_did_in_words():
+    reports = [FeedSync("http://h/f1", "Ledger", added=3, removed=1, kept=2, unchanged=4,
+                        skipped=(Skipped("http://h/news/x", "HTTP 404 Not Found"),)),
+               FeedSync("http://h/f2", "Atom", not_modified=True),
+               FeedSync("http://h/f3", "", error="timed out after 2 s"),
+               FeedSync("http://h/f4", "Bad", added=1, warning="not well-formed XML")]
+    text = plain(sync_html(reports))
+    assert text.startswith("Synced 4 feeds. Ledger: added 3 articles, removed 1 article that "
+                           "left the feed, kept 2 articles that left the feed, 4 articles "
+                           "unchanged; 1 item skipped: http://h/news/x: HTTP 404 Not Found")
+    assert "Atom: no change since the last sync." in text
+    assert "http://h/f3: not synced: timed out after 2 s. Nothing was changed." in text
+    assert ("Bad: added 1 article. The feed is malformed (not well-formed XML); no article "
+            "was removed.") in text
+    followed = FeedRecord("http://h/f1", "Ledger", "remove")
+    text = plain(sync_html(reports[:1], followed))
+    assert text.startswith("Now following “Ledger”: items that leave it are removed from the "
+                           "library. Ledger: added 3 articles")
+    assert 'class="rag-message error"' in sync_html(reports[2:3])
+    assert "No feeds to sync" in sync_html([])
 
 
 # --------------------------------------------------------------------------- filters
