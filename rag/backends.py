@@ -3,7 +3,11 @@
 ``Settings.embed_backend``:
 - ``torch``: the sentence-transformers model (the reference), in bfloat16 where the CPU
   has native bf16 and float32 elsewhere (``Settings.embed_dtype`` overrides).
-- ``auto``: ``torch`` for now.
+- ``onnx-int8``: ONNX Runtime over an int8 copy of the same weights, made locally on
+  first use (`rag.onnx_build`, a few minutes, once); for CPUs without bf16, where torch
+  runs in float32.
+- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else ``onnx-int8`` where
+  ONNX Runtime is installed, else ``torch`` (float32).
 
 The index manifest records ``embedder.name``: the model's name for the reference backends
 (float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
@@ -12,11 +16,12 @@ index never silently mixes vectors of two backends.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from .encoders import Encoder, TorchEncoder
 
-BACKENDS = ("auto", "torch")
+BACKENDS = ("auto", "torch", "onnx-int8")
 REFERENCE = ("torch-float32", "torch-bfloat16")
 
 
@@ -41,13 +46,22 @@ def choose_backend(requested: str) -> str:
     """The concrete backend for a setting value ("auto" decided for this CPU)."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
-    return "torch" if requested == "auto" else requested
+    if requested != "auto":
+        return requested
+    if cpu_has_bf16() or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    return "onnx-int8"
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
                  truncate_dim: int | None = None, threads: int = 0) -> Encoder:
     """The encoder for a model directory and a backend setting (nothing loaded yet)."""
-    choose_backend(backend)
+    backend = choose_backend(backend)
+    if backend == "onnx-int8":
+        from .onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(path, None, backend=backend, truncate_dim=truncate_dim,
+                           threads=threads)
     dtype = ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype
     return TorchEncoder(path, dtype=dtype, truncate_dim=truncate_dim, threads=threads)
 

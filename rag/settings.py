@@ -51,9 +51,10 @@ class Settings:
     # Document vectors are kept in {home}/vector-cache.sqlite, so no passage is embedded
     # twice (rebuilds, several indexes over the same articles); its size in MB; 0 = off.
     embed_cache_mb: int = 1024
-    # The embedder's forward pass (see rag/backends.py): "auto" picks per CPU; "torch" is
-    # the sentence-transformers reference (in embed_dtype).
-    embed_backend: Literal["auto", "torch"] = "auto"
+    # The embedder's forward pass (see rag/backends.py): "torch" is the sentence-transformers
+    # reference (in embed_dtype); "onnx-int8" an int8 copy made locally, for CPUs without
+    # bf16; "auto" picks per CPU.
+    embed_backend: Literal["auto", "torch", "onnx-int8"] = "auto"
     # Chunk size and overlap, in the embedder's own tokens.
     chunk_tokens: int = 200
     chunk_overlap: int = 40

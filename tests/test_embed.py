@@ -270,3 +270,112 @@ def test_real_late_chunked_sentences_answer_their_question(real_embedder):
     assert (asked @ late.T).argmax(axis=1).tolist() == [1, 2]
     standalone = real_embedder.embed([PASSAGE[a:b] for a, b in spans])
     assert (late * standalone).sum(axis=1).min() > 0.6
+
+
+# -- backends: the choice per CPU, the ONNX copy's stamp, its pooling ----------------------
+
+def test_auto_keeps_torch_where_the_cpu_has_bf16(monkeypatch):
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert backends.choose_backend("auto") == "torch"
+
+
+def test_auto_picks_the_int8_copy_where_the_cpu_lacks_bf16(monkeypatch):
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    assert backends.choose_backend("auto") == "onnx-int8"
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    assert backends.choose_backend("auto") == "torch"  # ONNX Runtime not installed
+
+
+def test_another_backend_is_recorded_in_the_manifest_name():
+    assert backends.manifest_name("embeddinggemma-300m", "onnx-int8") == \
+        "embeddinggemma-300m+onnx-int8"
+    assert backends.manifest_name("embeddinggemma-300m", "onnx-int8", 256) == \
+        "embeddinggemma-300m+onnx-int8@256"
+
+
+def test_the_onnx_copy_is_used_only_while_it_matches_its_stamp_and_source(model_dir):
+    import json
+
+    from rag import onnx_build
+
+    folder = onnx_build.target_dir(model_dir, "int8")
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(b"graph")
+    (folder / onnx_build.STAMP).write_text(json.dumps({
+        "source": onnx_build.source_fingerprint(model_dir),
+        "files": {"model.onnx": {"size": 5, "sha256": onnx_build._sha256(folder / "model.onnx")}}}))
+    assert onnx_build.ready(model_dir, "int8", full=True) == folder / "model.onnx"
+    (folder / "model.onnx").write_bytes(b"GRAPH")  # same size, other bytes
+    assert onnx_build.ready(model_dir, "int8") is not None
+    assert onnx_build.ready(model_dir, "int8", full=True) is None
+    (folder / "model.onnx").write_bytes(b"graph, truncated or grown")
+    assert onnx_build.ready(model_dir, "int8") is None
+    (folder / "model.onnx").write_bytes(b"graph")
+    (model_dir / "model.safetensors").write_bytes(b"re-fetched weights")
+    assert onnx_build.ready(model_dir, "int8") is None
+
+
+def tiny_st_model(folder: Path, width: int) -> Path:
+    """A sentence-transformers directory with mean pooling and one Dense layer (identity)."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+        {"idx": 3, "name": "3", "path": "3_Normalize",
+         "type": "sentence_transformers.models.Normalize"}]))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(
+        {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False, "include_prompt": True}))
+    (folder / "2_Dense").mkdir()
+    (folder / "2_Dense" / "config.json").write_text(json.dumps(
+        {"activation_function": "torch.nn.modules.linear.Identity"}))
+    save_file({"linear.weight": np.eye(width, dtype=np.float32)},
+              str(folder / "2_Dense" / "model.safetensors"))
+    return folder
+
+
+class WordTokenizer:
+    """Splits on spaces; <bos> first; offsets like a fast tokenizer's; pads to the right."""
+
+    def __call__(self, texts, **options):
+        import re
+
+        rows = [[(0, 0)] + [(m.start(), m.end()) for m in re.finditer(r"\S+", t)] for t in texts]
+        width = max(len(r) for r in rows)
+        return {"input_ids": np.array([[i + 1 for i in range(len(r))] + [0] * (width - len(r))
+                                       for r in rows]),
+                "attention_mask": np.array([[1] * len(r) + [0] * (width - len(r)) for r in rows]),
+                "offset_mapping": np.array([r + [(0, 0)] * (width - len(r)) for r in rows])}
+
+
+class PositionSession:
+    """Token state = one-hot of the token's position (so pooled vectors show which pooled)."""
+
+    def run(self, outputs, feeds):
+        ids = feeds["input_ids"]
+        return [np.broadcast_to(np.eye(8, dtype=np.float32)[: ids.shape[1]],
+                                (*ids.shape, 8)).copy()]
+
+
+def test_the_onnx_encoder_pools_spans_of_its_own_forward_pass(tmp_path):
+    from rag.onnx_encoder import OnnxEncoder
+
+    encoder = OnnxEncoder(tiny_st_model(tmp_path / "st", 8), tmp_path / "x.onnx", backend="t")
+    encoder.tokenizer, encoder.session = WordTokenizer(), PositionSession()
+    texts = ["aa bb. cc dd ee.", "ff gg."]
+    out = encoder.encode_spans(texts, [[(0, 6), (7, 16)], [(3, 6)]], batch_size=2)
+    np.testing.assert_allclose(out[0][0], normalize(np.eye(8)[:6].mean(0)[None])[0], atol=1e-6)
+    np.testing.assert_allclose(out[0][1], normalize(np.eye(8)[1:3].mean(0)[None])[0], atol=1e-6)
+    np.testing.assert_allclose(out[0][2], normalize(np.eye(8)[3:6].mean(0)[None])[0], atol=1e-6)
+    # the shorter text, padded in the batch, pools only its own tokens
+    np.testing.assert_allclose(out[1][0], normalize(np.eye(8)[:3].mean(0)[None])[0], atol=1e-6)
+    np.testing.assert_allclose(out[1][1], np.eye(8)[2], atol=1e-6)
+    np.testing.assert_allclose(encoder.encode(texts, batch_size=1),
+                               np.stack([out[0][0], out[1][0]]), atol=1e-6)
+    assert encoder.dim == 8
