@@ -3,6 +3,13 @@
 
 from __future__ import annotations
 
+import os
+
+# Offline and private in every test, whatever imports first (gradio_client pulls in
+# huggingface_hub, which otherwise thinks it is online and calls home).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
 BUILD_RUNS: list[str] = []  # filled by tests/test_portable_build.py
 
 
@@ -19,7 +26,6 @@ def llama_build() -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    import os
     terminalreporter.write_line(f"llama.cpp build of this run: {llama_build()}, "
                                 f"RAG_THREADS={os.environ.get('RAG_THREADS', 'all cores')}")
     for line in BUILD_RUNS:
