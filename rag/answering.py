@@ -37,7 +37,7 @@ from .settings import Settings
 from .store import Store
 
 CONDENSE_TOKENS = 60
-SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")  # "22.1" and "Sr.X" are not ends
+SENTENCE_END = re.compile(r"[.!?…](?=\s)")  # "22.1", "587.000" and "Sr.X" are not ends
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,17 @@ class Answerer:
         stream = self.generator.generate(
             messages, max_tokens=max_tokens or self.settings.max_answer_tokens,
             temperature=self.settings.temperature)
-        text = ""
+        text, wanted = "", self.settings.max_answer_sentences
         try:
             for piece in stream:
+                ends = list(SENTENCE_END.finditer(text + piece))
+                if len(ends) >= wanted:  # the piece finishes the last sentence wanted
+                    last = ends[wanted - 1].end() - len(text)
+                    if last > 0:
+                        yield piece[:last]
+                    return
                 text += piece
                 yield piece
-                if len(SENTENCE_END.findall(text)) >= self.settings.max_answer_sentences:
-                    return
         finally:
             stream.close()
 

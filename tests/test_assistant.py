@@ -317,3 +317,17 @@ def test_a_draft_cut_at_the_token_limit_leaves_its_unfinished_sentence_out(make)
     assert "clienti hanno" not in answer.text and "22,1 miliardi" in answer.text
     whole = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     assert not whole.truncated
+
+
+def test_the_draft_is_not_stopped_inside_a_number_that_arrives_in_pieces(make):
+    class Pieces(FakeGenerator):  # "587" "." "000": a tokenizer splits numbers like this
+        def generate(self, messages, **options):
+            self.prompts.append(list(messages))
+            yield from ["La superficie è passata da 415", ".", "000 a 587", ".", "000 km² [1]",
+                        ".", " Poi", " è", " calata [1]", ".", " Infine", " è", " risalita [1]",
+                        ".", " Ancora", " altro [1]", "."]
+    assistant = make(Pieces(), max_answer_sentences=3)
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
+    assert answer.draft.startswith("La superficie è passata da 415.000 a 587.000 km² [1].")
+    assert answer.draft.endswith("risalita [1].")  # three sentences, then it stopped
