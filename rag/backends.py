@@ -17,6 +17,7 @@ index never silently mixes vectors of two backends.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 from .encoders import Encoder, TorchEncoder
@@ -70,3 +71,19 @@ def manifest_name(model: str, backend: str, truncate_dim: int | None = None) -> 
     """What an index records: ``model[+backend][@dim]``."""
     suffix = "" if backend in REFERENCE else f"+{backend}"
     return f"{model}{suffix}" + (f"@{truncate_dim}" if truncate_dim else "")
+
+
+@dataclass(frozen=True)
+class RecordedEmbedder:
+    """An index's embedder name, read back: the model, the backend setting, the size."""
+
+    model: str
+    backend: str  # "torch" for the reference vectors
+    dim: int
+
+
+def parse_manifest_name(name: str) -> RecordedEmbedder:
+    """Inverse of `manifest_name`."""
+    rest, _, dim = name.rpartition("@") if "@" in name else (name, "", "0")
+    model, _, backend = rest.partition("+")
+    return RecordedEmbedder(model, backend or "torch", int(dim) if dim.isdigit() else 0)

@@ -86,6 +86,23 @@ class SentenceTransformerEmbedder:
         self.cache = cache
         self._lock = threading.Lock()  # inference is not re-entrant across UI threads
 
+    def for_index(self, recorded: str) -> "SentenceTransformerEmbedder":
+        """The embedder whose vectors an index recorded as ``recorded`` holds: this one, or
+        the same model on the backend that built the index (its questions and new passages
+        must be embedded alike). Another model is not adapted to: opening the index then
+        fails with the store's own message."""
+        from .backends import parse_manifest_name
+
+        if recorded == self.name:
+            return self
+        mine, theirs = parse_manifest_name(self.name), parse_manifest_name(recorded)
+        if (mine.model, mine.dim) != (theirs.model, theirs.dim):
+            return self
+        return SentenceTransformerEmbedder(
+            self.path, mine.model, truncate_dim=mine.dim, batch_size=self.batch_size,
+            threads=getattr(self.encoder, "threads", 0), backend=theirs.backend,
+            cache=self.cache)
+
     @property
     def dim(self) -> int:
         return self.encoder.dim

@@ -379,3 +379,14 @@ def test_the_onnx_encoder_pools_spans_of_its_own_forward_pass(tmp_path):
     np.testing.assert_allclose(encoder.encode(texts, batch_size=1),
                                np.stack([out[0][0], out[1][0]]), atol=1e-6)
     assert encoder.dim == 8
+
+
+def test_an_index_of_another_backend_is_served_by_that_backend(model_dir):
+    embedder = make(model_dir)  # fake-model+fake-backend
+    assert embedder.for_index(embedder.name) is embedder
+    reference = embedder.for_index("fake-model")
+    assert reference.name == "fake-model" and reference.backend.startswith("torch")
+    assert embedder.for_index("fake-model+onnx-int8").backend == "onnx-int8"
+    assert embedder.for_index("another-model") is embedder  # the store reports that one
+    assert backends.parse_manifest_name("m+onnx-int8@256") == \
+        backends.RecordedEmbedder("m", "onnx-int8", 256)
