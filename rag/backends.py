@@ -7,7 +7,8 @@
   first use (`rag.onnx_build`, a few minutes, once); for CPUs without bf16, where torch
   runs in float32.
 - ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else ``onnx-int8`` where
-  ONNX Runtime is installed, else ``torch`` (float32).
+  ONNX Runtime is installed and the int8 copy is made (``scripts/setup.sh`` makes it on
+  such CPUs), else ``torch`` (float32).
 
 The index manifest records ``embedder.name``: the model's name for the reference backends
 (float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
@@ -43,21 +44,27 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def choose_backend(requested: str) -> str:
-    """The concrete backend for a setting value ("auto" decided for this CPU)."""
+def choose_backend(requested: str, model_dir: Path | None = None) -> str:
+    """The concrete backend for a setting value ("auto" decided for this CPU and, given
+    ``model_dir``, for the int8 copy being made already: auto never builds it)."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
     if requested != "auto":
         return requested
     if cpu_has_bf16() or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
+    if model_dir is not None:
+        from .onnx_build import ready
+
+        if ready(model_dir, "int8") is None:
+            return "torch"
     return "onnx-int8"
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
                  truncate_dim: int | None = None, threads: int = 0) -> Encoder:
     """The encoder for a model directory and a backend setting (nothing loaded yet)."""
-    backend = choose_backend(backend)
+    backend = choose_backend(backend, path)
     if backend == "onnx-int8":
         from .onnx_encoder import OnnxEncoder
 

@@ -390,3 +390,11 @@ def test_an_index_of_another_backend_is_served_by_that_backend(model_dir):
     assert embedder.for_index("another-model") is embedder  # the store reports that one
     assert backends.parse_manifest_name("m+onnx-int8@256") == \
         backends.RecordedEmbedder("m", "onnx-int8", 256)
+
+
+def test_auto_never_builds_the_int8_copy_itself(monkeypatch, model_dir):
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    assert backends.choose_backend("auto", model_dir) == "torch"  # not made yet
+    monkeypatch.setattr("rag.onnx_build.ready", lambda path, recipe: path / "model.onnx")
+    assert backends.choose_backend("auto", model_dir) == "onnx-int8"
