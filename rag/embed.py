@@ -133,7 +133,8 @@ class SentenceTransformerEmbedder:
         weights = sorted(self.path.rglob("*.safetensors")) + sorted(self.path.glob("*.bin"))
         stamp = hashlib.sha256(repr([(str(p.relative_to(self.path)), p.stat().st_size,
                                       p.stat().st_mtime_ns) for p in weights]).encode())
-        return f"{self.name}|{self.backend}|{stamp.hexdigest()[:16]}"
+        variant = getattr(self.encoder, "variant", "")  # e.g. the int8 copy's recipe
+        return f"{self.name}|{self.backend}{variant}|{stamp.hexdigest()[:16]}"
 
     def embed(self, texts: Sequence[str], *, kind: str = "document",
               titles: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:

@@ -27,6 +27,9 @@ class OnnxEncoder:
         self.model_dir, self.onnx_file = Path(model_dir), onnx_file
         self.backend, self.truncate_dim = backend, truncate_dim
         self.threads, self.max_tokens = threads, max_tokens
+        from .onnx_build import RECIPE_VERSION
+
+        self.variant = f"/recipe-v{RECIPE_VERSION}"
 
     @cached_property
     def tokenizer(self):
