@@ -27,42 +27,29 @@ Nothing here raises on bad input: every unreadable file or record becomes a
 """
 from __future__ import annotations
 
-import codecs
 import errno
 import hashlib
-import json
 import logging
 import re
 import textwrap
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
+
+from . import formats
+from .formats import BadArticle
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"})
 supported_suffixes = SUPPORTED_SUFFIXES  # the name other modules were told about
 SIDECAR_SUFFIX = ".meta.json"
-MAX_FILE_BYTES = 10 * 1024 * 1024
 META_FIELDS = ("title", "date", "source", "url", "author", "lang")
 DETECT_LANGUAGES = ("ENGLISH", "ITALIAN", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE")
 MIN_LANG_CONFIDENCE = 0.5
 MAX_TITLE_CHARS = 150
 MAX_BOILERPLATE_LINE = 200
-MAX_CONTROL_CHAR_RATIO = 0.05
-
-# Field aliases in JSON records, first match wins.
-JSON_FIELDS = {
-    "title": ("title", "headline"),
-    "text": ("text", "content", "body"),
-    "date": ("date", "publish_date", "published", "date_publish"),
-    "url": ("url", "link"),
-    "source": ("source", "publisher", "sitename"),
-    "author": ("author", "authors"),
-    "lang": ("lang", "language"),
-}
 
 _STOCK_SITES = r"(pixabay|unsplash|pexels|shutterstock|getty ?images|istock|adobe ?stock|freepik|depositphotos|wikimedia commons)"
 # Whole (stripped) lines shorter than MAX_BOILERPLATE_LINE that are not article content.
@@ -115,10 +102,6 @@ class Skipped:
 class LoadResult:
     articles: tuple[Article, ...]
     skipped: tuple[Skipped, ...]
-
-
-class BadArticle(ValueError):
-    """Input that cannot become an article; the message is the human reason."""
 
 
 # --------------------------------------------------------------------------- public API
@@ -247,19 +230,22 @@ def _walk_dir(path: Path, real: Path, *, explicit: bool, seen: set[Path], ancest
 def _load_file(path: Path) -> Iterator[Article | Skipped]:
     """Articles and skips from one file; turns every failure into a `Skipped`."""
     try:
-        sidecar, sidecar_skip = _read_sidecar(path)
-        if sidecar_skip:
-            yield sidecar_skip
+        sidecar = _sidecar(path)
+        if isinstance(sidecar, Skipped):
+            yield sidecar
+            sidecar = {}
         suffix = path.suffix.lower()
         if suffix == ".pdf":
             from .sources.pdf import read_pdf_file
             yield read_pdf_file(path, **sidecar)
             return
-        text = _decode(_read_bytes(path))
+        text = formats.read_text(path)
         if suffix in (".json", ".jsonl"):
-            yield from (_load_jsonl if suffix == ".jsonl" else _load_json)(path, text, sidecar)
+            for where, fields in formats.json_records(path, text, lines=suffix == ".jsonl"):
+                yield _record_article(where, fields, sidecar)
             return
-        fields = _parse_html(text) if suffix in (".html", ".htm") else _parse_plain(text)
+        fields = formats.parse_html(text) if suffix in (".html", ".htm") else \
+            formats.parse_plain(text, META_FIELDS)
         yield _make_article(path=str(path), **{**fields, **sidecar})
     except BadArticle as exc:
         yield _skip(path, str(exc))
@@ -269,167 +255,27 @@ def _load_file(path: Path) -> Iterator[Article | Skipped]:
         yield _skip(path, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
-def _read_bytes(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise BadArticle(f"too large: {size:,} bytes (limit {MAX_FILE_BYTES:,})")
-    data = path.read_bytes()
-    if not data:
-        raise BadArticle("empty file")
-    return data
-
-
-def _decode(data: bytes) -> str:
-    """Text from bytes: BOM-aware, else UTF-8, else cp1252 (then latin-1); binary rejected.
-
-    charset_normalizer is not used: it misreads short latin-1 Italian as cp1250
-    ("città" -> "cittŕ"), and our corpus is Western European.
-    """
-    if data.startswith(codecs.BOM_UTF8):
-        text = _strict(data[len(codecs.BOM_UTF8):], "utf-8")
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = _strict(data, "utf-16")
-    elif b"\0" in data:
-        raise BadArticle("binary file (contains NUL bytes)")
-    else:
-        text = _try_decode(data, "utf-8") or _try_decode(data, "cp1252") or data.decode("latin-1")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _control_ratio(text) > MAX_CONTROL_CHAR_RATIO:
-        raise BadArticle("binary file (mostly non-printable characters)")
-    if not text.strip():
-        raise BadArticle("no text (only whitespace)")
-    return text
-
-
-def _strict(data: bytes, encoding: str) -> str:
-    text = _try_decode(data, encoding)
-    if text is None:
-        raise BadArticle(f"cannot decode as {encoding} despite its byte-order mark")
-    return text
-
-
-def _try_decode(data: bytes, encoding: str) -> str | None:
+def _record_article(where: str, fields: dict[str, str] | BadArticle,
+                    sidecar: dict[str, str]) -> Article | Skipped:
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-
-
-def _control_ratio(text: str, sample: int = 100_000) -> float:
-    """Share of control/unassigned characters in the first `sample` characters."""
-    text = text[:sample]
-    controls = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\t\f")
-    return controls / max(len(text), 1)
-
-
-# --------------------------------------------------------------------------- formats
-
-def _parse_plain(text: str) -> dict[str, str]:
-    """Front-matter metadata and body of a .txt/.md file.
-
-    The header is ``key: value`` lines (keys from `META_FIELDS`) at the very top,
-    either between ``---`` fences or ended by a blank line or the first other line.
-    Without a valid header the whole file is the body.
-    """
-    lines = text.split("\n")
-    fenced = lines[0].strip() == "---"
-    end_marker = "---" if fenced else ""
-    meta: dict[str, str] = {}
-    for i in range(int(fenced), len(lines)):
-        line = lines[i].strip()
-        if line == end_marker:
-            return {**meta, "text": "\n".join(lines[i + 1:])}
-        key, sep, value = line.partition(":")
-        key = key.strip().lower()
-        if not sep or key not in META_FIELDS:
-            if meta and not fenced:
-                return {**meta, "text": "\n".join(lines[i:])}
-            break
-        meta[key] = value.strip().strip("\"'")
-    return {"text": text}
-
-
-def _parse_html(html: str) -> dict[str, str]:
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
-    if doc is None or not (doc.text or "").strip():
-        raise BadArticle("no article text found in the HTML")
-    found = {"text": doc.text, "title": doc.title, "date": doc.date, "author": doc.author,
-             "source": doc.sitename, "url": doc.url, "lang": doc.language}
-    return {k: v for k, v in found.items() if isinstance(v, str) and v}
-
-
-def _load_jsonl(path: Path, text: str, sidecar: dict[str, str]) -> Iterator[Article | Skipped]:
-    """One article per non-blank line; a bad line skips only itself ("file.jsonl#12")."""
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}#{n}"
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-            yield _skip(where, f"malformed JSON line: {exc}")
-            continue
-        yield _record_article(where, record, sidecar)
-
-
-def _load_json(path: Path, text: str, sidecar: dict[str, str]) -> Iterator[Article | Skipped]:
-    """One object, or a list of objects ("file.json#3" for the third)."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-        raise BadArticle(f"malformed JSON: {exc}") from None
-    if not isinstance(data, list):
-        yield _record_article(str(path), data, sidecar)
-        return
-    if not data:
-        raise BadArticle("JSON list is empty")
-    for n, record in enumerate(data, start=1):
-        yield _record_article(f"{path}#{n}", record, sidecar)
-
-
-def _record_article(where: str, record: Any, sidecar: dict[str, str]) -> Article | Skipped:
-    try:
-        return _make_article(path=where, **{**_record_fields(record), **sidecar})
+        if isinstance(fields, BadArticle):
+            raise fields
+        return _make_article(path=where, **{**fields, **sidecar})
     except BadArticle as exc:
         return _skip(where, str(exc))
 
 
-def _record_fields(record: Any) -> dict[str, str]:
-    """Article fields from a JSON object, using the aliases in `JSON_FIELDS`."""
-    if not isinstance(record, dict):
-        raise BadArticle(f"expected a JSON object, got {type(record).__name__}")
-    fields: dict[str, str] = {}
-    for name, aliases in JSON_FIELDS.items():
-        value = next((record[a] for a in aliases if record.get(a) not in (None, "", [])), None)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            value = ", ".join(v.strip() for v in value if v.strip())
-        if value is not None and not isinstance(value, str):
-            raise BadArticle(f"field {name!r} is not a string")
-        if value:
-            fields[name] = value
-    if "text" not in fields:
-        raise BadArticle("missing text field (looked for 'text', 'content', 'body')")
-    return fields
-
-
-def _read_sidecar(path: Path) -> tuple[dict[str, str], Skipped | None]:
-    """Metadata from `X.meta.json` beside `X.ext` ({} if none), or a Skipped for a bad one."""
+def _sidecar(path: Path) -> dict[str, str] | Skipped:
+    """Metadata from `X.meta.json` beside `X.ext` ({} if none), or why it cannot be read."""
     sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
     if not sidecar.is_file():
-        return {}, None
+        return {}
     try:
-        data = json.loads(_decode(_read_bytes(sidecar)))
-        if not isinstance(data, dict):
-            raise BadArticle("metadata sidecar must be a JSON object")
-        return {k: v for k, v in data.items() if k in META_FIELDS and isinstance(v, str) and v}, None
-    except BadArticle as exc:
-        return {}, _skip(sidecar, str(exc))
-    except ValueError as exc:
-        return {}, _skip(sidecar, f"malformed JSON: {exc}")
+        return formats.read_sidecar(sidecar, META_FIELDS)
+    except (BadArticle, ValueError) as exc:
+        return _skip(sidecar, str(exc))
     except OSError as exc:
-        return {}, _skip(sidecar, _os_reason(exc))
+        return _skip(sidecar, _os_reason(exc))
 
 
 # --------------------------------------------------------------------------- building articles

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rag.corpus import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, Article, Skipped, load_articles
+from rag.corpus import SUPPORTED_SUFFIXES, Article, Skipped, load_articles
+from rag.formats import MAX_FILE_BYTES
 
 BUNDLED = Path(__file__).resolve().parent.parent / "corpus" / "tesla-data-center.txt"
 GOOD_IT = "Perché la città di Austin è importante per Tesla? La società cerca spazio per i suoi dati.\n"
