@@ -14,7 +14,8 @@ against each evidence item:
 
 A claim is verified by the cited items that support and agree with it; one whose citations
 fail is re-attached to an item that passes; one nothing supports stays unverified, with the
-reason in words. A verified claim resting only on evidence that answers the question far
+reason in words. A sentence saying the evidence does not tell ("the article does not
+mention…") is the model not answering, not a claim: it is left out. A verified claim resting only on evidence that answers the question far
 worse than the best item is padding and is left out, and so is a repeated sentence.
 """
 
@@ -36,6 +37,14 @@ MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
+# A sentence saying the evidence does not tell is no claim: the model's way of not answering.
+NON_ANSWER = re.compile(
+    r"\b(?:(?:does|do|did)\s+not|doesn['’]t|don['’]t)\s+(?:\w+\s+){0,2}(?:provide|mention|say|"
+    r"specify|state|contain|include|give|indicate|tell|answer)\b|\bno\s+(?:information|"
+    r"mention|details?)\b|\bnot\s+(?:mentioned|specified|provided|stated|given|indicated|"
+    r"available)\b|\bnon\s+(?:\w+\s+){0,2}(?:fornisce|fornisc\w+|menziona|specifica|indica|"
+    r"dice|contiene|riporta|precisa|è\s+(?:menzionat|specificat|indicat|riportat)\w*)\b|"
+    r"\bnessuna\s+(?:informazione|menzione|indicazione)\b", re.IGNORECASE)
 State = Literal["verified", "unverified", "left_out"]
 
 
@@ -109,6 +118,10 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     support = _support([strip_markers(s) for s in sentences], evidence, embedder, question)
     claims = []
     for sentence, row in zip(sentences, support):
+        if NON_ANSWER.search(strip_markers(sentence)):
+            claims.append(Claim(strip_markers(sentence), (), "left_out",
+                                "it says the articles do not tell"))
+            continue
         checks = [Check(e.number, float(value),
                         disagreement(strip_markers(sentence), e, articles.get(e.chunk.article_id),
                                      question, lang))

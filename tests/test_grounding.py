@@ -130,3 +130,13 @@ def test_markers_that_open_a_sentence_belong_to_the_one_before():
         "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."]
     first, second = _judge(draft).claims
     assert first.cited == (1,) and second.cited == (2,)
+
+
+def test_a_sentence_saying_the_evidence_does_not_tell_is_not_an_answer():
+    for draft in ("The evidence does not mention who directed Casablanca [1].",
+                  "Gli articoli non forniscono informazioni sul regista [1].",
+                  "There is no information about the director [2]."):
+        (claim,) = _judge(draft).claims
+        assert claim.state == "left_out" and "do not tell" in claim.reason, draft
+    (fact,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].").claims
+    assert fact.state == "verified"
