@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -148,6 +149,7 @@ def _quantize(body: Path, out: Path, work: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))  # its chatter
     model = onnx.load(str(body))
     linear = [n.name for n in model.graph.node if n.op_type == "MatMul"
               and any(i.name == n.input[1] for i in model.graph.initializer)]
