@@ -109,7 +109,12 @@ class Assistant:
         return self.library.add_text(text, title=title, **meta)
 
     def remove(self, article_ids: Iterable[str]) -> IndexReport:
-        return self.library.remove(article_ids)
+        """Remove articles for good: the pages and feed items they came from are told
+        (`Sources.dismiss`), so no sync brings them back."""
+        ids = list(article_ids)
+        report = self.library.remove(ids)
+        self.sources.dismiss(ids)
+        return report
 
     def articles(self) -> list[Article]:
         return self.library.articles()

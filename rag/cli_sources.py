@@ -58,7 +58,8 @@ def feeds_group(ctx, index_dir, as_json):
 @click.pass_context
 @friendly_errors
 def feeds_list(ctx, index_dir=None, as_json=False):
-    """Each feed: its policy for gone items, last sync and last error."""
+    """Each feed: its policy for gone items, its articles in the library, last sync and
+    last error."""
     feeds = assistant_for(ctx, index_dir=index_dir).sources.feeds()
     if as_json:
         echo_json([dataclasses.asdict(f) for f in feeds])
@@ -69,7 +70,7 @@ def feeds_list(ctx, index_dir=None, as_json=False):
         synced = _when(f.last_sync) if f.last_sync else "never synced"
         error = f"  error: {f.last_error}" if f.last_error else ""
         click.echo(f"{f.url}  [{f.policy} gone items]  {f.title or '(untitled)'}  "
-                   f"{synced}{error}")
+                   f"{f.articles} articles  {synced}{error}")
 
 
 @feeds_group.command("add")
@@ -88,7 +89,7 @@ def feeds_add(ctx, url, remove_gone, no_sync, index_dir, as_json):
     """
     sources = assistant_for(ctx, index_dir=index_dir).sources
     feed = sources.add_feed(url, policy="remove" if remove_gone else "keep")
-    reports = [] if no_sync else sources.sync([feed.url], progress=not as_json)
+    reports = () if no_sync else sources.sync([feed.url], progress=not as_json).feeds
     if as_json:
         echo_json({"feed": dataclasses.asdict(feed), "sync": [_sync_json(r) for r in reports]})
         return
@@ -123,17 +124,29 @@ def feeds_remove(ctx, url, keep_articles, index_dir, as_json):
 @friendly_errors
 def sync_command(ctx, urls, index_dir, as_json):
     """Sync the feeds (all, or those at URLS): index new and changed items; remove gone
-    ones from feeds with the remove policy. A feed that fails changes nothing; the exit
-    code is 3 when any failed."""
-    reports = assistant_for(ctx, index_dir=index_dir).sources.sync(urls, progress=not as_json)
+    ones from feeds with the remove policy. Without URLS, first fetch again the pages added
+    by URL whose articles the index lost (`rag index --rebuild`). A feed or page that fails
+    changes nothing; the exit code is 3 when any failed."""
+    report = assistant_for(ctx, index_dir=index_dir).sources.sync(urls, progress=not as_json)
     if as_json:
-        echo_json([_sync_json(r) for r in reports])
+        echo_json({"pages": {"restored": report.pages.restored,
+                             "skipped": _skipped_json(report.pages.skipped)},
+                   "feeds": [_sync_json(r) for r in report.feeds]})
     else:
-        if not reports:
+        _echo_pages(report.pages)
+        if not report.feeds:
             click.echo("No feeds to sync: add one with `rag feeds add URL`.")
-        _echo_syncs(reports)
-    if any(r.error for r in reports):
+        _echo_syncs(report.feeds)
+    if report.failed:
         ctx.exit(EXIT_SKIPPED)
+
+
+def _echo_pages(pages) -> None:
+    for s in pages.skipped:
+        click.echo(f"skipped {s.path}: {s.reason}", err=True)
+    if pages.restored or pages.skipped:
+        click.echo(f"pages added by URL and missing from the index: {pages.restored} "
+                   f"brought back, {len(pages.skipped)} skipped")
 
 
 def _echo_syncs(reports) -> None:
@@ -152,8 +165,12 @@ def _echo_syncs(reports) -> None:
 
 def _sync_json(report) -> dict[str, Any]:
     data = dataclasses.asdict(report)
-    data["skipped"] = [{"url": s.path, "reason": s.reason} for s in report.skipped]
+    data["skipped"] = _skipped_json(report.skipped)
     return data
+
+
+def _skipped_json(skipped) -> list[dict[str, str]]:
+    return [{"url": s.path, "reason": s.reason} for s in skipped]
 
 
 def _when(timestamp: float) -> str:

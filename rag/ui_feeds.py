@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 from .assistant import Assistant
 from .corpus import Article
 from .sources.registry import FeedRecord
-from .sources.sync import FeedSync
+from .sources.sync import FeedSync, PagesSync
 from .ui_corpus import error_html, report_html, skipped_line
 from .ui_words import one_line, plural, short
 
@@ -76,20 +76,25 @@ def followed_html(feed: FeedRecord) -> str:
             "fetching its articles…</p></div>")
 
 
-def sync_html(reports: Sequence[FeedSync], followed: FeedRecord | None = None) -> str:
+def sync_html(reports: Sequence[FeedSync], followed: FeedRecord | None = None,
+              pages: PagesSync | None = None) -> str:
     """One line per feed: what its sync added, updated and removed, or why it was not
-    synced; the items that could not be read are listed with the reason."""
-    if not reports:
+    synced; the items that could not be read are listed with the reason. First, the pages
+    added by address that were brought back, if any."""
+    pages = pages or PagesSync()
+    if not reports and not pages.restored and not pages.skipped:
         return error_html("No feeds to sync: follow one first.")
-    parts = []
+    parts = [_pages_html(pages)] if pages.restored or pages.skipped else []
     if followed is not None:
         parts.append(f"<p>Now following “{html.escape(feed_name(followed))}”: items that "
                      f"leave it are {POLICY_WORDS[followed.policy]} from the library.</p>")
     elif len(reports) > 1:
         parts.append(f"<p>Synced {plural(len(reports), 'feed')}.</p>")
     parts += [_feed_sync_html(r) for r in reports]
-    kind = "error" if all(r.error for r in reports) else "ok"
-    return f'<div class="rag-message {kind}">{"".join(parts)}</div>'
+    if not reports:
+        parts.append("<p>No feeds to sync.</p>")
+    failed = all(r.error for r in reports) and not pages.restored
+    return f'<div class="rag-message {"error" if failed else "ok"}">{"".join(parts)}</div>'
 
 
 def _feed_sync_html(report: FeedSync) -> str:
@@ -114,6 +119,19 @@ def _feed_sync_html(report: FeedSync) -> str:
         out += (f'<p class="problem">The feed is malformed ({html.escape(report.warning)}); '
                 "no article was removed.</p>")
     return out
+
+
+def _pages_html(pages: PagesSync) -> str:
+    lost = "added by address that the library had lost"
+    out = f"<p>Brought back {plural(pages.restored, 'page')} {lost}"
+    if not pages.skipped:
+        return out + ".</p>"
+    failed = plural(len(pages.skipped), "page")
+    out = (f"{out}; {failed} could not be fetched" if pages.restored
+           else f"<p>{failed} {lost} could not be fetched")
+    return (out + " (tried again at the next sync):</p><ul>"
+            + "".join(f"<li>{html.escape(skipped_line(s.path, s.reason))}</li>"
+                      for s in pages.skipped) + "</ul>")
 
 
 class SourcesActions:
@@ -151,22 +169,22 @@ class SourcesActions:
         return followed_html(feed), feed
 
     def sync(self, followed: FeedRecord | None = None) -> str:
-        """Sync the feed just ``followed``, or every feed."""
+        """Sync the feed just ``followed``, or everything (pages the library lost, then
+        every feed)."""
         try:
-            reports = self.assistant.sources.sync([followed.url] if followed else (),
-                                                  progress=True)
+            report = self.assistant.sources.sync([followed.url] if followed else (),
+                                                 progress=True)
         except Exception as error:  # noqa: BLE001
             log.exception("sync failed")
             return error_html(f"Could not sync: {one_line(error)}")
-        return sync_html(reports, followed)
+        return sync_html(report.feeds, followed, report.pages)
 
     def listing(self, articles: Sequence[Article]) -> tuple[list[FeedRecord], dict[str, int]]:
-        """The feeds followed, and how many of ``articles`` each brought in (an article
-        reached by two feeds, or by a feed and by its address, counts for each)."""
-        sources = self.assistant.sources
-        feeds, ids = sources.feeds(), {a.id for a in articles}
-        return feeds, {f.url: len({i.article_id for i in sources.registry.items(f.url).values()}
-                                  & ids) for f in feeds}
+        """The feeds followed, and how many of ``articles`` (the library's, as shown) each
+        brought in (an article reached by two feeds, or by a feed and by its address,
+        counts for each), by feed URL."""
+        feeds = self.assistant.sources.feeds(articles)
+        return feeds, {f.url: f.articles for f in feeds}
 
     def find(self, url: str | None) -> FeedRecord | None:
         """The feed followed at ``url``, if any."""

@@ -49,7 +49,7 @@ def publish(web: LocalWeb, stories) -> None:
 def test_feed_item_is_cited_then_gone_after_it_leaves_the_feed(web, assistant):
     publish(web, [PORT, WINE, CHESS])
     feed = assistant.sources.add_feed(web.url("/feed.xml"), policy="remove")
-    [report] = assistant.sources.sync()
+    [report] = assistant.sources.sync().feeds
     assert (report.added, report.error) == (3, "")
 
     answer = assistant.ask(QUESTION).answer()
@@ -60,7 +60,7 @@ def test_feed_item_is_cited_then_gone_after_it_leaves_the_feed(web, assistant):
                if c.url == web.url("/news/port"))
 
     publish(web, [WINE, CHESS])  # the story leaves the feed upstream
-    [report] = assistant.sources.sync([feed.url])
+    [report] = assistant.sources.sync([feed.url]).feeds
     assert report.removed == 1
     assert PORT.title not in {a.title for a in assistant.articles()}
     again = assistant.ask(QUESTION).answer()

@@ -11,7 +11,7 @@ import pytest
 
 from rag import ui  # noqa: F401 - first: it keeps gradio and its client offline
 from rag.sources.registry import FeedRecord
-from rag.ui_corpus import articles_html
+from rag.ui_corpus import CorpusActions, articles_html
 from rag.ui_feeds import SourcesActions, feeds_html
 from tests.helpers.news_site import STORIES, page, rss
 from tests.helpers.ui_app import make_assistant, serve_page
@@ -101,6 +101,41 @@ def test_a_page_added_by_address_and_then_by_a_feed_is_one_article_of_that_feed(
     assert "its articles were kept" not in actions.unfollow(feed, keep_articles=False)
     assert PORT.title in {a.title for a in assistant.articles()}  # still added by address
     assert WINE.title not in {a.title for a in assistant.articles()}
+
+
+def test_an_article_removed_in_the_corpus_tab_does_not_come_back_with_a_sync(web, assistant):
+    url = publish(web, [PORT, WINE])
+    actions, corpus = SourcesActions(assistant), CorpusActions(assistant)
+    _, feed = actions.follow(url, remove_gone=False)
+    actions.sync(feed)
+    port = next(a for a in assistant.articles() if a.title == PORT.title)
+    assert "Removed “" in corpus.remove(port.id)
+    assert plain(actions.sync()) == "Daily Ledger: 1 article unchanged."
+    assert PORT.title not in {a.title for a in assistant.articles()}
+    assert "1 article" in plain(feeds_html(*actions.listing(assistant.articles())))
+
+
+def test_a_sync_brings_back_pages_the_library_lost(web, assistant):
+    publish(web, [PORT])
+    actions = SourcesActions(assistant)
+    actions.add_urls(f"{web.url('/news/port')}\n{web.url('/news/wine')}")
+    web.routes["/news/wine"] = Route(page(WINE))
+    actions.add_urls(web.url("/news/wine"))
+    assistant.index_files([], rebuild=True)  # `rag index --rebuild` of other files
+    web.routes["/news/wine"] = Route(b"gone", status=410)
+    text = plain(actions.sync())
+    assert text == ("Brought back 1 page added by address that the library had lost; 1 page "
+                    "could not be fetched (tried again at the next sync): "
+                    f"{web.url('/news/wine')}: HTTP 410 Gone No feeds to sync.")
+    assert [a.title for a in assistant.articles()] == [PORT.title]
+    text = plain(actions.sync())
+    assert text.startswith("1 page added by address that the library had lost could not be "
+                           "fetched (tried again at the next sync): ")
+    web.routes["/news/wine"] = Route(page(WINE))
+    assert plain(actions.sync()) == ("Brought back 1 page added by address that the library "
+                                     "had lost. No feeds to sync.")
+    assert {a.title for a in assistant.articles()} == {PORT.title, WINE.title}
+    assert "No feeds to sync: follow one first." in actions.sync()  # nothing left to do
 
 
 def test_unfollowing_can_keep_the_feeds_articles(web, assistant):

@@ -2,10 +2,13 @@
 
 For each feed: its URL, title, policy for items gone from it ("keep" or "remove"), the
 validators of its last answer (ETag, Last-Modified), when it was last synced and the last
-error. For each feed item: the article it became and a fingerprint of the item, so an
-unchanged item is not fetched again. For each page added by URL: its article and
+error. For each feed item: the article it became, a fingerprint of the item, so an
+unchanged item is not fetched again, and whether the user removed its article (dismissed:
+not fetched again while it stays in the feed). For each page added by URL: its article and
 validators. An article stays while anything here refers to it, so the same article
 reached by URL and by a feed, or by two feeds, is removed only when the last goes.
+
+A registry written before items could be dismissed gains the column when first opened.
 
 Each call opens its own connection, so one registry may serve many threads; SQLite's
 locking serializes writers across processes.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from contextlib import closing, contextmanager
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterator, Literal, Sequence
 
@@ -33,7 +36,8 @@ CREATE TABLE IF NOT EXISTS feeds (
 CREATE TABLE IF NOT EXISTS items (
     feed TEXT NOT NULL REFERENCES feeds(url) ON DELETE CASCADE, key TEXT NOT NULL,
     url TEXT NOT NULL, article_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    from_summary INTEGER NOT NULL, PRIMARY KEY (feed, key));
+    from_summary INTEGER NOT NULL, dismissed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed, key));
 CREATE TABLE IF NOT EXISTS pages (
     url TEXT PRIMARY KEY, article_id TEXT NOT NULL, etag TEXT NOT NULL,
     last_modified TEXT NOT NULL, fetched REAL NOT NULL);
@@ -50,6 +54,8 @@ class FeedRecord:
     added: float = 0.0        # Unix times; 0 = never
     last_sync: float = 0.0
     last_error: str = ""
+    # its items' articles in the library, each once: counted by `Sources.feeds`, not stored
+    articles: int = field(default=0, metadata={"stored": False})
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class ItemRecord:
     article_id: str
     fingerprint: str
     from_summary: bool = False  # the page could not be read: the feed's own text was used
+    dismissed: bool = False     # the user removed its article: not fetched again
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,8 @@ class Registry:
         with self._db() as db:
             db.execute(f"INSERT INTO feeds ({_columns(FeedRecord)}) VALUES ({_marks(FeedRecord)}) "
                        "ON CONFLICT(url) DO UPDATE SET " + ", ".join(
-                           f"{f.name} = excluded.{f.name}" for f in fields(FeedRecord)[1:]),
-                       astuple(feed))
+                           f"{name} = excluded.{name}" for name in _stored(FeedRecord)[1:]),
+                       _values(feed))
 
     def remove_feed(self, url: str) -> None:
         with self._db() as db:
@@ -108,16 +115,25 @@ class Registry:
         with self._db() as db:
             rows = db.execute(f"SELECT {_columns(ItemRecord)} FROM items WHERE feed = ?",
                               (feed,)).fetchall()
-        return {row[1]: ItemRecord(*row[:5], bool(row[5])) for row in rows}
+        return {row[1]: ItemRecord(*row[:5], bool(row[5]), bool(row[6])) for row in rows}
+
+    def item_articles(self) -> dict[str, frozenset[str]]:
+        """By feed URL, the ids of the articles its items became."""
+        with self._db() as db:
+            rows = db.execute("SELECT feed, article_id FROM items").fetchall()
+        ids: dict[str, set[str]] = {}
+        for feed, article in rows:
+            ids.setdefault(feed, set()).add(article)
+        return {feed: frozenset(articles) for feed, articles in ids.items()}
 
     def record_sync(self, feed: FeedRecord, items: Sequence[ItemRecord],
                     forgotten: Sequence[str]) -> None:
         """After a sync: the feed's new state, its current items, and the keys to forget."""
         with self._db() as db:
             db.execute(f"UPDATE feeds SET ({_columns(FeedRecord)}) = ({_marks(FeedRecord)}) "
-                       "WHERE url = ?", (*astuple(feed), feed.url))
+                       "WHERE url = ?", (*_values(feed), feed.url))
             db.executemany(f"INSERT OR REPLACE INTO items ({_columns(ItemRecord)}) "
-                           f"VALUES ({_marks(ItemRecord)})", [astuple(i) for i in items])
+                           f"VALUES ({_marks(ItemRecord)})", [_values(i) for i in items])
             db.executemany("DELETE FROM items WHERE feed = ? AND key = ?",
                            [(feed.url, key) for key in forgotten])
 
@@ -136,11 +152,17 @@ class Registry:
     def save_page(self, page: PageRecord) -> None:
         with self._db() as db:
             db.execute(f"INSERT OR REPLACE INTO pages ({_columns(PageRecord)}) "
-                       f"VALUES ({_marks(PageRecord)})", astuple(page))
+                       f"VALUES ({_marks(PageRecord)})", _values(page))
 
-    def forget_pages(self, article_ids: Sequence[str]) -> None:
-        """Forget the pages that became these articles (they were removed)."""
+    def dismiss(self, article_ids: Sequence[str]) -> None:
+        """The user removed these articles: forget the pages that became them, and mark
+        the feed items that became them as dismissed. Nothing to do (and no file made)
+        for a registry never written."""
+        if not self.path.exists():
+            return
         with self._db() as db:
+            db.executemany("UPDATE items SET dismissed = 1 WHERE article_id = ?",
+                           [(i,) for i in article_ids])
             db.executemany("DELETE FROM pages WHERE article_id = ?",
                            [(i,) for i in article_ids])
 
@@ -161,6 +183,7 @@ class Registry:
             db.execute("PRAGMA foreign_keys = ON")
             if not self._ready:
                 db.executescript(_SCHEMA)
+                _add_dismissed(db)
                 self._ready = True
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
@@ -175,9 +198,29 @@ def registry_path(settings: Settings) -> Path:
     return settings.home / "sources" / f"{digest}.sqlite"
 
 
+def _add_dismissed(db: sqlite3.Connection) -> None:
+    """Give a registry written before items could be dismissed its ``dismissed`` column."""
+    if "dismissed" in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
+        return
+    try:
+        db.execute("ALTER TABLE items ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0")
+    except sqlite3.OperationalError as exc:  # another process added it meanwhile
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _stored(record: type) -> list[str]:
+    """The names of ``record``'s fields that are table columns, in order."""
+    return [f.name for f in fields(record) if f.metadata.get("stored", True)]
+
+
+def _values(record: object) -> tuple:
+    return tuple(getattr(record, name) for name in _stored(type(record)))
+
+
 def _columns(record: type) -> str:
-    return ", ".join(f.name for f in fields(record))
+    return ", ".join(_stored(record))
 
 
 def _marks(record: type) -> str:
-    return ", ".join("?" for _ in fields(record))
+    return ", ".join("?" for _ in _stored(record))

@@ -1,14 +1,14 @@
-"""Schedule: sync the feeds in a background thread every few minutes (while `rag serve`
-runs, when `Settings.sync_minutes` is above 0). The first sync runs at once; a sync that
-fails is logged and tried again at the next turn."""
+"""Schedule: sync the feeds (and bring back lost pages) in a background thread every few
+minutes (while `rag serve` runs, when `Settings.sync_minutes` is above 0). The first sync
+runs at once; a sync that fails is logged and tried again at the next turn."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Sequence
+from typing import Callable
 
-from .sync import FeedSync
+from .sync import FeedSync, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 class PeriodicSync:
     """Calls ``sync()`` now and then every ``minutes``, in a daemon thread, until `stop`."""
 
-    def __init__(self, sync: Callable[[], Sequence[FeedSync]], minutes: float):
+    def __init__(self, sync: Callable[[], SyncReport], minutes: float):
         if minutes <= 0:
             raise ValueError(f"sync interval {minutes!r} minutes: must be above 0")
         self._sync = sync
@@ -37,14 +37,22 @@ class PeriodicSync:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                for report in self._sync():
-                    _log(report)
+                _log(self._sync())
             except Exception as exc:  # noqa: BLE001 - the next turn tries again
                 log.warning("feed sync failed: %s", exc)
             self._stop.wait(self.seconds)
 
 
-def _log(report: FeedSync) -> None:
+def _log(report: SyncReport) -> None:
+    if report.pages.restored:
+        log.info("pages added by URL brought back: %d", report.pages.restored)
+    for skipped in report.pages.skipped:
+        log.warning("page not brought back: %s: %s", skipped.path, skipped.reason)
+    for feed in report.feeds:
+        _log_feed(feed)
+
+
+def _log_feed(report: FeedSync) -> None:
     if report.error:
         log.warning("feed %s not synced: %s", report.feed, report.error)
     else:

@@ -6,7 +6,13 @@ new or changed item (its article replaces the item's previous one), falls back t
 item's own text when the page cannot be fetched or holds no article, and, for items gone
 from the feed, keeps or removes their articles by the feed's policy. All of it reaches the
 library as one `sync` call per feed (atomic), and only then is the registry updated, so an
-interrupted sync is redone, never half-remembered.
+interrupted sync is redone, never half-remembered. A full sync first brings back the pages
+added by URL whose articles the library lost (an index rebuilt from files); feed items
+whose articles it lost come back with their feed's sync.
+
+An article the user removes stays removed (`dismiss`): its page is forgotten (adding the
+URL again brings it back) and its feed items are dismissed, not fetched again while they
+stay in their feed (unless the article comes back some other way).
 
 Nothing is removed on a failure: a feed that cannot be fetched or parsed, a malformed feed
 (whose missing items may be a truncation), a feed that suddenly lists no items, and an
@@ -64,6 +70,27 @@ class FeedSync:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class PagesSync:
+    """What bringing back the pages added by URL whose articles the library lost did."""
+
+    restored: int = 0
+    skipped: tuple[Skipped, ...] = ()  # pages that could not be fetched again (url, reason)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one `Sources.sync` did: to the pages added by URL, then to each feed."""
+
+    pages: PagesSync = PagesSync()
+    feeds: tuple[FeedSync, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """Whether a feed or a page could not be synced (it was left as it was)."""
+        return bool(self.pages.skipped) or any(f.error for f in self.feeds)
+
+
 @dataclass
 class _Plan:
     """A feed sync's work, gathered before anything is written."""
@@ -115,6 +142,22 @@ class Sources:
             self.registry.save_page(page)
         return report
 
+    def dismiss(self, article_ids: Iterable[str]) -> None:
+        """The user removed these articles: no sync brings them back. Their pages are
+        forgotten (adding the URL again brings one back) and their feed items dismissed
+        (not fetched again while they stay in their feed)."""
+        self.registry.dismiss(list(article_ids))
+
+    def restore_pages(self, *, progress: bool = False) -> PagesSync:
+        """Fetch again the pages added by URL whose articles are missing from the library
+        (the index was rebuilt from files); a page that fails now is tried at the next."""
+        stored = {a.id for a in self.library.articles()}
+        missing = [p.url for p in self.registry.pages() if p.article_id not in stored]
+        if not missing:
+            return PagesSync()
+        report = self.add_urls(missing, progress=progress)
+        return PagesSync(report.added + report.updated, tuple(report.skipped))
+
     def _page(self, url: str, stored: dict[str, Article]) -> tuple[Article, PageRecord, str]:
         """The article at ``url``, its page record, and the id of the article it replaces."""
         url = checked_url(url)
@@ -130,8 +173,15 @@ class Sources:
         return article, page, known.article_id if known else ""
 
     # -- feeds ------------------------------------------------------------------------
-    def feeds(self) -> list[FeedRecord]:
-        return self.registry.feeds()
+    def feeds(self, articles: Iterable[Article] | None = None) -> list[FeedRecord]:
+        """The feeds followed, each with ``articles``: how many articles its items brought
+        into the library are there now (an article counts once, also when it was added by
+        URL as well). ``articles``: the library's, as the caller has just read them (so
+        the counts agree with what it shows); by default they are read now."""
+        stored = {a.id for a in (self.library.articles() if articles is None else articles)}
+        ids = self.registry.item_articles()
+        return [replace(f, articles=len(ids.get(f.url, frozenset()) & stored))
+                for f in self.registry.feeds()]
 
     def add_feed(self, url: str, *, policy: Policy = "keep") -> FeedRecord:
         """Follow the feed at ``url`` (or the first one a web page at ``url`` announces);
@@ -163,20 +213,24 @@ class Sources:
         self.registry.remove_feed(url)
         return report
 
-    def sync(self, urls: Sequence[str] = (), *, progress: bool = False) -> list[FeedSync]:
-        """Sync the feeds at ``urls`` (default: every feed followed), one after another."""
+    def sync(self, urls: Sequence[str] = (), *, progress: bool = False) -> SyncReport:
+        """Sync the feeds at ``urls``, one after another; without ``urls``, first bring back
+        the pages whose articles the library lost, then sync every feed followed."""
         wanted = {checked_url(u) for u in urls}
         feeds = [f for f in self.registry.feeds() if not wanted or f.url in wanted]
         missing = wanted - {f.url for f in feeds}
         if missing:
             raise KeyError(f"no such feed: {', '.join(sorted(missing))} (see `rag feeds list`)")
-        return [self.sync_feed(feed, progress=progress) for feed in feeds]
+        pages = PagesSync() if wanted else self.restore_pages(progress=progress)
+        return SyncReport(pages, tuple(self.sync_feed(feed, progress=progress)
+                                       for feed in feeds))
 
     def sync_feed(self, feed: FeedRecord, *, progress: bool = False) -> FeedSync:
         started = time.perf_counter()
         stored = {a.id: a for a in self.library.articles()}
         known = self.registry.items(feed.url)
-        complete = all(item.article_id in stored for item in known.values())
+        complete = all(item.article_id in stored for item in known.values()
+                       if not item.dismissed)
         try:
             response = self.fetcher.fetch(feed.url, ("feed",), validators=Validators(
                 feed.etag, feed.last_modified) if complete else Validators())
@@ -189,7 +243,8 @@ class Sources:
                             seconds=time.perf_counter() - started)
         if parsed is None:
             self.registry.record_sync(replace(feed, last_sync=time.time(), last_error=""), [], [])
-            return FeedSync(feed.url, feed.title, unchanged=len(known), not_modified=True,
+            return FeedSync(feed.url, feed.title, not_modified=True,
+                            unchanged=sum(not i.dismissed for i in known.values()),
                             seconds=time.perf_counter() - started)
         plan = self._plan(feed, parsed, known, stored, progress)
         report = self.library.sync(plan.found, lambda a: a.id in plan.removed, plan.skipped,
@@ -208,21 +263,30 @@ class Sources:
         for item in tqdm(parsed.items, desc=f"syncing {_host(feed.url)}", unit="item",
                          disable=not progress):
             self._plan_item(plan, feed, parsed.title, item, known.get(item.key), stored)
-        gone = [record for key, record in known.items()
-                if key not in {item.key for item in parsed.items}]
-        if feed.policy == "remove" and parsed.complete and parsed.items:
+        listed = {item.key for item in parsed.items}
+        gone = [record for key, record in known.items() if key not in listed]
+        whole = parsed.complete and bool(parsed.items)
+        if feed.policy == "remove" and whole:
             plan.removed |= {record.article_id for record in gone}
             plan.forgotten = [record.key for record in gone]
-        else:
+        else:  # kept; those whose article is gone too (removed, or lost) are forgotten
             plan.kept = sum(record.article_id in stored for record in gone)
+            plan.forgotten = [r.key for r in gone if whole and r.article_id not in stored]
         plan.removed -= self.registry.referenced(except_feed=feed.url)
-        plan.removed -= {r.article_id for r in plan.records} | {a.id for a in plan.found}
+        plan.removed -= {r.article_id for r in plan.records if not r.dismissed}
+        plan.removed -= {a.id for a in plan.found}
         return plan
 
     def _plan_item(self, plan: _Plan, feed: FeedRecord, feed_title: str, item: FeedItem,
                    old: ItemRecord | None, stored: dict[str, Article]) -> None:
-        """Decide one item: unchanged, (re)read, or kept as it was when it cannot be read."""
+        """Decide one item: dismissed, unchanged, (re)read, or kept as it was when it
+        cannot be read."""
         had = old is not None and old.article_id in stored
+        if old is not None and old.dismissed:
+            if not had:  # the user removed its article
+                plan.records.append(old)
+                return
+            old = replace(old, dismissed=False)  # its article came back some other way
         if had and old.fingerprint == item.fingerprint and not old.from_summary:
             plan.found.append(stored[old.article_id])
             plan.records.append(old)
