@@ -98,7 +98,9 @@ def assistant_for(ctx: click.Context, **overrides: Any):
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-@click.option("--rebuild", is_flag=True, help="Start from an empty index (e.g. after changing the embedder).")
+@click.option("--rebuild", is_flag=True,
+              help="Start from an empty index (e.g. after changing the embedder); only PATHS "
+                   "are indexed again: pages and feed items come back with `rag sync`.")
 @json_option
 @click.pass_context
 @friendly_errors
