@@ -184,9 +184,8 @@ def test_answer_markdown_notes_what_was_not_verified():
 # --------------------------------------------------------------------------- CLI
 
 @pytest.fixture
-def saved(assistant, monkeypatch):
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+def saved(assistant):
+    """A saved chat; the `rag chats` commands read it without loading any model."""
     conversation = assistant.conversation(save=True)
     conversation.ask(AWS).answer()
     conversation.ask(JASSY).answer()
