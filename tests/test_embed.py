@@ -398,3 +398,23 @@ def test_auto_never_builds_the_int8_copy_itself(monkeypatch, model_dir):
     assert backends.choose_backend("auto", model_dir) == "torch"  # not made yet
     monkeypatch.setattr("rag.onnx_build.ready", lambda path, recipe: path / "model.onnx")
     assert backends.choose_backend("auto", model_dir) == "onnx-int8"
+
+
+@pytest.mark.e2e
+def test_real_int8_copy_agrees_with_the_reference(real_embedder):
+    from rag.chunking import split_sentences
+    from rag.onnx_build import ready
+
+    if ready(real_embedder.path, "int8") is None:
+        pytest.skip("no int8 copy made (python -m rag.onnx_build)")
+    fast = SentenceTransformerEmbedder(real_embedder.path, "embeddinggemma-300m",
+                                       backend="onnx-int8")
+    assert fast.name == "embeddinggemma-300m+onnx-int8"
+    spans = split_sentences(PASSAGE, "it")
+    mine = fast.embed_passages([PASSAGE], ["Tesla e Amazon"], [spans])
+    reference = real_embedder.embed_passages([PASSAGE], ["Tesla e Amazon"], [spans])
+    assert (mine.passages * reference.passages).sum() > 0.98
+    assert (mine.sentences[0] * reference.sentences[0]).sum(axis=1).min() > 0.95
+    question = "Che cosa ha detto il capo di Amazon?"
+    assert (fast.embed([question], kind="query") @ real_embedder.embed(
+        [question], kind="query").T)[0, 0] > 0.98
