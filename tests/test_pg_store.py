@@ -200,8 +200,8 @@ def test_a_new_analyzer_version_reanalyzes_at_open(store, url, caplog):
 def fake_models(monkeypatch):
     from tests.fakes import FakeGenerator
     embedder = FakeEmbedder()
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: embedder)
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.parts.build_generator", lambda settings: FakeGenerator())
     return embedder
 
 
@@ -253,3 +253,47 @@ def test_migrate_refuses_an_empty_source(fake_models, url, tmp_path):
     from rag.cli import cli
     result = CliRunner().invoke(cli, ["migrate", "--index", str(tmp_path / "none"), "--to", url])
     assert result.exit_code == 2 and "nothing to copy" in result.output
+
+
+# --------------------------------------------------------------------------- real models
+
+@pytest.fixture(scope="module")
+def both_stores(tmp_path_factory):
+    """The bundled corpus indexed with the real models, and copied into PostgreSQL."""
+    import shutil
+
+    from rag import Assistant, Settings
+    from rag.migrate import migrate
+    from tests.test_e2e import _models_ready
+    settings = Settings.load()
+    _models_ready(settings)
+    root = tmp_path_factory.mktemp("e2e-pg")
+    shutil.copytree(ROOT / "corpus", root / "corpus")
+    local = Assistant(settings.replace(index_dir=root / "index", corpus_dir=root / "corpus"))
+    local.index_files([root / "corpus"])
+    url = database_url()
+    target = open_store(url, local.store.manifest())
+    migrate(local.store, target)
+    target.close()
+    pg = Assistant(local.settings.replace(store=url), embedder=local.embedder,
+                   generator=local.generator)
+    return local, pg
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("question,phrase", [
+    ("Why might the Musk–Bezos rivalry grow?", "archiviazione dati per altre aziende"),
+    ("Quanto ha fatturato AWS nell'ultimo trimestre?", "22,1 miliardi"),
+    ("What is the capital of Australia?", None),
+])
+def test_the_real_models_answer_alike_from_both_stores(both_stores, question, phrase):
+    """The same passages in every mode; the answer (generated once more, so its wording
+    may vary) abstains alike and cites the passage that holds the answer."""
+    local, pg = both_stores
+    for mode in ("hybrid", "dense", "keyword"):
+        assert [h.chunk.id for h in pg.search(question, k=4, mode=mode)] == \
+            [h.chunk.id for h in local.search(question, k=4, mode=mode)]
+    answer = pg.ask(question).answer()
+    assert answer.abstained == (phrase is None), answer.to_json()
+    if phrase:
+        assert any(phrase in c.chunk.text for c in answer.citations), answer.to_json()["citations"]
