@@ -5,7 +5,8 @@ test extra): `server()` runs its ``initdb`` in a temporary folder, starts it on 
 port of 127.0.0.1 (unix socket in the same folder, fsync off: test data only) and stops
 it and deletes the folder when the process exits. PostgreSQL refuses to run as root, so
 as root the server runs as the user ``nobody`` (with a copy of the binaries if nobody
-cannot reach the installed ones).
+cannot reach the installed ones). A watchdog process stops the server if the test process
+is killed before it can.
 
 Each test gets its own database from `new_database()`. Role ``rag_secret`` must log in
 with a password over TCP (for the tests that check that passwords are never shown); every
@@ -23,6 +24,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ host all all 127.0.0.1/32 trust
 local all all trust
 """
 _server: "Server | None" = None
+_watchdog: "subprocess.Popen | None" = None
 _databases = itertools.count()
 
 
@@ -71,11 +74,15 @@ class Server:
 
 
 def server() -> Server:
-    """The session's server, started at the first call."""
-    global _server
+    """The session's server, started at the first call; stopped when this process ends,
+    however it ends (a watchdog process stops it when this one is killed)."""
+    global _server, _watchdog
     if _server is None:
         _server = _start()
         atexit.register(_server.stop)
+        _watchdog = subprocess.Popen(  # its stdin closes when this process dies
+            [sys.executable, __file__, str(_server.folder), str(_server.bin),
+             _server.user or ""], stdin=subprocess.PIPE, start_new_session=True)
     return _server
 
 
@@ -141,3 +148,8 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+if __name__ == "__main__":  # the watchdog: FOLDER BIN USER
+    sys.stdin.read()  # until the test process exits
+    Server(Path(sys.argv[1]), Path(sys.argv[2]), 0, sys.argv[3] or None).stop()
