@@ -8,9 +8,8 @@
         print(text, end="")
     print(response.answer().citations)           # the checked answer
 
-Models and the store are built from the settings when not passed in, on first use. One
-Assistant serves many threads: the store swaps whole snapshots, each model serializes
-its own calls.
+Models and the store (`rag.parts`) are built on first use. One Assistant serves many
+threads: the store swaps whole snapshots, each model serializes its own calls.
 """
 
 from __future__ import annotations
@@ -22,19 +21,19 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from . import prompts
 from .answer import Answer
 from .answering import Answerer, Options
 from .conversation import Conversation
-from .corpus import Article, detect_language
-from .embed import CachedEmbedder, Embedder, build_embedder
+from .corpus import Article
+from .embed import Embedder
 from .filters import Filters
-from .generate import Generator, Message, build_generator
+from .generate import Generator
 from .library import IndexReport, Library
+from .parts import Parts
 from .response import Response
 from .retrieve import Hit, Retriever
 from .settings import Settings
-from .store import Manifest, Store, open_store
+from .store import Store
 
 if TYPE_CHECKING:
     from .chats import ChatStore
@@ -47,59 +46,23 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
                  generator: Generator | None = None, store: Store | None = None):
         self.settings = settings or Settings.load()
-        self._embedder, self._generator, self._store = embedder, generator, store
-        self._queries: CachedEmbedder | None = None
-        self._lock = threading.RLock()
+        self.parts = Parts(self.settings, embedder, generator, store)
         self.ready = threading.Event()  # set once the models are loaded and warm
-        self.library = Library(self.settings, self._store_for, lambda: self.embedder)
+        self.library = Library(self.settings, self.parts.store, lambda: self.parts.embedder)
 
     @classmethod
     def load(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
         return cls((settings or Settings.load()).replace(**overrides))
 
-    # -- parts, built on first use ----------------------------------------------------
-    @property
-    def embedder(self) -> Embedder:
-        with self._lock:
-            if self._embedder is None:
-                self._embedder = build_embedder(self.settings)
-            return self._embedder
-
-    @property
-    def query_embedder(self) -> CachedEmbedder:
-        """The embedder for questions and checks, remembering recent vectors."""
-        with self._lock:
-            if self._queries is None:
-                self._queries = CachedEmbedder(self.embedder)
-            return self._queries
-
-    @property
-    def generator(self) -> Generator:
-        with self._lock:
-            if self._generator is None:
-                self._generator = build_generator(self.settings)
-            return self._generator
-
-    @property
-    def store(self) -> Store:
-        return self._store_for()
-
-    def _store_for(self, write: bool = False, fresh: bool = False) -> Store:
-        """The store; to write, one opened knowing the embedder's dimension."""
-        with self._lock:
-            if self._store is None or fresh or (write and not self._store.manifest().dim):
-                s = self.settings
-                manifest = Manifest(self.embedder.name, self.embedder.dim if write else 0,
-                                    s.chunk_tokens, s.chunk_overlap,
-                                    sentence_vectors=s.sentence_vectors)
-                self._store = open_store(s.store or s.index_dir, manifest, fresh=fresh)
-            return self._store
+    embedder = property(lambda self: self.parts.embedder, doc="The embedding model.")
+    generator = property(lambda self: self.parts.generator, doc="The language model.")
+    store = property(lambda self: self.parts.store(), doc="Where the index lives.")
 
     # -- the library ------------------------------------------------------------------
     def index_files(self, paths: Iterable[str | Path], *, rebuild: bool = False,
                     progress: bool = False) -> IndexReport:
         """Add, update and remove the articles under ``paths`` (folders or files)."""
-        self._store_for(write=True, fresh=rebuild)
+        self.parts.store(write=True, fresh=rebuild)
         return self.library.index_paths(paths, progress=progress)
 
     def import_files(self, files: Iterable[str | Path], *, progress: bool = False) -> IndexReport:
@@ -131,7 +94,7 @@ class Assistant:
                filters: Filters | None = None, today: dt.date | None = None) -> list[Hit]:
         """The passages most relevant to ``query`` (no answer)."""
         self.library.require_articles()
-        return Retriever(self.store, self.query_embedder, self.settings).search(
+        return Retriever(self.store, self.parts.query_embedder, self.settings).search(
             query, k=k, mode=mode, filters=filters, today=today)
 
     def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (),
@@ -145,7 +108,9 @@ class Assistant:
 
         def events():
             self.library.require_articles()
-            answerer = Answerer(self.settings, self.store, self.query_embedder, self.generator)
+            parts = self.parts
+            answerer = Answerer(self.settings, parts.store(), parts.query_embedder,
+                                parts.generator)
             yield from answerer.events(question, history, options)
             self.ready.set()
         return Response(events(), on_done)
@@ -167,14 +132,8 @@ class Assistant:
 
     # -- warming up -------------------------------------------------------------------
     def warm_up(self) -> None:
-        """Load the store and both models, and evaluate the fixed instructions into the
-        LLM's prompt cache, so that the first question pays for none of it."""
-        self.store.stats()
-        detect_language("Quanto vale il settore?")  # the detector's models load on first use
-        self.query_embedder.embed(["warm-up"], kind="query")
-        messages = [Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD)]
-        for _ in self.generator.generate(messages, max_tokens=1):
-            pass
+        """Load the store and both models and prime the LLM's prompt cache (`Parts`)."""
+        self.parts.warm_up()
         self.ready.set()
 
     def warm_up_in_background(self) -> threading.Thread:

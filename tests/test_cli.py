@@ -23,8 +23,8 @@ def test_every_command_has_help(command):
 @pytest.fixture
 def fake_models(monkeypatch):
     embedder, generator = FakeEmbedder(), FakeGenerator()
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: embedder)
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: generator)
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.parts.build_generator", lambda settings: generator)
 
 
 def test_index_then_ask_json(fake_models, tmp_path):

@@ -203,8 +203,8 @@ def test_garbage_manifest_is_refused_with_the_fix(built, garbage):
 def test_corrupt_index_through_the_cli_is_one_clear_line(built, monkeypatch):
     from rag.cli import cli
 
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("rag.parts.build_generator", lambda settings: FakeGenerator())
     chunks = current_generation(built.settings.index_dir) / "chunks.jsonl"
     data = bytearray(chunks.read_bytes())
     data[len(data) // 2] ^= 0x20  # one flipped bit, same size

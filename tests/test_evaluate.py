@@ -223,7 +223,7 @@ def test_evaluate_with_answers(tmp_path: Path):
 
 
 def test_cli_eval_jsonl(tmp_path: Path, monkeypatch):
-    from rag import assistant as assistant_module
+    from rag import parts as assistant_module
     from rag.cli import cli
     monkeypatch.setattr(assistant_module, "build_embedder", lambda settings: FakeEmbedder())
     corpus, questions = tmp_path / "c.jsonl", tmp_path / "q.jsonl"
@@ -289,7 +289,7 @@ def test_evaluate_mixed_measures_each_dataset_alone_and_together(tmp_path: Path)
 
 
 def test_cli_eval_mixed(tmp_path: Path, monkeypatch):
-    from rag import assistant as assistant_module
+    from rag import parts as assistant_module
     from rag.cli import cli
     monkeypatch.setattr(assistant_module, "build_embedder", lambda settings: FakeEmbedder())
     squad = tmp_path / "squad.json"

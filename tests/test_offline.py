@@ -294,7 +294,7 @@ def test_tampered_embedder_is_refused_before_loading(fake_registry, tmp_path):
 def test_tampered_llm_through_the_cli_says_what_to_run(fake_registry, tmp_path, monkeypatch):
     from rag.cli import cli
 
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: FakeEmbedder())
     gguf = fake_registry / "models" / "fake-llm" / "model.gguf"
     gguf.write_bytes(gguf.read_bytes()[:-7])
     index = tmp_path / "idx"

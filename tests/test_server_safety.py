@@ -151,8 +151,8 @@ def test_more_nasty_files_are_skipped_with_reasons(nasty, locked_folder):
 def test_rag_index_exit_code_and_summary(nasty, locked_folder, tmp_path, monkeypatch):
     from rag.cli import cli
 
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: FakeGenerator())
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("rag.parts.build_generator", lambda settings: FakeGenerator())
     index = tmp_path / "idx"
     result = CliRunner().invoke(cli, ["index", str(nasty), "--index", str(index)])
     assert result.exit_code == 3, result.output

@@ -45,8 +45,8 @@ def web(monkeypatch):
 @pytest.fixture
 def rag(monkeypatch, tmp_path):
     embedder, generator = FakeEmbedder(), FakeGenerator()
-    monkeypatch.setattr("rag.assistant.build_embedder", lambda settings: embedder)
-    monkeypatch.setattr("rag.assistant.build_generator", lambda settings: generator)
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.parts.build_generator", lambda settings: generator)
     monkeypatch.setenv("RAG_CORPUS_DIR", str(tmp_path / "corpus"))
 
     def run(*args: str, code: int = 0) -> str:

@@ -1,0 +1,74 @@
+"""Parts: the models and the store an assistant uses, built from the settings on first use.
+
+Weights load when a part is first needed, not when the assistant is made; parts passed in
+(fakes in tests, a shared model) are used as they are. The store is opened for reading
+without loading the embedder (its manifest's dimension is checked only on a write), and
+reopened knowing the embedder's dimension before the first write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from . import prompts
+from .corpus import detect_language
+from .embed import CachedEmbedder, Embedder, build_embedder
+from .generate import Generator, Message, build_generator
+from .settings import Settings
+from .store import Manifest, Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+class Parts:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 generator: Generator | None = None, store: Store | None = None):
+        self.settings = settings
+        self._embedder, self._generator, self._store = embedder, generator, store
+        self._queries: CachedEmbedder | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = build_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def query_embedder(self) -> CachedEmbedder:
+        """The embedder for questions and checks, remembering recent vectors."""
+        with self._lock:
+            if self._queries is None:
+                self._queries = CachedEmbedder(self.embedder)
+            return self._queries
+
+    @property
+    def generator(self) -> Generator:
+        with self._lock:
+            if self._generator is None:
+                self._generator = build_generator(self.settings)
+            return self._generator
+
+    def store(self, write: bool = False, fresh: bool = False) -> Store:
+        """The store; to write, one opened knowing the embedder's dimension; ``fresh``
+        starts it over (the old index stays until the first write replaces it)."""
+        with self._lock:
+            if self._store is None or fresh or (write and not self._store.manifest().dim):
+                s = self.settings
+                manifest = Manifest(self.embedder.name, self.embedder.dim if write else 0,
+                                    s.chunk_tokens, s.chunk_overlap,
+                                    sentence_vectors=s.sentence_vectors)
+                self._store = open_store(s.store or s.index_dir, manifest, fresh=fresh)
+            return self._store
+
+    def warm_up(self) -> None:
+        """Load the store and both models, and evaluate the fixed instructions into the
+        LLM's prompt cache, so that the first question pays for none of it."""
+        self.store().stats()
+        detect_language("Quanto vale il settore?")  # the detector's models load on first use
+        self.query_embedder.embed(["warm-up"], kind="query")
+        messages = [Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD)]
+        for _ in self.generator.generate(messages, max_tokens=1):
+            pass
