@@ -36,6 +36,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from common import EMBEDDER_DIR, RAG_HOME, RTQA_DIR, SQUAD_DEV, SQUAD_FILE, Report  # noqa: E402
 
+QUESTIONS = ("Why might the Musk-Bezos rivalry grow?", "Che cosa ha detto Andy Jassy?",
+             "Quali sono stati i ricavi di Lumetta Ceramiche nel 2024?")
 AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
              "ONEDNN_MAX_CPU_ISA": "AVX2", "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}
 
@@ -98,6 +100,14 @@ def speed(args: argparse.Namespace) -> None:
             vectors[name].append(embedders[name].embed(texts[part], titles=titles[part]))
             rates[name].append(args.per_round / (time.perf_counter() - started))
         print(f"round {r}: " + ", ".join(f"{b} {rates[b][-1]:.2f}" for b in backends), flush=True)
+    for name in backends:  # one question at a time, as the app embeds them
+        times = []
+        for question in QUESTIONS * 3:
+            started = time.perf_counter()
+            embedders[name].embed([question], kind="query")
+            times.append((time.perf_counter() - started) * 1000)
+        report.add("query", f"{name}: one question, ms (median of {len(times)})",
+                   statistics.median(times))
     reference = np.concatenate(vectors[backends[0]])
     base = statistics.median(rates[backends[0]])
     for name in backends:
