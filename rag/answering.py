@@ -231,7 +231,7 @@ class _Builder:
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
         """The best evidence itself as the answer: quoted, or — in another language — the
         model's restatement of it alone, checked as any claim and read as the same sentence."""
-        article = self.articles(EvidenceSet((item,)))[item.chunk.article_id]
+        self.articles(EvidenceSet((item,)))  # the quote is read from its article
         quote = self.quote(item)
         text, reason = f"“{' '.join(quote.text.split())}”", "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:

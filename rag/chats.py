@@ -16,7 +16,6 @@ same chat at once is kept twice, in order, never lost.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from contextlib import closing, contextmanager
@@ -29,6 +28,7 @@ from .answer import Answer
 from .conversation import Conversation, Turn
 from .errors import RagError
 from .settings import Settings
+from .store import store_file
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -164,9 +164,5 @@ class ChatStore:
 
 
 def chats_path(settings: Settings) -> Path:
-    """``chats.sqlite`` in a local index folder; for a database store, a file in the home
-    folder named after its location."""
-    if not settings.store:
-        return settings.index_dir / "chats.sqlite"
-    digest = hashlib.sha256(settings.store.encode("utf-8")).hexdigest()[:16]
-    return settings.home / "chats" / f"{digest}.sqlite"
+    """Where the saved chats of ``settings``' store live (`rag.store.store_file`)."""
+    return store_file(settings, "chats")

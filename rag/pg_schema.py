@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
@@ -40,7 +39,6 @@ SCHEMA = "rag"
 WRITE_LOCK = 0x7261675F73746F72  # "rag_stor": pg_advisory_xact_lock key of every writer
 HNSW_M = 32                      # the local store's HNSW parameters
 HNSW_EF_CONSTRUCTION = 80
-_SECRET_PARAMS = {"password", "sslpassword"}
 
 _TABLES = """
 CREATE TABLE rag.meta (key text PRIMARY KEY, value jsonb NOT NULL);
@@ -71,28 +69,6 @@ CREATE TABLE rag.lexicon (word text PRIMARY KEY, lang text NOT NULL);
 """
 
 VECTOR_INDEXES = {"chunks": "chunks_vectors", "sentences": "sentences_vectors"}
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password (in the user part or the query) replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        if ":" in user:
-            user = user.split(":", 1)[0] + ":***"
-        netloc = f"{user}@{host}"
-    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*/")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def url_secrets(url: str) -> list[str]:
-    """The passwords written in ``url`` (to scrub them from any message)."""
-    parts = urlsplit(url)
-    found = [parts.password] if parts.password else []
-    found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
-    return found
 
 
 def schema_exists(conn: Connection) -> bool:
@@ -157,7 +133,7 @@ def read_manifest(conn: Connection) -> Manifest:
     return Manifest(**{k: v for k, v in data.items() if k in known})
 
 
-def existing(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+def existing(conn: Connection, wanted: Manifest, location: str) -> Manifest | None:
     """The manifest of the store in the database, checked against ``wanted``; None if none."""
     if not schema_exists(conn):
         return None
@@ -166,7 +142,7 @@ def existing(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manif
     return found
 
 
-def prepare(conn: psycopg.Connection, wanted: Manifest, location: str) -> Manifest | None:
+def prepare(conn: Connection, wanted: Manifest, location: str) -> Manifest | None:
     """The store's manifest, checked; created when the database has none and ``wanted``
     knows its dimension. Re-analyzes the passages if the keyword analyzer changed."""
     if not schema_exists(conn) and wanted.dim:

@@ -37,7 +37,8 @@ from .chunking import Chunk
 from .corpus import Article
 from .filters import Filters
 from .pg_keyword import bm25_params, query_tokens, scored_sql
-from .pg_schema import WRITE_LOCK, existing, from_json, masked_url, prepare, url_secrets
+from .pg_schema import WRITE_LOCK, existing, from_json, prepare
+from .store import masked_url, url_secrets
 from .pg_write import Writer
 from .store import Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats
 

@@ -200,7 +200,7 @@ class Snapshot:
         dim = self.manifest.dim
         replaced = set(change.removed) | {e.article.id for e in change.added}
         kept = np.array([c.article_id not in replaced for c in self.chunks], bool)
-        new = [np.asarray(e.vectors, np.float32).reshape(-1, dim) for e in change.added]
+        new = [_vectors_of(e, dim) for e in change.added]
         chunks = ([c for c, k in zip(self.chunks, kept) if k]
                   + [c for e in change.added for c in e.chunks])
         articles = {k: a for k, a in self.articles.items() if k not in replaced}
@@ -230,6 +230,15 @@ class Snapshot:
             base += len(entry.chunks)
         index = updated_vectors(self.sentences, kept, new, self.manifest.dim)
         return index, np.concatenate(parts).astype(np.int64)
+
+
+def _vectors_of(entry: Entry, dim: int) -> np.ndarray:
+    """An entry's passage vectors, one per chunk of the store's dimension, or why not."""
+    vectors = np.asarray(entry.vectors, np.float32)
+    if vectors.shape != (len(entry.chunks), dim):
+        raise ValueError(f"article {entry.article.id}: {vectors.shape} passage vectors for "
+                         f"{len(entry.chunks)} passages of dimension {dim}")
+    return vectors
 
 
 # --------------------------------------------------------------------------- FAISS

@@ -14,8 +14,11 @@ never half of it, and an interrupted write leaves the previous state.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, Protocol, Sequence, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -146,7 +149,9 @@ class Store(Protocol):
 def check_manifest(found: Manifest, wanted: Manifest, location: str) -> None:
     """Refuse a store built with another embedder, dimension or chunking, naming the fix.
     A ``wanted.dim`` of 0 means "not known yet" (the embedder is not loaded): not checked."""
-    rebuild = f"Rebuild with: rag index --rebuild corpus/ --index {location}"
+    rebuild = (f"Rebuild with: RAG_STORE={location} rag index --rebuild corpus/"
+               if is_database_url(location) else
+               f"Rebuild with: rag index --rebuild corpus/ --index {location}")
     if found.format_version != wanted.format_version:
         raise StoreError(f"the index at {location} has format {found.format_version}, this "
                          f"version reads {wanted.format_version}. {rebuild}")
@@ -178,7 +183,42 @@ def open_store(location: str | object, wanted: Manifest, *, fresh: bool = False)
     if is_database_url(location):
         from .pg_store import PostgresStore
         return PostgresStore.open(str(location), wanted, fresh=fresh)
-    from pathlib import Path
-
     from .local_store import LocalStore
     return LocalStore.open(Path(str(location)), wanted, fresh=fresh)
+
+
+# --------------------------------------------------------------------------- locations
+
+_SECRET_PARAMS = {"password", "sslpassword"}
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (in the user part or the query) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*/")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords written in ``url`` (to scrub them from any message)."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS and v]
+    return found
+
+
+def store_file(settings, name: str) -> Path:
+    """A file kept beside the store (``chats``, ``sources``): ``{name}.sqlite`` in a local
+    index folder; for a database store, a file in the home folder named after its
+    location (password left out, so changing it moves nothing)."""
+    if not settings.store:
+        return Path(settings.index_dir) / f"{name}.sqlite"
+    digest = hashlib.sha256(masked_url(settings.store).encode("utf-8")).hexdigest()[:16]
+    return Path(settings.home) / name / f"{digest}.sqlite"

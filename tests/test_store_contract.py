@@ -262,9 +262,7 @@ def test_a_fresh_store_replaces_the_old_one_at_its_first_write(store, opener):
         opener(manifest())
 
 
-def test_vectors_of_the_wrong_size_are_refused_and_nothing_changes(store, request):
-    if "local" in request.node.name:  # LocalStore: numpy's reshape error, no article named
-        request.applymarker(pytest.mark.xfail(reason="LocalStore does not name the article"))
+def test_vectors_of_the_wrong_size_are_refused_and_nothing_changes(store):
     bad = entry(ARTICLES[0])
     bad = replace(bad, vectors=np.zeros((len(bad.chunks), 3), np.float32))
     with pytest.raises(ValueError, match="a-harbour"):

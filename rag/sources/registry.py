@@ -16,7 +16,6 @@ locking serializes writers across processes.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Literal, Sequence
 
 from ..settings import Settings
+from ..store import store_file
 
 Policy = Literal["keep", "remove"]
 POLICIES: tuple[Policy, ...] = ("keep", "remove")
@@ -190,12 +190,8 @@ class Registry:
 
 
 def registry_path(settings: Settings) -> Path:
-    """Where the registry of ``settings``' store lives: ``sources.sqlite`` in a local index
-    folder; for a database store, a file in the home folder named after its location."""
-    if not settings.store:
-        return settings.index_dir / "sources.sqlite"
-    digest = hashlib.sha256(settings.store.encode("utf-8")).hexdigest()[:16]
-    return settings.home / "sources" / f"{digest}.sqlite"
+    """Where the registry of ``settings``' store live (`rag.store.store_file`)."""
+    return store_file(settings, "sources")
 
 
 def _add_dismissed(db: sqlite3.Connection) -> None:
