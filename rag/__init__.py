@@ -6,11 +6,12 @@ load their weights on first use):
 * `Assistant` — index articles, search them, `ask` (a `Response`), `conversation`;
 * `Response` — iterate for the draft text, then `answer()` for the checked `Answer`;
   `events()` for `Stage`, `Sources`, `Draft` and `Done`;
-* `Conversation`, `Turn` — follow-up questions and their history;
+* `Conversation`, `Turn` — follow-up questions and their history; `ChatStore`,
+  `ChatSummary` — the saved ones (`Assistant.chats`);
 * `Answer`, `Citation`, `Quote`, `AnswerSentence`, `Hit`, `Evidence`, `IndexReport`;
 * `Settings`, `Filters`;
 * errors: `RagError` and its kinds `SettingsError`, `StoreError`, `EmptyIndexError`,
-  `ModelError`, `Cancelled`.
+  `ModelError`, `ChatNotFound`, `FetchError`; `Cancelled`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _WHERE = {
     "Stage": "events", "Sources": "events", "Draft": "events", "Done": "events",
     "Settings": "settings", "SettingsError": "settings", "Filters": "filters",
     "StoreError": "store", "EmptyIndexError": "store", "ModelError": "models",
-    "RagError": "errors",
+    "RagError": "errors", "ChatStore": "chats", "ChatSummary": "chats",
+    "ChatNotFound": "chats", "FetchError": "sources.fetch",
 }
 __all__ = sorted(_WHERE)
 

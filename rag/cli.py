@@ -196,13 +196,13 @@ def ask_command(ctx, question, index_dir, date_from, date_to, dated_only, source
 def chat_command(ctx, index_dir, as_json):
     """Chat interactively; follow-up questions use the conversation so far.
 
-    With --json, each answer is printed as one JSON line.
+    The chat is saved (see `rag chats`). With --json, each answer is one JSON line.
     """
     from .show import show_response
     assistant = assistant_for(ctx, index_dir=index_dir)
     assistant.library.require_articles()  # an empty index is reported before the first question
     assistant.warm_up_in_background()  # while the user types
-    conversation = assistant.conversation()
+    conversation = assistant.conversation(save=True)  # listed by `rag chats`
     if not as_json:
         click.echo("Ask about your articles (empty line or Ctrl-D to quit).")
     while True:

@@ -35,7 +35,8 @@ Question: Why did Acme sell more bicycles?
 Answer in English.
 Answer: Acme sold 3.5 million bicycles in 2023, 12% more than in 2022 [1], because sales grew thanks to new state incentives for electric mobility [3]."""
 
-CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation: replace pronouns and add the topic the conversation is about (for example "and what did she say?" becomes "What did Anna Neri say about the bicycle sales?"). Keep names, dates and numbers. Keep the language of the last question. Reply with the question only."""
+CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation: replace pronouns and vague words with what they refer to, and always name what the conversation is about (the company, person or product). Keep names, dates and numbers. Keep the language of the last question. Reply with the question only.
+Examples: “and what did she say?” becomes “What did Anna Neri say about Acme's bicycle sales?”; “E di quanto è cresciuto?” becomes “Di quanto è cresciuto il fatturato di Acme nel 2023?”."""
 
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "fr": "French", "de": "German",
                   "es": "Spanish", "pt": "Portuguese"}
