@@ -34,6 +34,8 @@ from .encoders import Encoder, Span
 from .settings import Settings
 from .vector_cache import VectorCache, text_key
 
+SAVE_EVERY = 128  # documents embedded between two writes to the vector cache
+
 __all__ = ["Embedder", "PassageVectors", "SentenceTransformerEmbedder", "CachedEmbedder",
            "build_embedder"]
 
@@ -149,16 +151,14 @@ class SentenceTransformerEmbedder:
         keys = [text_key(x) for x in inputs]
         found = self._cached(keys)
         missing = list(dict.fromkeys(x for x, f in zip(inputs, found) if f is None))
-        if missing:
+        where: dict[str, np.ndarray] = {}
+        for part in _parts(missing, progress):
             with self._lock:
-                fresh = self.encoder.encode(missing, batch_size=self.batch_size,
-                                            progress=progress)
-            self._store([text_key(x) for x in missing], list(fresh))
-            where = {x: v for x, v in zip(missing, fresh)}
-            found = [f[0] if f is not None else where[x] for x, f in zip(inputs, found)]
-        else:
-            found = [f[0] for f in found]
-        return np.stack(found).astype(np.float32)
+                fresh = self.encoder.encode(part, batch_size=self.batch_size)
+            self._store([text_key(x) for x in part], list(fresh))
+            where.update(zip(part, fresh))
+        return np.stack([f[0] if f is not None else where[x]
+                         for x, f in zip(inputs, found)]).astype(np.float32)
 
     def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None,
                        spans: Sequence[Sequence[Span]], *,
@@ -172,14 +172,14 @@ class SentenceTransformerEmbedder:
         keys = [text_key(x + "\0spans:" + repr(s)) for x, s in zip(inputs, shifted)]
         found = self._cached(keys)
         todo = [i for i, f in enumerate(found) if f is None or len(f) != 1 + len(spans[i])]
-        if todo:
+        for part in _parts(todo, progress):
             with self._lock:
                 fresh = self.encoder.encode_spans(
-                    [inputs[i] for i in todo], [shifted[i] for i in todo],
-                    batch_size=self.batch_size, progress=progress)
-            self._store([keys[i] for i in todo] + [text_key(inputs[i]) for i in todo],
+                    [inputs[i] for i in part], [shifted[i] for i in part],
+                    batch_size=self.batch_size)
+            self._store([keys[i] for i in part] + [text_key(inputs[i]) for i in part],
                         list(fresh) + [v[:1] for v in fresh])
-            for i, vectors in zip(todo, fresh):
+            for i, vectors in zip(part, fresh):
                 found[i] = vectors
         return PassageVectors(
             passages=np.stack([f[0] for f in found]).astype(np.float32) if found else
@@ -213,6 +213,18 @@ class SentenceTransformerEmbedder:
             return [(prompt.replace("none", (t or "none").replace("\n", " "), 1), x)
                     for t, x in zip(titles, texts)]
         return [(prompt + (f"{t}\n\n" if t else ""), x) for t, x in zip(titles, texts)]
+
+
+def _parts(items: list, progress: bool, size: int = SAVE_EVERY):
+    """``items`` in slices of ``size`` (each slice's vectors are cached as soon as they are
+    made, so an interrupted indexing run loses little), with one progress bar."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(items), desc="embedding", unit="passage",
+              disable=not progress or not items) as bar:
+        for start in range(0, len(items), size):
+            yield items[start: start + size]
+            bar.update(len(items[start: start + size]))
 
 
 class CachedEmbedder:

@@ -418,3 +418,22 @@ def test_real_int8_copy_agrees_with_the_reference(real_embedder):
     question = "Che cosa ha detto il capo di Amazon?"
     assert (fast.embed([question], kind="query") @ real_embedder.embed(
         [question], kind="query").T)[0, 0] > 0.98
+
+
+def test_an_interrupted_run_keeps_the_vectors_it_made(model_dir, tmp_path):
+    from rag.embed import SAVE_EVERY
+
+    class Failing(FakeEncoder):
+        def encode(self, texts, *, batch_size, progress=False):
+            if self.inputs:
+                raise KeyboardInterrupt
+            return super().encode(texts, batch_size=batch_size)
+
+    cache = VectorCache(tmp_path / "cache.sqlite")
+    texts = [f"Passage number {n}." for n in range(SAVE_EVERY + 5)]
+    with pytest.raises(KeyboardInterrupt):
+        make(model_dir, cache, Failing()).embed(texts)
+    assert cache.stats().vectors == SAVE_EVERY
+    again = FakeEncoder()
+    make(model_dir, cache, again).embed(texts)
+    assert len(again.inputs) == 5
