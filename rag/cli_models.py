@@ -55,7 +55,7 @@ def models_fetch(ctx, names, force, as_json):
         states.append(model_fetch.fetch(models.REGISTRY[name], settings.home, force=force,
                                    progress=not as_json))
         if not as_json:
-            click.echo(f"{name}: ready in {states[-1].path}")
+            click.echo(f"{name}: {states[-1].detail or 'ready'} in {states[-1].path}")
     if as_json:
         echo_json([_state_json(s) for s in states])
 

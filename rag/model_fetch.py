@@ -135,9 +135,6 @@ def fetch(spec: ModelSpec, home: Path, *, force: bool = False,
     if not force:
         current = verify(spec, home)
         if current.ok:
-            if progress:
-                print(f"{spec.name}: already prepared in {model_path(spec, home)}",
-                      file=sys.stderr)
             return ModelState(spec.name, spec.kind, current.path, "ok", "already prepared")
     tmp_root = home / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
@@ -164,8 +161,6 @@ def fetch(spec: ModelSpec, home: Path, *, force: bool = False,
         _install(stage, model_dir(spec, home), work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if progress:
-        print(f"{spec.name}: ready in {model_path(spec, home)}", file=sys.stderr)
     return ModelState(spec.name, spec.kind, model_path(spec, home), "ok", "fetched")
 
 

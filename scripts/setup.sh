@@ -121,14 +121,15 @@ fi
 extras=""
 [[ $WITH_TEST == 1 ]] && extras="[test]"
 stamp="$VENV/.rag-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1) $ROOT"
 have="$(cat "$stamp" 2>/dev/null || true)"
-# The stamp is "<pyproject sha> <repo root> <extras>"; an install with [test] covers one without.
+# The stamp is "<pyproject+constraints sha> <repo root> <extras>"; an install with [test] covers
+# one without. Versions are pinned by constraints.txt (refreshed by scripts/lock.sh).
 if [[ -x "$VENV/bin/rag" && ( "$have" == "$want [test]" || "$have" == "$want $extras" ) ]]; then
     log "rag${extras} already installed (pyproject.toml unchanged)"
 else
     log "installing rag${extras} in editable mode with its dependencies"
-    pipq install -q -e ".$extras" || die "pip install -e .$extras failed; see above"
+    pipq install -q -e ".$extras" -c constraints.txt || die "pip install -e .$extras failed; see above"
     echo "$want $extras" > "$stamp"
 fi
 
