@@ -62,6 +62,17 @@ class LocalStore:
         store.snapshot()  # refuse a mismatched or corrupt index now, not at the first search
         return store
 
+    @classmethod
+    def recorded(cls, directory: Path) -> Manifest | None:
+        """The manifest of the index in ``directory``, unchecked; None if none is readable."""
+        name = _current_name(Path(directory))
+        try:
+            record = json.loads((Path(directory) / str(name) / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+        known = {f.name for f in dataclasses.fields(Manifest)}
+        return Manifest(**{k: v for k, v in record.items() if k in known}) if name else None
+
     # -- reading ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The current generation (reloaded if another process wrote a newer one)."""

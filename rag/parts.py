@@ -16,7 +16,7 @@ from .corpus import detect_language
 from .embed import CachedEmbedder, Embedder, build_embedder
 from .generate import Generator, Message, build_generator
 from .settings import Settings
-from .store import Manifest, Store, open_store
+from .store import Manifest, Store, open_store, recorded_manifest
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,15 @@ class Parts:
 
     @property
     def embedder(self) -> Embedder:
+        """The settings' embedder, on the backend the existing index was built with (an
+        index made where bf16 runs stays usable where the int8 copy is chosen, and back)."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = build_embedder(self.settings)
+                embedder = build_embedder(self.settings)
+                recorded = recorded_manifest(self.settings.store or self.settings.index_dir)
+                if recorded is not None and hasattr(embedder, "for_index"):
+                    embedder = embedder.for_index(recorded.embedder)
+                self._embedder = embedder
             return self._embedder
 
     @property

@@ -37,7 +37,8 @@ from .chunking import Chunk
 from .corpus import Article
 from .filters import Filters
 from .pg_keyword import bm25_params, query_tokens, scored_sql
-from .pg_schema import WRITE_LOCK, existing, from_json, prepare
+from .pg_schema import (WRITE_LOCK, existing, from_json, prepare, read_manifest,
+                        schema_exists)
 from .store import masked_url, url_secrets
 from .pg_write import Writer
 from .store import Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats
@@ -82,6 +83,14 @@ class PostgresStore:
                                   kwargs={"autocommit": True, "application_name": "rag",
                                           "connect_timeout": CONNECT_TIMEOUT_S}, name="rag")
         return cls(url, wanted, found, pool, fresh)
+
+    @classmethod
+    def recorded(cls, url: str) -> Manifest | None:
+        """The manifest of the store in the database at ``url``, unchecked; None if none."""
+        with _translated(masked_url(url), url_secrets(url)):
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                 application_name="rag") as conn:
+                return read_manifest(conn) if schema_exists(conn) else None
 
     @classmethod
     def drop(cls, url: str) -> None:

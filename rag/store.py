@@ -214,6 +214,16 @@ def url_secrets(url: str) -> list[str]:
     return found
 
 
+def recorded_manifest(location: str | object) -> Manifest | None:
+    """What the store at ``location`` was built with, read without checking; None if there
+    is no store there yet."""
+    if is_database_url(location):
+        from .pg_store import PostgresStore
+        return PostgresStore.recorded(str(location))
+    from .local_store import LocalStore
+    return LocalStore.recorded(Path(str(location)))
+
+
 def store_file(settings, name: str) -> Path:
     """A file kept beside the store (``chats``, ``sources``): ``{name}.sqlite`` in a local
     index folder; for a database store, a file in the home folder named after its

@@ -330,3 +330,21 @@ def test_the_draft_is_not_stopped_inside_a_number_that_arrives_in_pieces(make):
     answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     assert answer.draft.startswith("La superficie è passata da 415.000 a 587.000 km² [1].")
     assert answer.draft.endswith("risalita [1].")  # three sentences, then it stopped
+
+
+def test_an_index_built_on_another_embedding_backend_is_used_with_that_backend(tmp_path,
+                                                                                monkeypatch):
+    class Swappable(FakeEmbedder):
+        def for_index(self, recorded):
+            other = FakeEmbedder()
+            other.name = recorded
+            return other
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: Swappable())
+    built = FakeEmbedder()
+    built.name = "fake-embedder+onnx-int8"  # say, made where the int8 copy was chosen
+    settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"},
+                             environ={})
+    Assistant(settings, embedder=built, generator=FakeGenerator()).index_files([REPO / "corpus"])
+    again = Assistant(settings, generator=FakeGenerator())
+    assert again.embedder.name == "fake-embedder+onnx-int8"
+    assert again.search("Quanto ha fatturato AWS?")  # opens: no mismatch refusal
