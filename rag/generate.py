@@ -2,10 +2,15 @@
 
 The GGUF's own chat template formats the messages, and decoding is llama-cpp-python's own
 `create_chat_completion` (greedy at temperature 0). One model instance is shared by every
-caller, so generation is serialized by a lock; llama.cpp reuses the KV cache of the longest
-common prompt prefix, so the fixed instructions at the head of every prompt are evaluated
-only once per process — and, through `prime` and `rag.prefix_state`, only once per
-machine: their evaluated state is kept on disk and loaded by the next process.
+caller, so generation is serialized by a lock.
+
+The fixed head of every prompt (the instructions) is evaluated once per machine, not per
+question or per process: `prime` evaluates it, and `rag.prefix_state` keeps its llama.cpp
+state on disk for the next process, which loads it in a fraction of a second. A prompt that
+starts with the primed prefix is always read from the prefix's end (never from a longer
+head it happens to share with an earlier prompt), because llama.cpp's numerics depend on
+where a prompt is split: so an answer does not depend on what was asked before, nor on
+whether its process loaded the prefix from disk or evaluated it.
 
 Loading is lazy: building a generator reads nothing. The weights load on the first call of
 `prime`, `generate` or `count_tokens`. llama.cpp releases Python's GIL while it reads the
@@ -62,6 +67,13 @@ class Generator(Protocol):
         them then pays only for the rest. Thread-safe; call it early, in a thread."""
 
 
+@dataclass(frozen=True)
+class _Prefix:
+    messages: tuple[Message, ...]
+    tokens: tuple[int, ...]
+    key: str  # of its saved state
+
+
 class LlamaCppGenerator:
     """A local GGUF model run by llama.cpp on the CPU.
 
@@ -76,6 +88,7 @@ class LlamaCppGenerator:
         self.seed = seed
         self.store = PrefixStore(state_dir) if state_dir else None
         self._llm: Any = None
+        self._prefix: _Prefix | None = None  # the last primed prefix
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()  # one generation (or priming) at a time
 
@@ -98,6 +111,7 @@ class LlamaCppGenerator:
                  temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         with self._lock:
+            self._read_after_prefix(messages)
             stream = self.llm.create_chat_completion(
                 payload, max_tokens=max_tokens, temperature=temperature,
                 top_k=1 if temperature == 0 else 40, stop=list(stop) or None,
@@ -110,8 +124,25 @@ class LlamaCppGenerator:
     def prime(self, prefix: Sequence[Message]) -> Primed:
         with self._lock:  # before loading: a `generate` that comes meanwhile waits for all
             tokens = self.prefix_tokens(prefix)
-            return prime_prefix(_LlamaPrefix(self.llm), tokens, self.store, self.name,
-                                state_key(self._state_parts(), tokens))
+            self._prefix = _Prefix(tuple(prefix), tuple(tokens),
+                                   state_key(self._state_parts(), tokens))
+            return self._hold_prefix()
+
+    def _hold_prefix(self) -> Primed:
+        prefix = self._prefix
+        return prime_prefix(LlamaPrefix(self.llm), prefix.tokens, self.store, self.name,
+                            prefix.key)
+
+    def _read_after_prefix(self, messages: Sequence[Message]) -> None:
+        """A prompt that starts with the primed prefix is read from the prefix's end, never
+        from a longer head it shares with an earlier prompt: every answer is then computed
+        the same way whatever was asked before, and as in a new process that loaded the
+        saved prefix (llama.cpp's numerics depend on where a prompt is split)."""
+        prefix = self._prefix
+        if prefix is None or not prefix.tokens or not _starts_with(messages, prefix.messages):
+            return
+        self._hold_prefix()
+        self.llm.n_tokens = len(prefix.tokens)
 
     def prefix_tokens(self, prefix: Sequence[Message]) -> list[int]:
         """The tokens every prompt that starts with ``prefix`` starts with: the chat
@@ -150,7 +181,7 @@ class LlamaCppGenerator:
                 "n_batch": self.llm.n_batch}
 
 
-class _LlamaPrefix:
+class LlamaPrefix:
     """`rag.prefix_state.PrefixModel` over a llama-cpp-python model (sequence 0 of its
     context). After a restore, the model's own prompt cache knows the restored tokens, so
     `create_chat_completion` evaluates only what follows them."""
@@ -190,6 +221,16 @@ class _LlamaPrefix:
         llm.input_ids[:len(tokens)] = tokens
         llm.n_tokens = len(tokens)
         return True
+
+
+def _starts_with(messages: Sequence[Message], prefix: Sequence[Message]) -> bool:
+    """Whether ``messages`` begin with ``prefix`` (whose last text may be continued)."""
+    if not prefix or len(messages) < len(prefix):
+        return False
+    *whole, last = prefix
+    head = messages[len(whole)]
+    return list(messages[:len(whole)]) == whole and head.role == last.role \
+        and head.content.startswith(last.content)
 
 
 def _token_text(llm, token: int) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import prompts
-from rag.generate import LlamaCppGenerator, Message
+from rag.generate import LlamaCppGenerator, Message, _starts_with
 from rag.models import ensure_ready, status
 from rag.prefix_state import MAGIC, PrefixStore, prime_prefix, state_key
 from rag.settings import Settings
@@ -167,6 +168,23 @@ class FakeLlama:
         return -1
 
 
+class FakeLlamaWithCache(FakeLlama):
+    """Also keeps a prompt cache: the tokens it holds, as llama_cpp.Llama does."""
+
+    def __init__(self):
+        self.input_ids = np.zeros(4096, dtype=np.intc)
+        self.n_tokens = 0
+        self.reads: list[list[int]] = []
+
+    def reset(self):
+        self.n_tokens = 0
+
+    def eval(self, tokens):
+        self.reads.append(list(tokens))
+        self.input_ids[self.n_tokens:self.n_tokens + len(tokens)] = tokens
+        self.n_tokens += len(tokens)
+
+
 def fake_generator(tmp_path: Path) -> LlamaCppGenerator:
     generator = LlamaCppGenerator(tmp_path / "model.gguf", "fake", state_dir=tmp_path)
     generator._llm = FakeLlama()
@@ -184,6 +202,33 @@ def test_the_prefix_is_the_template_rendering_up_to_the_last_message_text(tmp_pa
     prompt = Jinja2ChatFormatter(rendered, "$", "")(
         messages=[{"role": m.role, "content": m.content} for m in full]).prompt
     assert prompt.startswith(head)
+
+
+def test_a_prompt_after_the_prefix_is_read_from_the_prefix_end_whatever_came_before(tmp_path):
+    generator = LlamaCppGenerator(tmp_path / "model.gguf", "fake", state_dir=None)
+    generator._llm = llm = FakeLlamaWithCache()
+    generator._state_parts = lambda: {}
+    prefix = [Message("system", "Be brief."), Message("user", "Evidence:")]
+    primed = generator.prime(prefix)
+    assert primed.source == "evaluated" and llm.n_tokens == primed.tokens
+    # an earlier answer left more in the cache: its evidence, question and reply
+    earlier = list(b"\n[1] Acme sold 3.5 million bikes.\nQuestion: how many?")
+    llm.eval(earlier)
+    generator._read_after_prefix([Message("system", "Be brief."),
+                                  Message("user", "Evidence:\n[1] Acme sold 3.5 million")])
+    assert llm.n_tokens == primed.tokens and len(llm.reads) == 2  # cut back, nothing re-read
+    llm.eval(earlier)
+    generator._read_after_prefix([Message("system", "Other rules."), Message("user", "Hi")])
+    assert llm.n_tokens == primed.tokens + len(earlier)  # another prompt: left to llama.cpp
+
+
+def test_messages_start_with_a_prefix_whose_last_text_they_continue():
+    prefix = [Message("system", "S"), Message("user", "Evidence:")]
+    assert _starts_with([Message("system", "S"), Message("user", "Evidence:\n[1] x")], prefix)
+    assert not _starts_with([Message("system", "S2"), Message("user", "Evidence:")], prefix)
+    assert not _starts_with([Message("system", "S"), Message("assistant", "Evidence:")], prefix)
+    assert not _starts_with([Message("system", "S")], prefix)
+    assert not _starts_with([Message("system", "S")], [])
 
 
 def test_no_prefix_is_primed_for_a_model_without_its_own_chat_template(tmp_path):
@@ -227,15 +272,17 @@ def test_a_saved_prefix_is_reused_by_a_new_generator_with_the_same_answer(tmp_pa
         generator = LlamaCppGenerator(path, name, threads=settings.usable_threads,
                                       state_dir=tmp_path)
         primed = generator.prime(prefix)
-        llama_cpp.llama_perf_context_reset(generator.llm.ctx)
-        text = "".join(generator.generate(question, max_tokens=40))
-        evaluated = llama_cpp.llama_perf_context(generator.llm.ctx).n_p_eval
-        runs.append((primed, text, evaluated, len(generator.prefix_tokens(question))))
+        for _ in range(2):  # asked again: read again from the prefix's end, same answer
+            llama_cpp.llama_perf_context_reset(generator.llm.ctx)
+            text = "".join(generator.generate(question, max_tokens=40))
+            evaluated = llama_cpp.llama_perf_context(generator.llm.ctx).n_p_eval
+            runs.append((primed, text, evaluated, len(generator.prefix_tokens(question))))
         generator.llm.close()
-    (first, text_1, evaluated_1, full), (second, text_2, evaluated_2, _) = runs
+    (first, text_1, evaluated_1, full), _, (second, text_2, evaluated_2, _), _ = runs
     assert first.source == "evaluated" and second.source == "disk"
     assert first.path == second.path and first.path.stat().st_size > 0
     assert text_2 == text_1 and text_1.strip()
+    assert {run[1:3] for run in runs} == {(text_1, evaluated_1)}
     # Only what follows the prefix was read: the question's own text, the chat template's
     # closing and opening tokens, and at most the prefix's last token again.
     suffix = full - first.tokens
