@@ -15,7 +15,8 @@ against each evidence item:
 A claim is verified by the cited items that support and agree with it; one whose citations
 fail is re-attached to an item that passes; one nothing supports stays unverified, with the
 reason in words. A sentence saying the evidence does not tell ("the article does not
-mention…") is the model not answering, not a claim: it is left out. A verified claim resting only on evidence that answers the question far
+mention…") is the model not answering, not a claim: it is left out, and so is one that only
+repeats the question's own words. A verified claim resting only on evidence that answers the question far
 worse than the best item is padding and is left out, and so is a repeated sentence.
 """
 
@@ -32,6 +33,7 @@ from .claims import disagreement
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
+from .lexical import analyze, analyze_query
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
@@ -122,12 +124,24 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             claims.append(Claim(strip_markers(sentence), (), "left_out",
                                 "it says the articles do not tell"))
             continue
+        if question and repeats(strip_markers(sentence), question, lang):
+            claims.append(Claim(strip_markers(sentence), (), "left_out",
+                                "it only repeats the question"))
+            continue
         checks = [Check(e.number, float(value),
                         disagreement(strip_markers(sentence), e, articles.get(e.chunk.article_id),
                                      question, lang))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     return Verdict(tuple(_focus(claims, evidence, max_gap)))
+
+
+def repeats(claim: str, question: str, lang: str) -> bool:
+    """Whether ``claim`` says nothing the question does not: every word it holds (stemmed,
+    stopwords aside) is one of the question's ("Gengis Khan ha spinto i Mamelucchi fuori
+    dalla Palestina" for "Quale discendente di Gengis Khan ha spinto…?")."""
+    said = set(analyze(claim, lang))
+    return bool(said) and said <= set(analyze_query(question, {lang, "en", "it"}))
 
 
 def statements(answer: str, lang: str) -> list[str]:

@@ -140,3 +140,12 @@ def test_a_sentence_saying_the_evidence_does_not_tell_is_not_an_answer():
         assert claim.state == "left_out" and "do not tell" in claim.reason, draft
     (fact,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].").claims
     assert fact.state == "verified"
+
+
+def test_a_claim_that_only_repeats_the_question_is_not_an_answer():
+    question = "Quale venditore ha scommesso contro i data center nel 2022?"
+    (echo,) = _judge("Il venditore ha scommesso contro i data center nel 2022 [3].", question).claims
+    assert echo.state == "left_out" and "repeats the question" in echo.reason
+    (answer,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].",
+                       question).claims
+    assert answer.state == "verified"
