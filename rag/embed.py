@@ -202,7 +202,6 @@ class SentenceTransformerEmbedder:
         """The exact texts the model reads for these documents (prompt and title included)."""
         return [prefix + text for prefix, text in self._documents(texts, titles)]
 
-    _with_titles = document_inputs  # the name benchmarks/perf.py knows
 
     def _documents(self, texts: Sequence[str],
                    titles: Sequence[str] | None) -> list[tuple[str, str]]:

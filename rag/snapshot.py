@@ -30,7 +30,7 @@ EXACT_SEARCH_LIMIT = 100_000  # above this many vectors, HNSW instead of exact s
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # HNSW search breadth per 100k vectors: recall@10 against exact search stays ~0.97 when the
-# breadth grows with the index (benchmarks/perf.py scale, EmbeddingGemma-like vectors).
+# breadth grows with the index (benchmarks/store.py measures it).
 HNSW_EF_SEARCH = 512
 HNSW_EF_SEARCH_MAX = 8192
 SENTENCES_PER_PASSAGE = 4  # candidates read per passage wanted from the sentence index
