@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import urlparse
 
-SHARD_BYTES = 1024 * 1024       # below corpus.MAX_FILE_BYTES; one indexing checkpoint each
+SHARD_BYTES = 1024 * 1024       # below formats.MAX_FILE_BYTES; one indexing checkpoint each
 
 
 @dataclass(frozen=True)
