@@ -36,6 +36,9 @@ from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
 
+# What every answer's prompt starts with; the generator keeps it evaluated (`prime`).
+PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
+
 CONDENSE_TOKENS = 60
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")  # "22.1", "587.000" and "Sr.X" are not ends
 
@@ -145,6 +148,7 @@ class Answerer:
         """The model's answer from ``items``, piece by piece, stopped after a few sentences."""
         messages = [Message("system", prompts.SYSTEM),
                     Message("user", prompts.answer_message(question, items, lang))]
+        self.generator.prime(PROMPT_HEAD)  # at once when held; else loaded from disk or read
         stream = self.generator.generate(
             messages, max_tokens=max_tokens or self.settings.max_answer_tokens,
             temperature=self.settings.temperature)

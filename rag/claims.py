@@ -64,8 +64,16 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
 
 # --------------------------------------------------------------------------- quantities
 
+# "the two companies", "i due rivali", "both": a count of what the sentence already names
+# refers back to them; it states no quantity of its own.
+_ANAPHORIC_COUNT = re.compile(
+    r"\b(?:the|these|those|both|all|i|gli|le|questi|queste|entrambi|entrambe|tutti|tutte)"
+    r"\s+(?:two|three|due|tre)\b", re.IGNORECASE)
+
+
 def _missing_quantity(claim: str, evidence: str, claim_lang: str | None,
                       evidence_lang: str | None) -> str:
+    claim = _ANAPHORIC_COUNT.sub(lambda m: m.group(0).split()[0], claim)
     missing = unsupported(claim, evidence, claim_lang, evidence_lang)
     return f"“{missing[0]}”" if missing else ""
 

@@ -19,10 +19,12 @@ as soon as it knows the system prompt, while the embedder loads in the main thre
 `generate` that comes meanwhile waits for it.
 
 Prompt-lookup decoding and a draft model (the 0.5B) were measured against this plain
-greedy decoding (benchmarks/generation.py): on a CPU with one or two cores, checking a batch
-of drafted tokens costs nearly as much as generating them one by one (about 3.5 single steps
-for 4 drafts), so both were slower, and llama-cpp-python's prompt lookup also makes every
-prompt token compute its logits. Neither is used.
+greedy decoding (benchmarks/generation.py, AVX-512 and AVX2 builds): on a CPU with one or
+two cores, checking a batch of drafted tokens costs nearly as much as generating them one
+by one (a batch of 1 + 4 drafts about 3.5 single steps), so both were slower (0.3-0.8x the
+plain tokens per CPU second), llama-cpp-python's prompt lookup makes every prompt token
+compute its logits (a slower first token), and the batched checks changed some greedy
+answers. Neither is used.
 """
 
 from __future__ import annotations
@@ -134,12 +136,15 @@ class LlamaCppGenerator:
                             prefix.key)
 
     def _read_after_prefix(self, messages: Sequence[Message]) -> None:
-        """A prompt that starts with the primed prefix is read from the prefix's end, never
-        from a longer head it shares with an earlier prompt: every answer is then computed
-        the same way whatever was asked before, and as in a new process that loaded the
-        saved prefix (llama.cpp's numerics depend on where a prompt is split)."""
+        """A prompt that starts with the primed prefix is read from the prefix's end, any
+        other from its start, never from a longer head it shares with an earlier prompt:
+        every answer is then computed the same way whatever was asked before, and as in a
+        new process that loaded the saved prefix (llama.cpp's numerics depend on where a
+        prompt is split; two questions over the same evidence differ only in their last
+        tokens, and a reused head changed a greedy answer)."""
         prefix = self._prefix
         if prefix is None or not prefix.tokens or not _starts_with(messages, prefix.messages):
+            self.llm.n_tokens = 0  # read from the start: llama-cpp-python would reuse any head
             return
         self._hold_prefix()
         self.llm.n_tokens = len(prefix.tokens)

@@ -124,6 +124,10 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             claims.append(Claim(strip_markers(sentence), (), "left_out",
                                 "it says the articles do not tell"))
             continue
+        if strip_markers(sentence).rstrip().endswith("?"):
+            claims.append(Claim(strip_markers(sentence), (), "left_out",
+                                "it asks a question instead of answering"))
+            continue
         if question and repeats(strip_markers(sentence), question, lang):
             claims.append(Claim(strip_markers(sentence), (), "left_out",
                                 "it only repeats the question"))

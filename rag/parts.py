@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from . import prompts
+from .answering import PROMPT_HEAD
 from .corpus import detect_language
 from .embed import CachedEmbedder, Embedder, build_embedder
-from .generate import Generator, Message, build_generator
+from .generate import Generator, build_generator
 from .settings import Settings
 from .store import Manifest, Store, open_store, recorded_manifest
 
@@ -75,6 +75,4 @@ class Parts:
         self.store().stats()
         detect_language("Quanto vale il settore?")  # the detector's models load on first use
         self.query_embedder.embed(["warm-up"], kind="query")
-        messages = [Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD)]
-        for _ in self.generator.generate(messages, max_tokens=1):
-            pass
+        self.generator.prime(PROMPT_HEAD)

@@ -227,12 +227,14 @@ def test_warm_up_loads_the_models_and_evaluates_the_fixed_instructions_once(make
     assert not assistant.ready.is_set()
     assistant.warm_up()
     assert assistant.ready.is_set()
-    (system, user), = generator.prompts
-    assert system.content == prompts.SYSTEM
-    # the warm-up prompt is a prefix of every real prompt up to the first passage
+    assert not generator.prompts  # priming generates nothing
+    (system, user), = generator.primed
+    assert system.content == prompts.SYSTEM and user.content == prompts.EVIDENCE_HEAD
+    # the primed prefix is the head of every real answer prompt, primed again (held) there
     assistant.ask("Quanto ha registrato Amazon di fatturato per AWS?").answer()
-    real = generator.prompts[-1][1].content
-    assert real.startswith(user.content) and user.content == prompts.EVIDENCE_HEAD
+    real = generator.prompts[-1]
+    assert real[0] == system and real[1].content.startswith(user.content)
+    assert generator.primed[-1] == [system, user]
 
 
 def test_empty_index_is_refused_with_the_command_to_fill_it(make):
@@ -274,7 +276,7 @@ def test_true_sentences_that_do_not_answer_the_question_are_left_out(make):
 
 def test_a_failing_background_warm_up_is_logged_not_raised(make, caplog):
     class Broken(FakeGenerator):
-        def generate(self, messages, **options):
+        def prime(self, prefix):
             raise RuntimeError("model file is missing")
     assistant = make(Broken())
     assistant.warm_up_in_background().join(timeout=30)

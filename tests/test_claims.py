@@ -87,6 +87,14 @@ def test_quantities_must_be_stated_with_their_scale():
     assert _fails("Tesla has three plants.", "Tesla ha 3 stabilimenti.") == ""
 
 
+def test_a_count_of_what_the_sentence_names_is_no_new_quantity():
+    evidence = "Se Tesla offrisse archiviazione dati ad altre aziende, crescerebbe la rivalità con Amazon."
+    assert _fails("It could increase the competition between the two companies.", evidence) == ""
+    assert _fails("La concorrenza tra le due aziende crescerebbe.", evidence, lang="it") == ""
+    assert "two" in _fails("Tesla would compete with two companies.", evidence)
+    assert "due" in _fails("Tesla competerebbe con due aziende.", evidence, lang="it")
+
+
 def test_elided_articles_are_not_part_of_names():
     assert names("L'azienda Amazon ha registrato un fatturato, disse dell’Europa.") == [
         ("amazon",), ("europa",)]

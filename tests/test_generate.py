@@ -219,7 +219,7 @@ def test_a_prompt_after_the_prefix_is_read_from_the_prefix_end_whatever_came_bef
     assert llm.n_tokens == primed.tokens and len(llm.reads) == 2  # cut back, nothing re-read
     llm.eval(earlier)
     generator._read_after_prefix([Message("system", "Other rules."), Message("user", "Hi")])
-    assert llm.n_tokens == primed.tokens + len(earlier)  # another prompt: left to llama.cpp
+    assert llm.n_tokens == 0  # another prompt is read from its start, whatever is cached
 
 
 def test_messages_start_with_a_prefix_whose_last_text_they_continue():
