@@ -47,6 +47,7 @@ class Settings:
     embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # Matryoshka truncation (EmbeddingGemma supports 768/512/256/128); 0 = full.
     embed_dim: int = 0
+    # Passages embedded per forward pass.
     embed_batch_size: int = 16
     # Document vectors are kept in {home}/vector-cache.sqlite, so no passage is embedded
     # twice (rebuilds, several indexes over the same articles); its size in MB; 0 = off.
@@ -64,6 +65,7 @@ class Settings:
     candidates: int = 50
     # Passages given to the model.
     top_k: int = 4
+    # The k of reciprocal-rank fusion (fusion "rrf").
     rrf_k: int = 60
     # Weight of the dense side in the fusion (keyword gets 1 - this); tuned on SQuAD-it dev.
     dense_weight: float = 0.7
@@ -92,6 +94,7 @@ class Settings:
     min_evidence: float = 0.35
     # Checks on the draft: each sentence against the evidence it cites.
     verify: bool = True
+    # A sentence is verified when its cosine to the evidence it cites is at least this.
     min_support: float = 0.55
     # A verified sentence whose evidence scores this much below the best evidence is
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
@@ -107,9 +110,13 @@ class Settings:
     # Generation: the draft stops after this many sentences, or tokens.
     max_answer_sentences: int = 3
     max_answer_tokens: int = 320
+    # Sampling temperature (0: greedy, the same answer every time).
     temperature: float = 0.0
+    # The LLM's context window, in tokens.
     context_tokens: int = 4096
-    threads: int = 0  # 0 = all usable cores
+    # CPU threads for llama.cpp and the embedder; 0 = all usable cores.
+    threads: int = 0
+    # Sampling seed.
     seed: int = 0
     # The chat page and the HTTP API (`rag serve`); the largest upload or request body.
     host: str = "127.0.0.1"

@@ -35,19 +35,22 @@ list or a number out of range stops the program with a message naming the settin
 
 
 def comments() -> dict[str, str]:
-    """Each field's comment: the comment lines just above it and its trailing comment."""
+    """Each field's comment: the comment lines above it (shared by the fields that follow
+    them, up to the next comment) and its trailing comment."""
     lines = (REPO / "rag" / "settings.py").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("class Settings:"))
-    found, pending = {}, []
+    found, pending, after_field = {}, [], False
     for line in lines[start + 1:]:
         stripped = line.strip()
         if stripped.startswith("#"):
+            pending = [] if after_field else pending
             pending.append(stripped.lstrip("# "))
+            after_field = False
             continue
         m = re.match(r"\s{4}(\w+):\s*[^=]+=\s*(.*?)(?:\s+#\s*(.*))?$", line)
         if m:
             found[m.group(1)] = " ".join(pending + ([m.group(3)] if m.group(3) else []))
-            pending = []
+            after_field = True
         elif not stripped:
             continue
         elif stripped.startswith(("def ", "@")):

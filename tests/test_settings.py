@@ -41,3 +41,17 @@ def test_bad_values_name_the_setting():
 def test_replace_converts_like_the_cli():
     s = Settings.load(environ={}).replace(port="8000", verify="no")
     assert s.port == 8000 and s.verify is False
+
+
+def test_the_settings_reference_is_current_and_describes_every_setting():
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "scripts/settings_doc.py", "--check"], cwd=repo,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    rows = [line for line in (repo / "docs" / "settings.md").read_text().splitlines()
+            if line.startswith("| `")]
+    assert rows and all(not line.rstrip().endswith("|  |") for line in rows), \
+        [line.split("|")[1] for line in rows if line.rstrip().endswith("|  |")]
