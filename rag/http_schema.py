@@ -217,6 +217,7 @@ class AnswerFields(BaseModel):
     language: str
     kind: Literal["generated", "extracted", "abstained"]
     abstained: bool
+    truncated: bool
     citations: list[CitationOut]
     sentences: list[SentenceOut]
     passages: list[Passage]

@@ -150,6 +150,8 @@ def test_models_and_a_plain_answer_with_citations(client, app):
     assert extra["citations"] == expected["citations"]  # the same objects as rag ask --json
     assert extra["sentences"] == expected["sentences"]
     assert text == expected["answer"]
+    # every field of rag ask --json but the text, which is the message's content
+    assert set(expected) - {"answer"} <= set(extra), set(expected) - set(extra)
 
 
 def test_streamed_answer_sends_sources_first_and_citations_in_the_final_event(client, app):
