@@ -17,7 +17,7 @@ from rag.sources.schedule import PeriodicSync
 from rag.sources.sync import FeedSync, PagesSync, SyncReport
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.helpers.news_site import STORIES, page, rss
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import LocalWeb, Route, local_web
 
 PORT, WINE, CHESS = STORIES
 COMMANDS = [["add"], ["feeds"], ["feeds", "list"], ["feeds", "add"], ["feeds", "remove"],
@@ -33,13 +33,10 @@ def test_every_command_has_help(command):
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    for story in STORIES:
-        server.routes[f"/news/{story.slug}"] = Route(page(story))
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    for server in local_web(monkeypatch):
+        for story in STORIES:
+            server.routes[f"/news/{story.slug}"] = Route(page(story))
+        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from rag import Assistant, Settings
 from rag.models import status
 from tests.helpers.news_site import STORIES, page, rss
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import LocalWeb, Route, local_web
 
 pytestmark = pytest.mark.e2e
 PORT, WINE, CHESS = STORIES
@@ -32,11 +32,7 @@ def assistant(tmp_path):
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    yield from local_web(monkeypatch)
 
 
 def publish(web: LocalWeb, stories) -> None:

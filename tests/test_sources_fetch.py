@@ -8,18 +8,14 @@ import threading
 import pytest
 
 from rag.sources.fetch import USER_AGENT, Fetcher, FetchError, Limits, Validators
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import Route, guard_network, local_web
 
 PAGE = b"<html><head><title>T</title></head><body><p>Hello.</p></body></html>"
 
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    yield from local_web(monkeypatch)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from rag.sources.registry import Registry
 from rag.sources.sync import Sources
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.helpers.news_site import STORIES, atom, page, rss
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import LocalWeb, Route, local_web
 
 PORT, WINE, CHESS = STORIES
 FEED = "/feed.xml"
@@ -23,11 +23,7 @@ FEED = "/feed.xml"
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    yield from local_web(monkeypatch)
 
 
 @pytest.fixture

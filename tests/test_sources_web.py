@@ -7,17 +7,13 @@ import pytest
 from rag.sources.fetch import Fetcher, FetchError, Limits
 from rag.sources.web import fetch_article
 from tests.helpers.news_site import STORIES, page
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import Route, local_web
 from tests.test_sources_pdf import SENTENCES, make_pdf
 
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    yield from local_web(monkeypatch)
 
 
 @pytest.fixture

@@ -28,23 +28,8 @@ from rag.ui_render import (Progress, ShownTurn, answer_html, chat_html, draft_ht
                            progress_html, sources_panel_html)
 from rag.ui_sources import Highlight, cited_cards, passage_html, title_skip
 from rag.ui_words import plural, seconds
-from tests.helpers.ui_app import ScriptedGenerator, make_assistant, serve_page
+from tests.helpers.ui_app import MIRTANA, SCRIPT, ScriptedGenerator, make_assistant, serve_page
 
-MIRTANA = "How much did the harbour of Mirtana cost?"
-SCRIPT = {
-    # the number is wrong: the draft fails its check, the evidence answers instead
-    "cost": "The harbour of Mirtana cost 9900 euros per metre [[7300 euros]].",
-    # verified, then true but beside the point (or a second fact), then wrong
-    "mayor": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
-             "The town of Mirtana opened its new harbour, which cost 7300 euros per metre "
-             "[[7300 euros]]. The harbour cost 9900 euros per metre [[eleven years]].",
-    # a second sentence longer than the length limit
-    "plan": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
-            "The town of Mirtana opened its new harbour, which cost 7300 euros per metre, and "
-            "fishing boats will use the harbour from the spring when the town opens the new "
-            "market near the old pier [[7300 euros]].",
-    "history": " ".join(["The harbour of Mirtana is old."] * 30),
-}
 
 ARTICLE = "Intro line.\nThe bridge is 412 metres long. It opened in 1990. The mayor spoke."
 

@@ -15,7 +15,7 @@ from rag.ui_corpus import CorpusActions, articles_html
 from rag.ui_feeds import SourcesActions, feeds_html
 from tests.helpers.news_site import STORIES, page, rss
 from tests.helpers.ui_app import make_assistant, serve_page
-from tests.helpers.web_server import LocalWeb, Route, guard_network
+from tests.helpers.web_server import LocalWeb, Route, local_web
 
 PORT, WINE, CHESS = STORIES
 CLOSED = "http://127.0.0.1:9/nothing-listens-here"  # the discard port: connection refused
@@ -23,11 +23,7 @@ CLOSED = "http://127.0.0.1:9/nothing-listens-here"  # the discard port: connecti
 
 @pytest.fixture
 def web(monkeypatch):
-    blocked = guard_network(monkeypatch)
-    server = LocalWeb()
-    yield server
-    server.stop()
-    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
+    yield from local_web(monkeypatch)
 
 
 @pytest.fixture

@@ -132,3 +132,21 @@ def serve_page(assistant: Assistant) -> tuple[str, Callable[[], None]]:
 
     running = serve(assistant.settings, assistant=assistant, block=False)
     return running.url, running.close
+
+
+# The bundled test article's question, and the scripted drafts of the UI tests.
+MIRTANA = "How much did the harbour of Mirtana cost?"
+SCRIPT = {
+    # the number is wrong: the draft fails its check, the evidence answers instead
+    "cost": "The harbour of Mirtana cost 9900 euros per metre [[7300 euros]].",
+    # verified, then true but beside the point (or a second fact), then wrong
+    "mayor": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
+             "The town of Mirtana opened its new harbour, which cost 7300 euros per metre "
+             "[[7300 euros]]. The harbour cost 9900 euros per metre [[eleven years]].",
+    # a second sentence longer than the length limit
+    "plan": "The mayor of Mirtana said the harbour took eleven years to plan [[eleven years]]. "
+            "The town of Mirtana opened its new harbour, which cost 7300 euros per metre, and "
+            "fishing boats will use the harbour from the spring when the town opens the new "
+            "market near the old pier [[7300 euros]].",
+    "history": " ".join(["The harbour of Mirtana is old."] * 30),
+}

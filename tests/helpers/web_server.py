@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import threading
 import time
+from typing import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -178,3 +179,13 @@ def guard_network(monkeypatch) -> list[str]:
     for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
         monkeypatch.setattr(socket, name, guarded(name, getattr(socket, name), host))
     return attempts
+
+
+def local_web(monkeypatch) -> Iterator[LocalWeb]:
+    """A pytest fixture's body: a `LocalWeb`, with every connection beyond 127.0.0.1
+    refused and the test failed if one was tried."""
+    blocked = guard_network(monkeypatch)
+    server = LocalWeb()
+    yield server
+    server.stop()
+    assert blocked == [], f"the tests reached beyond 127.0.0.1: {blocked}"
