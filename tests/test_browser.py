@@ -42,7 +42,6 @@ from rag.settings import Settings  # noqa: E402
 from tests.helpers.ui_app import MIRTANA, SCRIPT, ScriptedGenerator, make_assistant, serve_page  # noqa: E402
 
 
-
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
