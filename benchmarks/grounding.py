@@ -6,8 +6,9 @@ split's paragraphs. Reported:
 * answerable abstention — answerable questions answered "not in the articles";
 * off-corpus abstention — questions no paragraph answers, answered so (higher is better);
 * gold contained — answerable questions whose answer text contains a gold answer;
-* quote accuracy — citations whose quote span covers a gold answer span (SQuAD gives each
-  answer's character offset in its paragraph), over all citations of answerable answers;
+* quote accuracy — citations whose quote span covers a gold answer span of the question
+  (SQuAD gives each answer's character offset in its paragraph), over all citations of
+  answerable answers;
 * kinds — how answers were made (generated, extracted from the evidence, abstained);
 * time — p50 of the whole answer, first evidence, first token.
 
@@ -40,7 +41,6 @@ from pathlib import Path
 class Paragraph:
     title: str
     text: str
-    answers: tuple[tuple[str, int], ...] = ()  # every gold answer of its questions
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Record:
     contains_gold: bool = False
     citations: list[dict] = field(default_factory=list)  # marker, quote, covers_gold, sentence
     sentences: list[dict] = field(default_factory=list)  # each answer sentence, state, support
+    golds: list[str] = field(default_factory=list)  # the question's gold answers
 
 
 def load_squad(path: Path, articles: str) -> tuple[list[Paragraph], list[Question]]:
@@ -72,11 +73,10 @@ def load_squad(path: Path, articles: str) -> tuple[list[Paragraph], list[Questio
     paragraphs, questions = [], []
     for article in json.loads(path.read_text(encoding="utf-8"))["data"][first:last]:
         for p in article["paragraphs"]:
-            golds = tuple((a["text"], a["answer_start"]) for qa in p["qas"] for a in qa["answers"])
             for qa in p["qas"]:
                 questions.append(Question(qa["question"], tuple(
                     (a["text"], a["answer_start"]) for a in qa["answers"]), len(paragraphs)))
-            paragraphs.append(Paragraph(article["title"], p["context"], golds))
+            paragraphs.append(Paragraph(article["title"], p["context"]))
     return paragraphs, questions
 
 
@@ -138,19 +138,16 @@ def sentence_quotes(answer) -> dict[int, list[str]]:
 
 # --------------------------------------------------------------------------- scoring
 
-def covers_gold(citation, paragraphs: list[Paragraph]) -> bool:
-    """Whether a quote of ``citation`` covers a gold answer span of its paragraph."""
-    chunk = citation.chunk
-    for p in paragraphs:
-        at = p.text.find(chunk.text)
-        if at < 0 or p.title != chunk.title:
-            continue
-        shift = at - chunk.start
-        for _, start, end in quotes_of(citation):
-            for gold, offset in p.answers:
-                if start + shift <= offset and offset + len(gold) <= end + shift:
-                    return True
-    return False
+def covers_gold(citation, q: Question, paragraphs: list[Paragraph]) -> bool:
+    """Whether a quote of ``citation`` covers a gold answer span of question ``q`` (in the
+    question's own paragraph)."""
+    chunk, p = citation.chunk, paragraphs[q.paragraph]
+    at = p.text.find(chunk.text)
+    if at < 0 or p.title != chunk.title:
+        return False
+    shift = at - chunk.start
+    return any(start + shift <= offset and offset + len(gold) <= end + shift
+               for _, start, end in quotes_of(citation) for gold, offset in q.golds)
 
 
 def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
@@ -181,7 +178,8 @@ def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
             "marker": c.marker, "title": c.chunk.title,
             "quotes": [text for text, _, _ in quotes_of(c)],
             "sentences": sentences.get(c.marker, []),
-            "covers_gold": answerable and covers_gold(c, paragraphs)})
+            "covers_gold": answerable and covers_gold(c, q, paragraphs)})
+    record.golds = sorted({g for g, _ in q.golds})
     return record
 
 
