@@ -91,7 +91,7 @@ class Settings:
     evidence_rank_weight: float = 0.02
     # Below this best evidence score nothing answers the question: abstain without
     # calling the model.
-    min_evidence: float = 0.35
+    min_evidence: float = 0.45
     # Checks on the draft: each sentence against the evidence it cites.
     verify: bool = True
     # A sentence is verified when its cosine to the evidence it cites is at least this.
@@ -103,7 +103,7 @@ class Settings:
     # (quoted, or restated in the question's language and checked) if it scores at least
     # `min_extract`.
     extractive_fallback: bool = True
-    min_extract: float = 0.45
+    min_extract: float = 0.55
     # A restatement of a quote in another language must read as the same sentence: cosine
     # at least this.
     min_translation: float = 0.80
