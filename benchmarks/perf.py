@@ -74,7 +74,7 @@ def worker(index: Path, corpus: Path, questions: list[str]) -> dict:
 
 def paths(root: Path) -> str:
     """PYTHONPATH for a checkout: the portable llama.cpp build first when asked."""
-    portable = [str(REPO / ".llama-portable")] if os.environ.get("RAG_BENCH_PORTABLE") else []
+    portable = [str(REPO / ".llama-portable")] if os.environ.get("BENCH_PORTABLE") else []
     return os.pathsep.join([*portable, str(root), str(REPO)])
 
 
@@ -148,7 +148,7 @@ def main() -> None:
         print(json.dumps(worker(Path(index), Path(corpus), json.loads(questions))))
         return
     if args.portable:
-        os.environ["RAG_BENCH_PORTABLE"] = "1"
+        os.environ["BENCH_PORTABLE"] = "1"
     questions = SEED_QUESTIONS + squad_questions(args.questions)
     versions = {"this checkout": REPO, **({"baseline": args.baseline} if args.baseline else {})}
     results, colds = {}, {}
