@@ -27,24 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.helpers.ui_app import PAGE_TIMER  # noqa: E402
+
 QUESTIONS = ["How much revenue did AWS report last quarter?",
              "Why might the Musk–Bezos rivalry grow?",
              "Quanto ha fatturato AWS nell'ultimo trimestre?",
              "Cosa ha detto Andy Jassy sulla crescita di AWS?"]
-# Milliseconds from Enter to the first source card, the first draft word and the checked
-# answer, seen by a MutationObserver in the page.
-TIMER = """() => {
-  const t0 = performance.now(), times = {};
-  const see = () => {
-    if (!times.sources && document.querySelector('#sources .src')) times.sources = performance.now() - t0;
-    const d = document.querySelector('#chat .rag-draft .text');
-    if (!times.token && d && d.textContent.trim()) times.token = performance.now() - t0;
-    if (!times.done && document.querySelector('#chat .rag-turn:last-child .rag-answer')) times.done = performance.now() - t0;
-  };
-  new MutationObserver(see).observe(document.body, {childList: true, subtree: true, characterData: true});
-  window.ragTimes = times;
-}"""
-
 
 def serve(tmp: Path):
     from rag.assistant import Assistant
@@ -65,7 +53,7 @@ def serve(tmp: Path):
 def measure(page, question: str) -> dict[str, float]:
     page.locator("#clear").click()
     page.wait_for_function("() => !document.querySelector('#chat .rag-turn')")
-    page.evaluate(TIMER)
+    page.evaluate(PAGE_TIMER)
     box = page.get_by_label("Your question")
     box.fill(question)
     box.press("Enter")

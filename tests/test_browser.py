@@ -39,7 +39,8 @@ playwright_api = pytest.importorskip("playwright.sync_api",
 expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
 
 from rag.settings import Settings  # noqa: E402
-from tests.helpers.ui_app import MIRTANA, SCRIPT, ScriptedGenerator, make_assistant, serve_page  # noqa: E402
+from tests.helpers.ui_app import (  # noqa: E402
+    MIRTANA, PAGE_TIMER, SCRIPT, ScriptedGenerator, make_assistant, serve_page)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -481,28 +482,13 @@ def _free_port() -> int:
     return free_port()
 
 
-# Milliseconds from pressing Enter to the first source card and to the first draft word,
-# measured in the page (performance.now()) by a MutationObserver.
-TIMER = """() => {
-  const t0 = performance.now(), times = {};
-  const see = () => {
-    if (!times.sources && document.querySelector('#sources .src')) times.sources = performance.now() - t0;
-    const d = document.querySelector('#chat .rag-draft .text');
-    if (!times.token && d && d.textContent.trim()) times.token = performance.now() - t0;
-    if (!times.done && document.querySelector('#chat .rag-turn:last-child .rag-answer')) times.done = performance.now() - t0;
-  };
-  new MutationObserver(see).observe(document.body, {childList: true, subtree: true, characterData: true});
-  window.ragTimes = times;
-}"""
-
-
 @pytest.mark.e2e
 def test_real_answer_streams_after_its_sources_and_is_measured(browser, real_app):
     url, assistant = real_app
     context, page, outside = open_page(browser, url)
     try:
         assistant.ready.wait(timeout=REAL_ANSWER_MS / 1000)  # measured warm, as a user would
-        page.evaluate(TIMER)
+        page.evaluate(PAGE_TIMER)
         submit(page, "How much revenue did AWS report last quarter?")
         expect(page.locator("#chat .rag-draft .text")).not_to_be_empty(timeout=REAL_ANSWER_MS)
         expect(page.locator("#sources .src").first).to_be_visible()

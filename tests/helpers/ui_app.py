@@ -150,3 +150,18 @@ SCRIPT = {
             "market near the old pier [[7300 euros]].",
     "history": " ".join(["The harbour of Mirtana is old."] * 30),
 }
+
+
+# Milliseconds from pressing Enter to the first source card, the first draft word and the
+# checked answer, measured in the page (performance.now()) by a MutationObserver.
+PAGE_TIMER = """() => {
+  const t0 = performance.now(), times = {};
+  const see = () => {
+    if (!times.sources && document.querySelector('#sources .src')) times.sources = performance.now() - t0;
+    const d = document.querySelector('#chat .rag-draft .text');
+    if (!times.token && d && d.textContent.trim()) times.token = performance.now() - t0;
+    if (!times.done && document.querySelector('#chat .rag-turn:last-child .rag-answer')) times.done = performance.now() - t0;
+  };
+  new MutationObserver(see).observe(document.body, {childList: true, subtree: true, characterData: true});
+  window.ragTimes = times;
+}"""
