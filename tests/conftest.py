@@ -10,7 +10,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-BUILD_RUNS: list[str] = []  # filled by tests/test_portable_build.py
+
+def pytest_configure(config):
+    config.build_runs = []  # lines from tests/test_portable_build.py (`request.config`)
 
 
 def llama_build() -> str:
@@ -28,5 +30,5 @@ def llama_build() -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"llama.cpp build of this run: {llama_build()}, "
                                 f"RAG_THREADS={os.environ.get('RAG_THREADS', 'all cores')}")
-    for line in BUILD_RUNS:
+    for line in config.build_runs:
         terminalreporter.write_line(line)

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILD_RUNS
-
 REPO = Path(__file__).resolve().parent.parent
 PORTABLE = REPO / ".llama-portable"
 pytestmark = pytest.mark.e2e
@@ -31,7 +29,7 @@ def _build_of(env: dict) -> str:
 
 
 @pytest.mark.parametrize("build,threads", [("portable", 1), ("portable", 2), ("native", 1)])
-def test_end_to_end_answers_hold_on_every_build_and_thread_count(build, threads):
+def test_end_to_end_answers_hold_on_every_build_and_thread_count(build, threads, request):
     env = {**os.environ, "RAG_THREADS": str(threads)}
     if build == "portable":
         if not (PORTABLE / "llama_cpp").is_dir():
@@ -45,7 +43,7 @@ def test_end_to_end_answers_hold_on_every_build_and_thread_count(build, threads)
                            "tests/test_e2e.py"], env=env, cwd=REPO, text=True,
                           capture_output=True, timeout=3600)
     result = (re.findall(r"^=*\s*(\d+ \w+.*) in [\d.]+s", done.stdout, re.M) or ["?"])[-1]
-    BUILD_RUNS.append(f"tests/test_e2e.py on {build} build ({which}), {threads} thread(s): "
+    request.config.build_runs.append(f"tests/test_e2e.py on {build} build ({which}), {threads} thread(s): "
                       f"{result}")
     assert done.returncode == 0, done.stdout[-6000:]
     if build == "portable":
