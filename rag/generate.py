@@ -125,9 +125,10 @@ class LlamaCppGenerator:
 
     def prime(self, prefix: Sequence[Message]) -> Primed:
         with self._lock:  # before loading: a `generate` that comes meanwhile waits for all
-            tokens = self.prefix_tokens(prefix)
-            self._prefix = _Prefix(tuple(prefix), tuple(tokens),
-                                   state_key(self._state_parts(), tokens))
+            if self._prefix is None or self._prefix.messages != tuple(prefix):
+                tokens = self.prefix_tokens(prefix)  # rendered, tokenized and keyed once
+                self._prefix = _Prefix(tuple(prefix), tuple(tokens),
+                                       state_key(self._state_parts(), tokens))
             return self._hold_prefix()
 
     def _hold_prefix(self) -> Primed:

@@ -222,6 +222,19 @@ def test_a_prompt_after_the_prefix_is_read_from_the_prefix_end_whatever_came_bef
     assert llm.n_tokens == 0  # another prompt is read from its start, whatever is cached
 
 
+def test_priming_the_same_prefix_again_renders_and_keys_nothing(tmp_path):
+    generator = LlamaCppGenerator(tmp_path / "model.gguf", "fake", state_dir=None)
+    generator._llm = llm = FakeLlamaWithCache()
+    keyed = []
+    generator._state_parts = lambda: keyed.append(1) or {}
+    prefix = [Message("system", "Be brief."), Message("user", "Evidence:")]
+    assert generator.prime(prefix).source == "evaluated"
+    assert generator.prime(list(prefix)).source == "memory" and len(keyed) == 1
+    assert len(llm.reads) == 1
+    other = [Message("system", "Other rules."), Message("user", "Evidence:")]
+    assert generator.prime(other).source == "evaluated" and len(keyed) == 2
+
+
 def test_messages_start_with_a_prefix_whose_last_text_they_continue():
     prefix = [Message("system", "S"), Message("user", "Evidence:")]
     assert _starts_with([Message("system", "S"), Message("user", "Evidence:\n[1] x")], prefix)
