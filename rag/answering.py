@@ -213,15 +213,17 @@ class _Builder:
         self.truncated = False  # the draft ended at the token limit, mid-sentence
         self._articles: dict[str, Article | None] = {}
 
+    def article(self, item: Evidence) -> Article | None:
+        """The article ``item`` is quoted from, read from the store once per answer."""
+        article_id = item.chunk.article_id
+        if article_id not in self._articles:
+            self._articles[article_id] = self.answerer.store.article(article_id)
+        return self._articles[article_id]
+
     def articles(self, evidence: EvidenceSet) -> Mapping[str, Article | None]:
-        for item in evidence.items:
-            article_id = item.chunk.article_id
-            if article_id not in self._articles:
-                self._articles[article_id] = self.answerer.store.article(article_id)
-        return self._articles
+        return {item.chunk.article_id: self.article(item) for item in evidence.items}
 
     def generated(self, draft: str, claims: Sequence[Claim], evidence: EvidenceSet) -> Answer:
-        self.articles(evidence)
         numbering: dict[int, int] = {}
         sentences = []
         for claim in claims:
@@ -235,7 +237,6 @@ class _Builder:
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
         """The best evidence itself as the answer: quoted, or — in another language — the
         model's restatement of it alone, checked as any claim and read as the same sentence."""
-        self.articles(EvidenceSet((item,)))  # the quote is read from its article
         quote = self.quote(item)
         text, reason = f"“{' '.join(quote.text.split())}”", "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:
@@ -277,7 +278,7 @@ class _Builder:
                            EvidenceSet(), draft)
 
     def quote(self, item: Evidence) -> Quote:
-        article = self._articles.get(item.chunk.article_id)
+        article = self.article(item)
         if article is not None and 0 <= item.start <= item.end <= len(article.text):
             return Quote(article.text[item.start:item.end], item.start, item.end)
         return Quote(item.text, item.start, item.end)
@@ -288,7 +289,7 @@ class _Builder:
         citations = []
         for number, marker in sorted(numbering.items(), key=lambda kv: kv[1]):
             item = evidence.get(number)
-            article = self._articles.get(item.chunk.article_id)
+            article = self.article(item)
             quote = self.quote(item)
             citations.append(Citation(marker, item.chunk, (quote,), article.url if article else "",
                                       page_of(article, quote.start)))
