@@ -66,12 +66,13 @@ class LocalStore:
     def recorded(cls, directory: Path) -> Manifest | None:
         """The manifest of the index in ``directory``, unchecked; None if none is readable."""
         name = _current_name(Path(directory))
+        if not name:
+            return None
         try:
-            record = json.loads((Path(directory) / str(name) / "manifest.json").read_text())
+            return Manifest.from_record(
+                json.loads((Path(directory) / name / "manifest.json").read_text()))
         except (OSError, ValueError):
             return None
-        known = {f.name for f in dataclasses.fields(Manifest)}
-        return Manifest(**{k: v for k, v in record.items() if k in known}) if name else None
 
     # -- reading ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -191,8 +192,7 @@ def read_generation(directory: Path, name: str, wanted: Manifest) -> Snapshot:
                          f"Rebuild with: rag index --rebuild corpus/ --index {directory}")
     try:
         record = json.loads((gen / "manifest.json").read_text())
-        known = {f.name for f in dataclasses.fields(Manifest)}
-        manifest = Manifest(**{k: v for k, v in record.items() if k in known})
+        manifest = Manifest.from_record(record)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise StoreError(f"index manifest {gen / 'manifest.json'} is unreadable ({exc}). "
                          f"Rebuild with: rag index --rebuild corpus/ --index {directory}")

@@ -128,9 +128,7 @@ def from_json(cls, data: dict, **more):
 
 
 def read_manifest(conn: Connection) -> Manifest:
-    data = read_meta(conn, "manifest") or {}
-    known = {f.name for f in dataclasses.fields(Manifest)}
-    return Manifest(**{k: v for k, v in data.items() if k in known})
+    return Manifest.from_record(read_meta(conn, "manifest") or {})
 
 
 def existing(conn: Connection, wanted: Manifest, location: str) -> Manifest | None:

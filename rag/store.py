@@ -15,7 +15,7 @@ never half of it, and an interrupted write leaves the previous state.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -49,6 +49,12 @@ class Manifest:
     chunker: int = CHUNKER_VERSION
     format_version: int = FORMAT_VERSION
     sentence_vectors: bool = True  # one vector per passage sentence is kept
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Manifest":
+        """The manifest written in ``record`` (a stored JSON object; other keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
 
 
 @dataclass(frozen=True)
