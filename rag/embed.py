@@ -202,7 +202,6 @@ class SentenceTransformerEmbedder:
         """The exact texts the model reads for these documents (prompt and title included)."""
         return [prefix + text for prefix, text in self._documents(texts, titles)]
 
-
     def _documents(self, texts: Sequence[str],
                    titles: Sequence[str] | None) -> list[tuple[str, str]]:
         """(prefix, text) per document: the model reads prefix + text."""
@@ -222,8 +221,9 @@ def _parts(items: list, progress: bool, size: int = SAVE_EVERY):
     with tqdm(total=len(items), desc="embedding", unit="passage",
               disable=not progress or not items) as bar:
         for start in range(0, len(items), size):
-            yield items[start: start + size]
-            bar.update(len(items[start: start + size]))
+            part = items[start: start + size]
+            yield part
+            bar.update(len(part))
 
 
 class CachedEmbedder:

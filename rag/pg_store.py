@@ -39,9 +39,9 @@ from .filters import Filters
 from .pg_keyword import bm25_params, query_tokens, scored_sql
 from .pg_schema import (WRITE_LOCK, existing, from_json, prepare, read_manifest,
                         schema_exists)
-from .store import masked_url, url_secrets
 from .pg_write import Writer
-from .store import Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats
+from .store import (Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats, masked_url,
+                    url_secrets)
 
 EXACT_SEARCH_LIMIT = 20_000   # vectors; above, HNSW
 HNSW_EF_SEARCH = 512          # search breadth per 100k vectors, as the local store

@@ -190,7 +190,7 @@ class Registry:
 
 
 def registry_path(settings: Settings) -> Path:
-    """Where the registry of ``settings``' store live (`rag.store.store_file`)."""
+    """Where the registry of ``settings``' store lives (`rag.store.store_file`)."""
     return store_file(settings, "sources")
 
 
