@@ -120,24 +120,27 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     support = _support([strip_markers(s) for s in sentences], evidence, embedder, question)
     claims = []
     for sentence, row in zip(sentences, support):
-        if NON_ANSWER.search(strip_markers(sentence)):
-            claims.append(Claim(strip_markers(sentence), (), "left_out",
-                                "it says the articles do not tell"))
-            continue
-        if strip_markers(sentence).rstrip().endswith("?"):
-            claims.append(Claim(strip_markers(sentence), (), "left_out",
-                                "it asks a question instead of answering"))
-            continue
-        if question and repeats(strip_markers(sentence), question, lang):
-            claims.append(Claim(strip_markers(sentence), (), "left_out",
-                                "it only repeats the question"))
+        text = strip_markers(sentence)
+        if reason := not_an_answer(text, question, lang):
+            claims.append(Claim(text, (), "left_out", reason))
             continue
         checks = [Check(e.number, float(value),
-                        disagreement(strip_markers(sentence), e, articles.get(e.chunk.article_id),
-                                     question, lang))
+                        disagreement(text, e, articles.get(e.chunk.article_id), question, lang))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     return Verdict(tuple(_focus(claims, evidence, max_gap)))
+
+
+def not_an_answer(claim: str, question: str, lang: str) -> str:
+    """Why ``claim`` (markers stripped) is no answer at all, or "": it says the articles do
+    not tell, asks a question, or only repeats the question's words."""
+    if NON_ANSWER.search(claim):
+        return "it says the articles do not tell"
+    if claim.rstrip().endswith("?"):
+        return "it asks a question instead of answering"
+    if question and repeats(claim, question, lang):
+        return "it only repeats the question"
+    return ""
 
 
 def repeats(claim: str, question: str, lang: str) -> bool:
