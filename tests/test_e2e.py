@@ -6,16 +6,15 @@ count: no answer may depend on the CPU's instruction set, threads or sampling.
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from rag import Assistant, Settings
+from rag import Assistant
 from rag.corpus import detect_language
-from rag.models import status
+from tests.helpers.real_models import bundled_corpus_assistant
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -41,23 +40,9 @@ HOSTILE = {
 }
 
 
-def _models_ready(settings: Settings) -> None:
-    if not all(s.state == "ok" for s in status(settings.home)
-               if s.name in (settings.embedder, settings.llm)):
-        if os.environ.get("CI"):
-            pytest.fail("default models are not prepared: run scripts/setup.sh")
-        pytest.skip("default models are not prepared: run scripts/setup.sh")
-
-
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    settings = Settings.load()
-    _models_ready(settings)
-    root = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(REPO / "corpus", root / "corpus")
-    assistant = Assistant(settings.replace(index_dir=root / "index", corpus_dir=root / "corpus"))
-    assistant.index_files([root / "corpus"])
-    return assistant
+    return bundled_corpus_assistant(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,13 @@
 the real default models (e2e) pass the same tests, so a fake cannot drift from what the
 product relies on."""
 
-import os
 
 import numpy as np
 import pytest
 
-from rag import Settings
 from rag.embed import Embedder, build_embedder
 from rag.generate import Generator, Message, build_generator
-from rag.models import status
+from tests.helpers.real_models import require_default_models
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 PASSAGE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "
@@ -22,12 +20,7 @@ ASK = [PREFIX[0], Message("user", "Evidence:\n[1] AWS revenue was 22.1 billion d
 
 
 def _real(kind: str):
-    settings = Settings.load()
-    wanted = settings.embedder if kind == "embedder" else settings.llm
-    if not any(s.name == wanted and s.state == "ok" for s in status(settings.home)):
-        if os.environ.get("CI"):
-            pytest.fail("default models are not prepared: run scripts/setup.sh")
-        pytest.skip("default models are not prepared: run scripts/setup.sh")
+    settings = require_default_models()
     return build_embedder(settings) if kind == "embedder" else build_generator(settings)
 
 

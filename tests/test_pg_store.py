@@ -260,17 +260,10 @@ def test_migrate_refuses_an_empty_source(fake_models, url, tmp_path):
 @pytest.fixture(scope="module")
 def both_stores(tmp_path_factory):
     """The bundled corpus indexed with the real models, and copied into PostgreSQL."""
-    import shutil
-
-    from rag import Assistant, Settings
+    from rag import Assistant
     from rag.migrate import migrate
-    from tests.test_e2e import _models_ready
-    settings = Settings.load()
-    _models_ready(settings)
-    root = tmp_path_factory.mktemp("e2e-pg")
-    shutil.copytree(ROOT / "corpus", root / "corpus")
-    local = Assistant(settings.replace(index_dir=root / "index", corpus_dir=root / "corpus"))
-    local.index_files([root / "corpus"])
+    from tests.helpers.real_models import bundled_corpus_assistant
+    local = bundled_corpus_assistant(tmp_path_factory.mktemp("e2e-pg"))
     url = database_url()
     target = open_store(url, local.store.manifest())
     migrate(local.store, target)

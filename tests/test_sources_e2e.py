@@ -4,12 +4,11 @@ item leaves the feed (remove policy) the next sync takes it out of the answers."
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from rag import Assistant, Settings
-from rag.models import status
+from rag import Assistant
+from tests.helpers.real_models import require_default_models
 from tests.helpers.news_site import STORIES, page, rss
 from tests.helpers.web_server import LocalWeb, Route, local_web
 
@@ -20,12 +19,7 @@ QUESTION = "How many jobs will the new container terminal create?"
 
 @pytest.fixture
 def assistant(tmp_path):
-    settings = Settings.load()
-    if not all(s.state == "ok" for s in status(settings.home)
-               if s.name in (settings.embedder, settings.llm)):
-        if os.environ.get("CI"):
-            pytest.fail("default models are not prepared: run scripts/setup.sh")
-        pytest.skip("default models are not prepared: run scripts/setup.sh")
+    settings = require_default_models()
     return Assistant(settings.replace(index_dir=tmp_path / "index",
                                       corpus_dir=tmp_path / "corpus"))
 
