@@ -1,4 +1,6 @@
-"""Keyword search: BM25 (bm25s) over tokens that mean the same in every passage.
+"""Keyword tokens: words analysed so that they mean the same in every passage.
+
+The BM25 index over these tokens is `rag.keyword_index`.
 
 Words: lowercased, Italian/French elided articles and prepositions removed
 (``dell'economia`` → ``economia``, ``l’azienda`` → ``azienda``), English possessives
@@ -21,34 +23,23 @@ wrong-language passages. A question is now one token per word: a word the corpus
 gets its corpus token; an unknown word is stemmed in the language of the question's known
 words (their majority), falling back to the corpus's other languages, and counts once.
 
-`ANALYZER_VERSION` changes whenever the tokens or the BM25 parameters change. An index
-saved by another version still opens: its BM25 is rebuilt in memory from the generation's
-``chunks.jsonl`` (and saved at the next index update).
+`ANALYZER_VERSION` changes whenever the tokens or the BM25 scoring change; an index saved
+by another version is rebuilt (see `rag.keyword_index`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Collection, Iterable, Mapping, Sequence
 
-import bm25s
-import numpy as np
 import Stemmer
 from bm25s import stopwords as bm25_stopwords
 
-from .templates import line_key, without_lines
-
-log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.INFO)  # its per-build DEBUG line is noise
-
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 # BM25 variant and parameters (tuned on the SQuAD-it dev split, see rag/evaluate.py).
 BM25_METHOD = "lucene"
 BM25_K1 = 0.75
@@ -245,100 +236,3 @@ class Lexicon:
     def from_json(cls, data: dict) -> "Lexicon":
         word_langs = {key: lang for lang, keys in data["words"].items() for key in keys.split()}
         return cls(word_langs, tuple(data["langs"]))
-
-
-def _signature() -> dict:
-    return {"analyzer": ANALYZER_VERSION, "bm25": [BM25_METHOD, BM25_K1, BM25_B]}
-
-
-class KeywordIndex:
-    """BM25 over the passages' `Lexicon` tokens; positions match the dense index's rows.
-
-    ``ignore_lines`` are lines that carry no keywords wherever they occur (the lines that
-    every document of a source repeats, see `rag.templates`); they are compared as
-    `templates.line_key` normalizes them."""
-
-    def __init__(self, bm25: bm25s.BM25 | None, lexicon: Lexicon, size: int,
-                 ignore_lines: Collection[str] = ()):
-        self._bm25 = bm25
-        self.lexicon = lexicon
-        self.size = size
-        self.ignore_lines = frozenset(ignore_lines)
-
-    @property
-    def langs(self) -> tuple[str, ...]:
-        return tuple(sorted(self.lexicon.langs)) if self.size else ()
-
-    @classmethod
-    def build(cls, texts: Sequence[str], langs: Sequence[str], *,
-              ignore_lines: Collection[str] = ()) -> "KeywordIndex":
-        ignore = frozenset(map(line_key, ignore_lines))
-        if not texts:
-            return cls(None, Lexicon(), 0, ignore)
-        passages = [words(without_lines(t, ignore) if ignore else t) for t in texts]
-        lexicon = Lexicon.of(passages, langs)
-        distinct: set[str] = set()
-        for passage in passages:
-            distinct.update(passage)
-        table = lexicon.table(distinct)  # each distinct word stemmed once
-        corpus = [[t for t in map(table.get, passage) if t] for passage in passages]
-        bm25 = bm25s.BM25(method=BM25_METHOD, k1=BM25_K1, b=BM25_B)
-        bm25.index(corpus, show_progress=False)
-        return cls(bm25, lexicon, len(texts), ignore)
-
-    def query_tokens(self, query: str) -> list[str]:
-        """The question's tokens that occur in the corpus, each once."""
-        if self._bm25 is None:
-            return []
-        vocabulary = self._bm25.vocab_dict
-        return [t for t in self.lexicon.query(query, vocabulary) if t in vocabulary]
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for ``query`` (zeros where nothing matches)."""
-        if self._bm25 is None:
-            return np.zeros(0, dtype=np.float32)
-        tokens = self.query_tokens(query)
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return self._bm25.get_scores(tokens).astype(np.float32)
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        meta = {**_signature(), "langs": list(self.langs), "size": self.size,
-                "ignore_lines": sorted(self.ignore_lines)}
-        (directory / "keyword.json").write_text(json.dumps(meta, ensure_ascii=False))
-        (directory / "lexicon.json").write_text(json.dumps(self.lexicon.to_json(),
-                                                           ensure_ascii=False))
-        if self._bm25 is not None:
-            self._bm25.save(str(directory / "bm25"), show_progress=False)
-
-    @classmethod
-    def load(cls, directory: Path) -> "KeywordIndex":
-        """The saved BM25; if it was built by another analyzer version, rebuilt from the
-        passages in ``chunks.jsonl`` beside it (an index folder's layout, see store.py)."""
-        meta = json.loads((directory / "keyword.json").read_text())
-        if {k: meta.get(k) for k in _signature()} != _signature():
-            return cls._rebuild(directory, meta)
-        lexicon = Lexicon.from_json(json.loads((directory / "lexicon.json").read_text()))
-        bm25 = None
-        if meta["size"]:
-            bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False)
-        return cls(bm25, lexicon, meta["size"], meta.get("ignore_lines", ()))
-
-    @classmethod
-    def _rebuild(cls, directory: Path, meta: dict) -> "KeywordIndex":
-        chunks_file = directory.parent / "chunks.jsonl"
-        if not chunks_file.is_file():
-            raise ValueError(f"keyword index analyzer version {meta.get('analyzer')} "
-                             f"!= {ANALYZER_VERSION}, and no chunks.jsonl to rebuild it from")
-        log.warning("keyword index in %s was built by analyzer %s (now %s): rebuilding it in "
-                    "memory; the next index update saves it", directory,
-                    meta.get("analyzer"), ANALYZER_VERSION)
-        texts, langs = [], []
-        with open(chunks_file, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    chunk = json.loads(line)
-                    texts.append(chunk["text"])
-                    langs.append(chunk.get("lang", ""))
-        return cls.build(texts, langs, ignore_lines=meta.get("ignore_lines", ()))

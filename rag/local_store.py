@@ -33,7 +33,7 @@ import numpy as np
 from .chunking import Chunk
 from .corpus import Article
 from .filters import Filters
-from .lexical import KeywordIndex
+from .keyword_index import KeywordIndex
 from .snapshot import Snapshot
 from .store import (Change, Entry, Manifest, Ranked, SentenceVectors, StoreError, StoreStats,
                     check_manifest)

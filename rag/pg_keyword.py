@@ -4,7 +4,9 @@ PostgreSQL's own full-text ranking (``ts_rank``) is not BM25, so the store keeps
 tokens as the local index (`rag.lexical`: words, the corpus `Lexicon`, its tokens) in a
 postings table, ``(token, chunk) -> tf`` with each passage's token count beside it, and
 scores a question with BM25 (bm25s's "lucene" variant, `BM25_K1`, `BM25_B`) in one query
-that reads only the question's tokens' postings through the primary key.
+that reads only the question's tokens' postings through the primary key. As in the local
+index (`rag.keyword_index`), a token's IDF counts the passages in the question's language;
+the count of passages per language is kept in ``rag.meta``.
 
 The lexicon is a property of the whole corpus (a word's language is the language whose
 passages use it most), so a write re-derives it from every passage, as the local index
@@ -15,6 +17,7 @@ does on every update, and rewrites the postings of only the passages whose token
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -22,23 +25,34 @@ from typing import Sequence
 from psycopg import Connection
 
 from .lexical import (ANALYZER_VERSION, BM25_B, BM25_K1, BM25_METHOD, Lexicon, fold_accents,
-                      words)
+                      question_language, words)
 
 if BM25_METHOD != "lucene":  # the SQL below is the lucene variant
     raise ImportError(f"rag.pg_keyword computes BM25 'lucene', not {BM25_METHOD!r}")
 
 # One pass over the query tokens' postings: df by a window over the token, then BM25.
+# A token's IDF is its rarity among the passages in the question's language when some
+# passage is in it (see rag.keyword_index), else among all passages.
 _SCORED = """
-WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl
+WITH s AS (SELECT chunks::float8 AS n, tokens::float8 / greatest(chunks, 1) AS avgdl,
+                  coalesce((SELECT (value ->> %(lang)s)::float8 FROM rag.meta
+                            WHERE key = 'passages_by_lang'), 0) AS n_lang
            FROM rag.stats),
-p AS (SELECT chunk, tf, tokens, count(*) OVER (PARTITION BY token)::float8 AS df
-      FROM rag.postings WHERE token = ANY(%(tokens)s)),
+p AS (SELECT p.chunk, p.tf, p.tokens, count(*) OVER w ::float8 AS df,
+             count(*) FILTER (WHERE c.lang = %(lang)s) OVER w ::float8 AS df_lang
+      FROM rag.postings p JOIN rag.chunks c ON c.rowid = p.chunk
+      WHERE p.token = ANY(%(tokens)s) WINDOW w AS (PARTITION BY p.token)),
 scored AS (
-    SELECT p.chunk, sum(ln(1 + (s.n - p.df + 0.5) / (p.df + 0.5)) * p.tf
-                        / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.tokens / s.avgdl))) AS score
+    SELECT p.chunk, sum(CASE WHEN s.n_lang > 0
+                             THEN ln(1 + (s.n_lang - p.df_lang + 0.5) / (p.df_lang + 0.5))
+                             ELSE ln(1 + (s.n - p.df + 0.5) / (p.df + 0.5)) END
+                        * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.tokens / s.avgdl)))
+           AS score
     FROM p CROSS JOIN s GROUP BY p.chunk)
 """
 
+
+@dataclass
 
 @dataclass(frozen=True)
 class Reanalysis:
@@ -82,8 +96,10 @@ def scored_sql(select: str) -> str:
     return _SCORED + select
 
 
-def bm25_params(tokens: Sequence[str]) -> dict:
-    return {"tokens": list(tokens), "k1": BM25_K1, "b": BM25_B}
+def bm25_params(tokens: Sequence[str], query: str) -> dict:
+    """The parameters of `_SCORED` for ``query``'s ``tokens``."""
+    return {"tokens": list(tokens), "k1": BM25_K1, "b": BM25_B,
+            "lang": question_language(words(query)) or None}
 
 
 # --------------------------------------------------------------------------- writing
@@ -123,6 +139,8 @@ def reanalyze(conn: Connection, force: bool = False) -> Reanalysis:
     total = sum(map(len, corpus))
     conn.execute("UPDATE rag.stats SET tokens = %s, langs = %s",
                  (total, list(lexicon.langs) if corpus else []))
+    conn.execute("INSERT INTO rag.meta VALUES ('passages_by_lang', %s::jsonb) ON CONFLICT (key) "
+                 "DO UPDATE SET value = EXCLUDED.value", (json.dumps(Counter(langs)),))
     conn.execute("UPDATE rag.meta SET value = %s::jsonb WHERE key = 'analyzer'",
                  (str(ANALYZER_VERSION),))
     return Reanalysis(len(changed), total)

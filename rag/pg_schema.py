@@ -2,7 +2,8 @@
 
 Everything lives in the schema ``rag`` of the database the URL names::
 
-    rag.meta        key -> jsonb: "manifest" (the `Manifest`), "analyzer" (ANALYZER_VERSION)
+    rag.meta        key -> jsonb: "manifest" (the `Manifest`), "analyzer" (ANALYZER_VERSION),
+                    "passages_by_lang" (passages per language label, for keyword search)
     rag.stats       one row: articles, chunks, sentences, tokens (for BM25's average length)
                     and the corpus languages in the lexicon's order
     rag.articles    one row per article: its fields as jsonb, the casefolded author

@@ -233,7 +233,7 @@ class PostgresStore:
             tokens = query_tokens(conn, query)
             if not tokens:
                 return Ranked()
-            params.update(bm25_params(tokens), k=k)
+            params.update(bm25_params(tokens, query), k=k)
             rows = conn.execute(scored_sql(
                 f"SELECT c.id, sc.score FROM scored sc JOIN rag.chunks c ON c.rowid = sc.chunk "
                 f"{join} WHERE {where} AND sc.score > 0 ORDER BY sc.score DESC, c.rowid "
@@ -253,7 +253,7 @@ class PostgresStore:
                 scores = dict(conn.execute(scored_sql(
                     "SELECT c.id, sc.score FROM scored sc JOIN rag.chunks c "
                     "ON c.rowid = sc.chunk WHERE c.id = ANY(%(ids)s)"),
-                    {**bm25_params(tokens), "ids": list(known)}).fetchall())
+                    {**bm25_params(tokens, query), "ids": list(known)}).fetchall())
         return np.array([scores.get(i, 0.0) for i in ids if i in known], np.float32)
 
     def sentences(self, ids: Sequence[str]) -> list[SentenceVectors]:

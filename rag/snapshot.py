@@ -23,7 +23,7 @@ import numpy as np
 from .chunking import Chunk
 from .corpus import Article
 from .filters import Filters
-from .lexical import KeywordIndex
+from .keyword_index import KeywordIndex
 from .store import Change, Entry, Manifest, Ranked, SentenceVectors, StoreStats
 
 EXACT_SEARCH_LIMIT = 100_000  # above this many vectors, HNSW instead of exact search

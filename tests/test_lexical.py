@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from rag import lexical
-from rag.lexical import (KeywordIndex, Lexicon, analyze, analyze_query, fold_accents,
+from rag import keyword_index, lexical
+from rag.keyword_index import KeywordIndex, LanguageStats, idf
+from rag.lexical import (Lexicon, analyze, analyze_query, fold_accents,
                          question_language, words)
 
 
@@ -157,6 +158,47 @@ def test_an_italian_question_in_a_mostly_english_corpus_keeps_italian_stemming()
     assert index.query_tokens("petrolifere") == index.lexicon.passage("petrolifera")
 
 
+ISOLATION_IT = ["Gli astronauti dell'Apollo rimasero in isolamento.",
+                "I medici rimasero in isolamento per tre settimane.",
+                "Il cantiere della stazione resterà chiuso per due settimane.",
+                "Le piogge sono durate settimane in tutta la regione.",
+                "Il festival del cinema dura tre settimane ogni estate."]
+APOLLO_EN = ["The Apollo theater in Harlem reopened on Friday.",
+             "Apollo Global Management bought a stake in the airline.",
+             "Shares of Apollo rose after the earnings call.",
+             "Apollo said the fund raised four billion dollars.",
+             "An Apollo executive joined the board of the bank.",
+             "The Apollo deal closed in March, the company said."]
+ISOLATION_QUESTION = "Chi rimase in isolamento per settimane dopo l'Apollo?"
+
+
+def test_a_name_common_in_the_other_language_keeps_its_weight_in_the_question_language():
+    """"Apollo" is rare among the Italian passages and common in the English news: weighed
+    over all passages it counted less than "settimane", and the Italian passage that
+    shares "isolamento settimane" ranked above the one about the Apollo astronauts."""
+    index = KeywordIndex.build(ISOLATION_IT + APOLLO_EN,
+                               ["it"] * len(ISOLATION_IT) + ["en"] * len(APOLLO_EN))
+    scores = index.scores(ISOLATION_QUESTION)
+    assert int(np.argmax(scores)) == 0
+    alone = KeywordIndex.build(ISOLATION_IT, ["it"] * len(ISOLATION_IT))
+    # the Italian passages rank as in an index of them alone (only the average passage
+    # length differs)
+    italian = scores[:len(ISOLATION_IT)]
+    assert np.argsort(-italian).tolist() == np.argsort(-alone.scores(ISOLATION_QUESTION)).tolist()
+
+
+def test_language_stats_weigh_a_token_by_its_rarity_in_one_language():
+    stats = LanguageStats.count([["apollo", "isol"], ["isol"], ["apollo"], ["apollo"]],
+                                ["it", "it", "en", "en"], {"apollo": 0, "isol": 1})
+    assert stats.langs == ("en", "it") and stats.passages.tolist() == [2, 2]
+    weights = stats.weights("it", [0, 1])
+    assert weights == pytest.approx([idf(2, 1) / idf(4, 3), idf(2, 2) / idf(4, 2)])
+    assert weights[0] > 1  # apollo: rarer among the Italian passages than among all
+    # no language, a language no passage is in, one language: the corpus IDF stands
+    assert stats.weights("", [0]) is None and stats.weights("de", [0]) is None
+    assert LanguageStats.count([["isol"]], ["it"], {"isol": 0}).weights("it", [0]) is None
+
+
 # --------------------------------------------------------------------------- lexicon
 
 def test_each_word_takes_the_language_that_uses_it_most():
@@ -246,7 +288,7 @@ def test_an_index_from_an_older_analyzer_is_rebuilt_from_its_chunks(tmp_path, mo
         for n, text in enumerate(texts):
             handle.write(json.dumps({"id": f"a:{n}", "text": text,
                                      "lang": "en" if n == 3 else "it"}) + "\n")
-    monkeypatch.setattr(lexical, "ANALYZER_VERSION", lexical.ANALYZER_VERSION + 1)
+    monkeypatch.setattr(keyword_index, "ANALYZER_VERSION", lexical.ANALYZER_VERSION + 1)
     reopened = KeywordIndex.load(gen / "keyword")
     assert reopened.scores("musk")[3] > 0
     assert not reopened.scores("anno accademico").any()  # its ignored lines are kept

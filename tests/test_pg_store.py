@@ -21,7 +21,7 @@ import pytest
 
 from rag import pg_store
 from rag.filters import Filters
-from rag.lexical import KeywordIndex
+from rag.keyword_index import KeywordIndex
 from rag.pg_store import PostgresStore
 from rag.store import Change, StoreError, open_store
 from tests.fakes import FakeEmbedder

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from rag.filters import Filters
-from rag.lexical import KeywordIndex
+from rag.keyword_index import KeywordIndex
 from rag.store import Change, Store, StoreError, StoreStats
 from tests.fakes import FakeEmbedder
 from tests.helpers import postgres
@@ -175,7 +175,13 @@ def test_filters_restrict_every_search_as_filters_allow(store, filters):
     assert set(sentences.ids) <= allowed and len(sentences) == len(allowed)
 
 
-@pytest.mark.parametrize("text", QUERY_TEXTS + ("galassia telescopio", "the of and", ""))
+# questions in a language weigh their tokens among that language's passages
+LANGUAGE_QUESTIONS = ("Perché la vendemmia è in anticipo con la siccità?",
+                      "Which telescope took the images of the galaxy?")
+
+
+@pytest.mark.parametrize("text", QUERY_TEXTS + LANGUAGE_QUESTIONS
+                         + ("galassia telescopio", "the of and", ""))
 def test_keyword_search_ranks_by_bm25(store, text):
     expected = {i: s for i, s in bm25(text).items() if s > 0}
     found = store.search_keyword(text, 10)

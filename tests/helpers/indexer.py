@@ -30,7 +30,7 @@ from pathlib import Path
 
 import rag.local_store as store
 from rag.assistant import Assistant
-from rag.lexical import KeywordIndex
+from rag.keyword_index import KeywordIndex
 from rag.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator
 
