@@ -30,7 +30,7 @@ import bm25s
 import numpy as np
 
 from .lexical import (ANALYZER_VERSION, BM25_B, BM25_K1, BM25_METHOD, Lexicon,
-                      question_language, words)
+                      corpus_tokens, question_language, words)
 from .templates import line_key, without_lines
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class LanguageStats:
             rows.extend([row_of[lang]] * len(ids))
             cols.extend(ids)
         np.add.at(df, (np.asarray(rows, np.int64), np.asarray(cols, np.int64)), 1)
-        passages = np.array([Counter(langs)[lang] for lang in labels], np.int64)
+        counts = Counter(langs)
+        passages = np.array([counts[lang] for lang in labels], np.int64)
         return cls(labels, passages, df)
 
     def weights(self, lang: str, ids: Sequence[int]) -> np.ndarray | None:
@@ -120,13 +121,8 @@ class KeywordIndex:
         ignore = frozenset(map(line_key, ignore_lines))
         if not texts:
             return cls(None, Lexicon(), 0, ignore)
-        passages = [words(without_lines(t, ignore) if ignore else t) for t in texts]
-        lexicon = Lexicon.of(passages, langs)
-        distinct: set[str] = set()
-        for passage in passages:
-            distinct.update(passage)
-        table = lexicon.table(distinct)  # each distinct word stemmed once
-        corpus = [[t for t in map(table.get, passage) if t] for passage in passages]
+        lexicon, corpus = corpus_tokens(
+            [without_lines(t, ignore) if ignore else t for t in texts], langs)
         bm25 = bm25s.BM25(method=BM25_METHOD, k1=BM25_K1, b=BM25_B)
         bm25.index(corpus, show_progress=False)
         stats = LanguageStats.count(corpus, langs, bm25.vocab_dict)

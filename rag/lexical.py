@@ -236,3 +236,12 @@ class Lexicon:
     def from_json(cls, data: dict) -> "Lexicon":
         word_langs = {key: lang for lang, keys in data["words"].items() for key in keys.split()}
         return cls(word_langs, tuple(data["langs"]))
+
+
+def corpus_tokens(texts: Sequence[str], langs: Sequence[str]) -> tuple[Lexicon, list[list[str]]]:
+    """The lexicon of a corpus of ``texts`` labelled ``langs``, and each text's tokens (each
+    distinct word stemmed once)."""
+    passages = [words(t) for t in texts]
+    lexicon = Lexicon.of(passages, langs)
+    table = lexicon.table({w for passage in passages for w in passage})
+    return lexicon, [[t for t in map(table.get, passage) if t] for passage in passages]

@@ -24,8 +24,8 @@ from typing import Sequence
 
 from psycopg import Connection
 
-from .lexical import (ANALYZER_VERSION, BM25_B, BM25_K1, BM25_METHOD, Lexicon, fold_accents,
-                      question_language, words)
+from .lexical import (ANALYZER_VERSION, BM25_B, BM25_K1, BM25_METHOD, Lexicon, corpus_tokens,
+                      fold_accents, question_language, words)
 
 if BM25_METHOD != "lucene":  # the SQL below is the lucene variant
     raise ImportError(f"rag.pg_keyword computes BM25 'lucene', not {BM25_METHOD!r}")
@@ -103,14 +103,6 @@ def bm25_params(tokens: Sequence[str], query: str) -> dict:
 
 
 # --------------------------------------------------------------------------- writing
-
-def corpus_tokens(texts: Sequence[str], langs: Sequence[str]) -> tuple[Lexicon, list[list[str]]]:
-    """The corpus lexicon and each passage's tokens, as `KeywordIndex.build` makes them."""
-    passages = [words(t) for t in texts]
-    lexicon = Lexicon.of(passages, langs)
-    table = lexicon.table({w for passage in passages for w in passage})
-    return lexicon, [[t for t in map(table.get, passage) if t] for passage in passages]
-
 
 def _digest(tokens: Sequence[str]) -> str:
     return hashlib.blake2b("\n".join(tokens).encode(), digest_size=12).hexdigest()
