@@ -52,8 +52,6 @@ scored AS (
 """
 
 
-@dataclass
-
 @dataclass(frozen=True)
 class Reanalysis:
     """What a re-analysis changed: passages whose postings were rewritten, corpus tokens."""
