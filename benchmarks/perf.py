@@ -13,6 +13,11 @@ the same questions:
     git worktree add /tmp/old-rag <commit before the redesign>
     .venv/bin/python benchmarks/perf.py --baseline /tmp/old-rag --questions 20
     .venv/bin/python benchmarks/perf.py --baseline /tmp/old-rag --portable   # the AVX2 build
+    .venv/bin/python benchmarks/perf.py --baseline-settings evidence_sentences=4
+
+``--baseline-settings`` measures this checkout against itself under other settings (given
+as ``RAG_*`` variables to the baseline's processes) and reports how many answers came out
+word for word the same.
 
 ``--portable`` runs every process with the portable (AVX2) llama.cpp build of
 `.llama-portable/` first on the path (`scripts/setup.sh --test` makes it). Indexing speed
@@ -64,7 +69,8 @@ def worker(index: Path, corpus: Path, questions: list[str]) -> dict:
         answer = final_answer(assistant.ask(question))
         wall = (time.perf_counter() - started) * 1000
         t = answer.timings
-        rows.append({"question": question, "abstained": answer.abstained, "wall_ms": wall,
+        rows.append({"question": question, "answer": answer.text,
+                     "abstained": answer.abstained, "wall_ms": wall,
                      "first_evidence_ms": getattr(t, "first_evidence_ms", None)
                      or getattr(t, "retrieve_ms", 0.0) + getattr(t, "language_ms", 0.0),
                      "first_token_ms": t.first_token_ms, "verify_ms": t.verify_ms,
@@ -78,8 +84,8 @@ def paths(root: Path) -> str:
     return os.pathsep.join([*portable, str(root), str(REPO)])
 
 
-def run_version(root: Path, args: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": paths(root)}
+def run_version(root: Path, args: list[str], overrides: dict[str, str]) -> dict:
+    env = {**os.environ, **overrides, "PYTHONPATH": paths(root)}
     done = subprocess.run([sys.executable, str(Path(__file__)), "--worker", *args], env=env,
                           text=True, capture_output=True, timeout=7200)
     if done.returncode != 0:
@@ -87,9 +93,10 @@ def run_version(root: Path, args: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold(root: Path, index: Path, corpus: Path, question: str) -> float:
+def cold(root: Path, index: Path, corpus: Path, question: str,
+         overrides: dict[str, str]) -> float:
     """Seconds from a new `rag ask --json` process's start to its exit."""
-    env = {**os.environ, "PYTHONPATH": paths(root), "RAG_INDEX_DIR": str(index),
+    env = {**os.environ, **overrides, "PYTHONPATH": paths(root), "RAG_INDEX_DIR": str(index),
            "RAG_CORPUS_DIR": str(corpus)}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "rag", "ask", question, "--json"], env=env,
@@ -131,9 +138,41 @@ def report(results: dict[str, dict], colds: dict[str, list[float]]) -> None:
         print(f"cold start to answer, {name}: " + ", ".join(f"{v:.1f} s" for v in values))
 
 
+def setting_overrides(text: str) -> dict[str, str]:
+    """``key=value,key=value`` as the ``RAG_*`` variables that set them."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--baseline-settings: expected key=value[,key=value], got {text!r}")
+    return {f"RAG_{key.strip().upper()}": value.strip() for key, value in pairs}
+
+
+def measure(name: str, root: Path, overrides: dict[str, str], questions: list[str],
+            args, tmp: Path) -> tuple[dict, list[float]]:
+    """One version's warm rows (the seed article's questions, then SQuAD-it's) and colds."""
+    corpus = tmp / f"{name}-corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    grounding = args.squad_index / ("grounding-dev" if root == REPO else "grounding-dev-old")
+    seed = tmp / f"{name}-index"
+    rows = run_version(root, [str(seed), str(corpus), json.dumps(SEED_QUESTIONS)],
+                       overrides)["rows"]
+    rows += run_version(root, [str(grounding), str(grounding.parent / f"{grounding.name}-corpus"),
+                               json.dumps(questions)], overrides)["rows"]
+    colds = [cold(root, seed, corpus, SEED_QUESTIONS[0], overrides) for _ in range(args.cold)]
+    return {"rows": rows}, colds
+
+
+def same_answers(results: dict[str, dict]) -> str:
+    """How many questions two versions answered word for word alike."""
+    first, second = (results[name]["rows"] for name in results)
+    same = sum(a.get("answer") == b.get("answer") for a, b in zip(first, second))
+    return f"same answer text: {same}/{len(first)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one")
+    parser.add_argument("--baseline-settings", metavar="KEY=VALUE,…",
+                        help="measure this checkout under these settings as the baseline")
     parser.add_argument("--questions", type=int, default=20, help="SQuAD-it dev questions")
     parser.add_argument("--squad-index", type=Path, default=Path.home() / ".cache/rag/eval",
                         help="folder of the grounding benchmark's indexes")
@@ -149,26 +188,25 @@ def main() -> None:
         return
     if args.portable:
         os.environ["BENCH_PORTABLE"] = "1"
-    questions = SEED_QUESTIONS + squad_questions(args.questions)
-    versions = {"this checkout": REPO, **({"baseline": args.baseline} if args.baseline else {})}
-    results, colds = {}, {}
+    versions = {"this checkout": (REPO, {})}
+    if args.baseline:
+        versions["baseline"] = (args.baseline, {})
+    elif args.baseline_settings:
+        versions["baseline"] = (REPO, setting_overrides(args.baseline_settings))
+    questions = squad_questions(args.questions)
     tmp = Path(tempfile.mkdtemp(prefix="answer-speed-"))
-    for name, root in versions.items():
-        corpus = tmp / f"{name}-corpus"
-        shutil.copytree(REPO / "corpus", corpus)
-        grounding = args.squad_index / ("grounding-dev" if root == REPO else "grounding-dev-old")
-        seed = tmp / f"{name}-index"
-        results[name] = {"rows": run_version(root, [str(seed), str(corpus),
-                                                    json.dumps(SEED_QUESTIONS)])["rows"]
-                         + run_version(root, [str(grounding), str(grounding.parent /
-                                                                   f"{grounding.name}-corpus"),
-                                              json.dumps(questions[len(SEED_QUESTIONS):])])["rows"]}
-        colds[name] = [cold(root, seed, corpus, SEED_QUESTIONS[0]) for _ in range(args.cold)]
+    measured = {name: measure(name, root, overrides, questions, args, tmp)
+                for name, (root, overrides) in versions.items()}
+    results = {name: rows for name, (rows, _) in measured.items()}
+    colds = {name: values for name, (_, values) in measured.items()}
     report(results, colds)
+    if len(results) == 2:
+        print(same_answers(results))
     build = "portable" if args.portable else "native"
     out = HERE / "results" / f"perf-{build}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"results": results, "cold": colds}, indent=1))
+    out.write_text(json.dumps({"results": results, "cold": colds,
+                               "baseline_settings": args.baseline_settings}, indent=1))
     print(f"\nsaved {out}")
 
 
