@@ -3,7 +3,7 @@
 Each code version runs in its own process (its checkout first on PYTHONPATH), so this code
 and another checkout (``--baseline``: e.g. a `git worktree` of the commit before the
 evidence-first redesign) are measured side by side, in one run, on the same machine, with
-the same questions:
+the same questions, in the order A, B, B, A (each p50 is over both passes):
 
 * warm — one process asks the bundled article's questions and SQuAD-it dev questions (over
   the grounding benchmark's index of all dev paragraphs) after one warm-up question:
@@ -148,7 +148,9 @@ def setting_overrides(text: str) -> dict[str, str]:
 
 def measure(name: str, root: Path, overrides: dict[str, str], questions: list[str],
             args, tmp: Path) -> tuple[dict, list[float]]:
-    """One version's warm rows (the seed article's questions, then SQuAD-it's) and colds."""
+    """One version's warm rows (the seed article's questions, then SQuAD-it's) and colds.
+    Two versions are measured in the order A, B, B, A, so that a drift of the machine
+    during the run weighs on both alike."""
     corpus = tmp / f"{name}-corpus"
     shutil.copytree(REPO / "corpus", corpus)
     grounding = args.squad_index / ("grounding-dev" if root == REPO else "grounding-dev-old")
@@ -165,7 +167,10 @@ def same_answers(results: dict[str, dict]) -> str:
     """How many questions two versions answered word for word alike."""
     first, second = (results[name]["rows"] for name in results)
     same = sum(a.get("answer") == b.get("answer") for a, b in zip(first, second))
-    return f"same answer text: {same}/{len(first)}"
+    steady = sum(a.get("answer") == b.get("answer")
+                 for rows in (first, second) for a, b in zip(rows, rows[len(rows) // 2:]))
+    return (f"same answer text: {same}/{len(first)} across versions; "
+            f"{steady}/{len(first)} within a version's two passes")
 
 
 def main() -> None:
@@ -195,10 +200,14 @@ def main() -> None:
         versions["baseline"] = (REPO, setting_overrides(args.baseline_settings))
     questions = squad_questions(args.questions)
     tmp = Path(tempfile.mkdtemp(prefix="answer-speed-"))
-    measured = {name: measure(name, root, overrides, questions, args, tmp)
-                for name, (root, overrides) in versions.items()}
-    results = {name: rows for name, (rows, _) in measured.items()}
-    colds = {name: values for name, (_, values) in measured.items()}
+    results = {name: {"rows": []} for name in versions}
+    colds: dict[str, list[float]] = {name: [] for name in versions}
+    names = list(versions)
+    for turn, name in enumerate(names + names[::-1] if len(names) == 2 else names):
+        root, overrides = versions[name]
+        rows, values = measure(f"{name}-{turn}", root, overrides, questions, args, tmp)
+        results[name]["rows"] += rows["rows"]
+        colds[name] += values
     report(results, colds)
     if len(results) == 2:
         print(same_answers(results))

@@ -24,9 +24,10 @@ two cores, checking a batch of drafted tokens costs nearly as much as generating
 by one (a batch of 1 + 4 drafts about 3.5 single steps), so both were slower (0.3-0.8x the
 plain tokens per CPU second), llama-cpp-python's prompt lookup makes every prompt token
 compute its logits (a slower first token), and the batched checks changed some greedy
-answers. Neither is used. Nor is flash attention: it reads a prompt from scratch faster,
-but after the restored prefix it made the first token of real answers slower (p50 4.80 vs
-4.26 s over 20 questions, AVX-512 build) and changed 5 of the 20 answers.
+answers. Neither is used. Nor is flash attention: raw llama.cpp reads a prompt from scratch
+with it 1.2x faster (AVX-512; 1.06x AVX2), but in real answers after the restored prefix it
+showed no gain in time to first token beyond the spread between runs, and it changed 5 of
+20 answers.
 """
 
 from __future__ import annotations
