@@ -16,7 +16,8 @@ the same questions, in the order A, B, B, A (each p50 is over both passes):
     .venv/bin/python benchmarks/perf.py --baseline-settings evidence_sentences=4
 
 ``--baseline-settings`` measures this checkout against itself under other settings (given
-as ``RAG_*`` variables to the baseline's processes) and reports how many answers came out
+as ``RAG_*`` variables to the baseline's processes; with ``--baseline``, that checkout under
+them) and reports how many answers came out
 word for word the same.
 
 ``--portable`` runs every process with the portable (AVX2) llama.cpp build of
@@ -147,10 +148,8 @@ def setting_overrides(text: str) -> dict[str, str]:
 
 
 def measure(name: str, root: Path, overrides: dict[str, str], questions: list[str],
-            args, tmp: Path) -> tuple[dict, list[float]]:
-    """One version's warm rows (the seed article's questions, then SQuAD-it's) and colds.
-    Two versions are measured in the order A, B, B, A, so that a drift of the machine
-    during the run weighs on both alike."""
+            args, tmp: Path) -> tuple[list[dict], list[float]]:
+    """One version's warm rows (the seed article's questions, then SQuAD-it's) and colds."""
     corpus = tmp / f"{name}-corpus"
     shutil.copytree(REPO / "corpus", corpus)
     grounding = args.squad_index / ("grounding-dev" if root == REPO else "grounding-dev-old")
@@ -160,7 +159,7 @@ def measure(name: str, root: Path, overrides: dict[str, str], questions: list[st
     rows += run_version(root, [str(grounding), str(grounding.parent / f"{grounding.name}-corpus"),
                                json.dumps(questions)], overrides)["rows"]
     colds = [cold(root, seed, corpus, SEED_QUESTIONS[0], overrides) for _ in range(args.cold)]
-    return {"rows": rows}, colds
+    return rows, colds
 
 
 def same_answers(results: dict[str, dict]) -> str:
@@ -177,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one")
     parser.add_argument("--baseline-settings", metavar="KEY=VALUE,…",
-                        help="measure this checkout under these settings as the baseline")
+                        help="settings of the baseline (this checkout unless --baseline)")
     parser.add_argument("--questions", type=int, default=20, help="SQuAD-it dev questions")
     parser.add_argument("--squad-index", type=Path, default=Path.home() / ".cache/rag/eval",
                         help="folder of the grounding benchmark's indexes")
@@ -194,19 +193,19 @@ def main() -> None:
     if args.portable:
         os.environ["BENCH_PORTABLE"] = "1"
     versions = {"this checkout": (REPO, {})}
-    if args.baseline:
-        versions["baseline"] = (args.baseline, {})
-    elif args.baseline_settings:
-        versions["baseline"] = (REPO, setting_overrides(args.baseline_settings))
+    if args.baseline or args.baseline_settings:  # another checkout, these settings, or both
+        versions["baseline"] = (args.baseline or REPO,
+                                setting_overrides(args.baseline_settings or ""))
     questions = squad_questions(args.questions)
     tmp = Path(tempfile.mkdtemp(prefix="answer-speed-"))
     results = {name: {"rows": []} for name in versions}
     colds: dict[str, list[float]] = {name: [] for name in versions}
     names = list(versions)
+    # two versions in the order A, B, B, A: a drift of the machine weighs on both alike
     for turn, name in enumerate(names + names[::-1] if len(names) == 2 else names):
         root, overrides = versions[name]
         rows, values = measure(f"{name}-{turn}", root, overrides, questions, args, tmp)
-        results[name]["rows"] += rows["rows"]
+        results[name]["rows"] += rows
         colds[name] += values
     report(results, colds)
     if len(results) == 2:
