@@ -5,7 +5,9 @@ them as ``[n]``. `judge` reads each sentence of its draft as a claim and verifie
 against each evidence item:
 
 * support — the cosine between the claim (alone, or after the question it answers: "Nel
-  1946." states its fact only with its question) and the evidence text;
+  1946." states its fact only with its question), embedded as a query, and the evidence
+  sentence's document vector: the one evidence selection computed, which the embedder's
+  cache returns, so a check embeds only the draft's sentences;
 * agreement (`rag.claims`) — every quantity the claim states (numbers with their scale,
   dates, percentages) and every name it uses must be stated by the evidence or its
   article's title; a name may complete one the evidence uses when its article spells
@@ -176,15 +178,16 @@ def statements(answer: str, lang: str) -> list[str]:
 
 def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
              question: str) -> np.ndarray:
-    """(claims × items) cosines, each claim read alone or after the question."""
+    """(claims × items) cosines, each claim read alone or after the question, against the
+    items' document vectors (as `rag.evidence` embedded them: cached, not recomputed)."""
     asked = [f"{question.strip()} {c}" for c in claims] if question.strip() else []
-    texts = [e.text for e in evidence.items]
-    vectors = embedder.embed(claims + asked + texts, kind="query")
-    n, m = len(claims), len(texts)
-    items = vectors[-m:]
+    vectors = embedder.embed(claims + asked, kind="query")
+    items = embedder.embed([e.text for e in evidence.items], kind="document",
+                           titles=[e.chunk.title for e in evidence.items])
+    n = len(claims)
     support = vectors[:n] @ items.T
     if asked:
-        support = np.maximum(support, vectors[n:2 * n] @ items.T)
+        support = np.maximum(support, vectors[n:] @ items.T)
     return support
 
 

@@ -86,7 +86,7 @@ class Settings:
     # Evidence: how many sentences of the retrieved passages the model reads, and how they
     # are scored: cosine to the question, plus this weight times the share of the
     # question's (rarer) words they hold, minus this weight times log(passage rank).
-    evidence_sentences: int = 5
+    evidence_sentences: int = 4
     evidence_lexical_weight: float = 0.3
     evidence_rank_weight: float = 0.02
     # Below this best evidence score nothing answers the question: abstain without
@@ -94,8 +94,9 @@ class Settings:
     min_evidence: float = 0.45
     # Checks on the draft: each sentence against the evidence it cites.
     verify: bool = True
-    # A sentence is verified when its cosine to the evidence it cites is at least this.
-    min_support: float = 0.55
+    # A sentence is verified when its cosine (as a query) to the evidence it cites (as a
+    # document) is at least this.
+    min_support: float = 0.48
     # A verified sentence whose evidence scores this much below the best evidence is
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
     max_relevance_gap: float = 0.20

@@ -437,3 +437,39 @@ def test_an_interrupted_run_keeps_the_vectors_it_made(model_dir, tmp_path):
     again = FakeEncoder()
     make(model_dir, cache, again).embed(texts)
     assert len(again.inputs) == 5
+
+
+# -- the checks reuse the evidence's vectors -----------------------------------------------
+
+def test_the_checks_encode_only_the_draft_and_reuse_the_evidence_vectors(model_dir, tmp_path):
+    """Evidence selection embeds each candidate sentence as a document (kept in the cache);
+    checking a draft against the chosen evidence then encodes only the draft's sentence,
+    alone and after the question."""
+    from rag.chunking import Chunk
+    from rag.corpus import Article
+    from rag.evidence import select_evidence
+    from rag.grounding import judge
+    from rag.retrieve import Hit
+
+    text = "Amazon ha registrato 22,1 miliardi di dollari per AWS. Jim Chanos ha scommesso contro Tesla."
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "AWS", "it")
+    article = Article("a", "AWS", text, lang="it")
+
+    class OneArticle:
+        def article(self, article_id):
+            return article
+
+    encoder = FakeEncoder()
+    embedder = CachedEmbedder(make(model_dir, VectorCache(tmp_path / "cache.sqlite"), encoder))
+    question = "Quanto ha fatturato AWS?"
+    query = embedder.embed([question], kind="query")[0]
+    evidence = select_evidence(question, query, [Hit(chunk, 1, 1.0, 0.9)], OneArticle(),
+                               embedder, n=2, lexical_weight=0.3, rank_weight=0.02)
+    assert len(evidence) == 2
+    encoder.inputs.clear()
+    verdict = judge("AWS ha registrato 22,1 miliardi di dollari [1].", evidence, embedder,
+                    {"a": article}, question=question, lang="it", min_support=0.0, max_gap=0.0)
+    assert verdict.claims[0].state == "verified"
+    assert encoder.inputs == [
+        "task: search result | query: AWS ha registrato 22,1 miliardi di dollari.",
+        "task: search result | query: Quanto ha fatturato AWS? AWS ha registrato 22,1 miliardi di dollari."]
