@@ -13,7 +13,7 @@ the same questions, in the order A, B, B, A (each p50 is over both passes):
     git worktree add /tmp/old-rag <commit before the redesign>
     .venv/bin/python benchmarks/perf.py --baseline /tmp/old-rag --questions 20
     .venv/bin/python benchmarks/perf.py --baseline /tmp/old-rag --portable   # the AVX2 build
-    .venv/bin/python benchmarks/perf.py --baseline-settings evidence_sentences=4
+    .venv/bin/python benchmarks/perf.py --baseline-settings evidence_sentences=5
 
 ``--baseline-settings`` measures this checkout against itself under other settings (given
 as ``RAG_*`` variables to the baseline's processes; with ``--baseline``, that checkout under
