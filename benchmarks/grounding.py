@@ -94,8 +94,10 @@ def normalize(text: str) -> str:
 
 
 def contains_gold(answer: str, golds) -> bool:
-    found = normalize(answer)
-    return any(normalize(g) and normalize(g) in found for g, _ in golds)
+    """A gold answer's words, whole, in the answer's text (its [n] markers left out, so that
+    a gold "1" is not found in "[1]" nor in "1946")."""
+    found = " " + normalize(re.sub(r"\[\d+\]", " ", answer)) + " "
+    return any(normalize(g) and f" {normalize(g)} " in found for g, _ in golds)
 
 
 def write_corpus(paragraphs: list[Paragraph], folder: Path) -> None:
