@@ -208,8 +208,12 @@ def _readings(literal: str, lang: str | None) -> set[float]:
     if not marks:
         return {float(literal)}
     if len(set(marks)) == 2:  # 1.234,5 or 1,234.5: the last mark is the decimal one
-        decimal = marks[-1]
-        return {float(literal.replace("." if decimal == "," else ",", "").replace(",", "."))}
+        decimal, grouping_mark = marks[-1], "." if marks[-1] == "," else ","
+        whole = literal.rpartition(decimal)[0]
+        grouped = re.fullmatch(r"\d{1,3}(?:" + re.escape(grouping_mark) + r"\d{3})*", whole)
+        if marks.count(decimal) == 1 and grouped:
+            return {float(literal.replace(grouping_mark, "").replace(",", "."))}
+        return _list_readings(literal, lang)
     groups = re.split(r"[.,]", literal)
     grouping = len(groups[0]) <= 3 and groups[0] != "0" and all(len(g) == 3 for g in groups[1:])
     if len(marks) > 1 or not grouping:
@@ -219,6 +223,15 @@ def _readings(literal: str, lang: str | None) -> set[float]:
         return {as_decimal, as_grouping}
     decimal_point = lang in _DECIMAL_POINT_LANGS
     return {as_decimal if (marks[0] == ".") == decimal_point else as_grouping}
+
+
+def _list_readings(literal: str, lang: str | None) -> set[float]:
+    """A list written without spaces ("500,1.000,5.000"): each item's readings, or none."""
+    for separator in ",.":
+        items = literal.split(separator)
+        if all(item and len(set(re.findall(r"[.,]", item))) < 2 for item in items):
+            return set().union(*(_readings(item, lang) for item in items))
+    return set()
 
 
 def _suffix(text: str, at: int, lang: str | None, currency: bool = False) -> _Suffix | None:

@@ -182,3 +182,13 @@ def test_what_the_evidence_does_not_state_is_named(claim, evidence, lang_claim, 
 
 def test_each_missing_phrase_is_named_once():
     assert unsupported("12 cities, 12 towns.", "Ci sono 11 città.", "en", "it") == ["12"]
+
+
+def test_a_list_written_without_spaces_is_read_item_by_item_not_as_one_number():
+    """SQuAD-it text holds "500,1.000,5.000,10.000": not one malformed number (which once
+    stopped the checks with a ValueError) but four."""
+    found = mentions("Premi di 500,1.000,5.000,10.000 persone.", "it", generous=True)
+    values = {q.value for m in found for q in m.readings if q.kind == "number"}
+    assert {500.0, 1000.0, 5000.0, 10000.0} <= values
+    assert unsupported("Premiate 5.000 persone.", "Premi di 500,1.000,5.000,10.000 persone.",
+                       "it", "it") == []
