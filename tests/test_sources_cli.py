@@ -49,7 +49,7 @@ def rag(monkeypatch, tmp_path):
     def run(*args: str, code: int = 0) -> str:
         result = CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "index")])
         assert result.exit_code == code, result.output
-        return result.output
+        return result.stdout if "--json" in args else result.output  # JSON: stdout alone
     return run
 
 
