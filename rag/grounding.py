@@ -36,6 +36,7 @@ from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
+from .prompts import without_format
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
@@ -155,8 +156,10 @@ def repeats(claim: str, question: str, lang: str) -> bool:
 
 def statements(answer: str, lang: str) -> list[str]:
     """The answer's sentences, each once, with their markers: markers that open a sentence
-    ("… Amazon. [1] Musk and…") belong to the one before; a small model may also repeat a
+    ("… Amazon. [1] Musk and…") belong to the one before; lines echoing the prompt's format
+    ("Article: …") are no statements; a small model may also repeat a
     sentence over and over, or leave a stray "[1], [1]" that states nothing."""
+    answer = without_format(answer)
     sentences: list[str] = []
     for s, e in split_sentences(answer, lang):
         text = answer[s:e]

@@ -91,6 +91,22 @@ def answer_message(question: str, items: Sequence[Evidence], lang: str) -> str:
             f"Answer in {language_name(lang)}.\nAnswer:")
 
 
+# Lines of a draft that echo the prompt's own format: the model copying its prompt states
+# nothing ("Article: Newcastle upon Tyne" once became a cited sentence).
+_HEADLINE_ECHO = re.compile(r"^[ \t]*(?:Article:.*|Evidence:[ \t]*|Answer in [^\n.]{1,40}\.[ \t]*)$",
+                            re.MULTILINE)
+_ANSWER_LABEL = re.compile(r"^[ \t]*Answer:[ \t]*", re.MULTILINE)
+_NEXT_QUESTION = re.compile(r"^[ \t]*Question:", re.MULTILINE)
+
+
+def without_format(draft: str) -> str:
+    """``draft`` without what echoes the prompt: headline lines, "Answer:" labels, and
+    everything from a "Question:" line on (the model inventing the next exchange)."""
+    cut = _NEXT_QUESTION.search(draft)
+    draft = draft[:cut.start()] if cut else draft
+    return _ANSWER_LABEL.sub("", _HEADLINE_ECHO.sub("", draft))
+
+
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:
     """The rewrite task as a user turn (it runs under `SYSTEM`, whose KV cache it keeps)."""
     turns = "\n".join(f"User: {as_data(q)}\nAssistant: {as_data(a)}" for q, a in history)

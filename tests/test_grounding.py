@@ -132,6 +132,17 @@ def test_markers_that_open_a_sentence_belong_to_the_one_before():
     assert first.cited == (1,) and second.cited == (2,)
 
 
+def test_lines_echoing_the_prompt_format_are_no_statements():
+    draft = ("Answer: Amazon ha registrato 22,1 miliardi per AWS [1].\n"
+             "Article: Amazon e Tesla · 2024-05-02\n"
+             "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2].\n"
+             "Answer in Italian.\n"
+             "Question: Chi è il CEO di Tesla?\nAnswer: Elon Musk [3].")
+    assert statements(draft, "it") == [
+        "Amazon ha registrato 22,1 miliardi per AWS [1].",
+        "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."]
+
+
 def test_a_sentence_saying_the_evidence_does_not_tell_is_not_an_answer():
     for draft in ("The evidence does not mention who directed Casablanca [1].",
                   "Gli articoli non forniscono informazioni sul regista [1].",
