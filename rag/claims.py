@@ -10,7 +10,11 @@ Meaning, not spelling. A claim passes against an evidence item when:
   spelling of a name the item spells a little differently ("Cristian"/"Christian");
 * when it says who said, reported or thinks something ("Jassy said…", "secondo
   Electrek…"), that speaker is named in the item itself, not merely elsewhere in the
-  article: words are never moved from one mouth to another.
+  article: words are never moved from one mouth to another;
+* in the item's own language, every word it takes from the question is one the item (or
+  its title) uses too: a small model fills the question's premise into an evidence
+  sentence about something else ("I cloroplasti con guaina…" for a sentence about
+  mesophyll chloroplasts; "la commedia…" for a sentence about a drama).
 
 `disagreement` returns what the item does not state, quoted for a reader ("“Electrek”"),
 or "" when the claim holds.
@@ -24,7 +28,7 @@ from difflib import SequenceMatcher
 from .corpus import Article
 from .dates import MONTHS
 from .evidence import Evidence
-from .lexical import fold_accents
+from .lexical import analyze, fold_accents, words
 from .numbers import unsupported
 
 # A name of at least this many letters may match a spelling this close (difflib ratio).
@@ -59,7 +63,9 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text)
             or _missing_name(claim, f"{title}\n{item.text}",
-                             article.text if article else "", question))
+                             article.text if article else "", question)
+            or _borrowed_word(claim, f"{title}\n{item.text}", question, lang,
+                              item.chunk.lang or None))
 
 
 # --------------------------------------------------------------------------- quantities
@@ -150,3 +156,33 @@ def _missing_speaker(claim: str, evidence: str) -> str:
         if last and not re.search(rf"\b{re.escape(last)}\b", folded):
             return f"that “{who}” said so"
     return ""
+
+
+# --------------------------------------------------------------------------- the question's words
+
+# Stems sharing this many first letters are one word's forms ("divent-ato" / "divenn-e").
+SHARED_STEM = 5
+
+
+def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
+                   evidence_lang: str | None) -> str:
+    """A word of ``claim`` that comes from ``question`` and that ``evidence`` (in the same
+    language) does not use, quoted; or "". Names have their own rule; across languages
+    words differ anyway, and meaning is left to the support score."""
+    if not question or not lang or evidence_lang != lang:
+        return ""
+    asked = set(analyze(question, lang))
+    used = set(analyze(evidence, lang))
+    named = {w for run in names(claim, frozenset(w for r in names(question) for w in r))
+             for w in run}
+    for word in words(claim):
+        stem = next(iter(analyze(word, lang)), "")
+        if (stem.isalpha() and stem in asked and _fold_name(word) not in named
+                and not _used(stem, used)):
+            return f"“{word}”"
+    return ""
+
+
+def _used(stem: str, used: set[str]) -> bool:
+    return stem in used or (len(stem) >= SHARED_STEM
+                            and any(u.startswith(stem[:SHARED_STEM]) for u in used))

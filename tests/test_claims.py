@@ -101,3 +101,20 @@ def test_elided_articles_are_not_part_of_names():
     evidence = "Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari."
     assert _fails("L'azienda Amazon ha registrato un fatturato di 22,1 miliardi di dollari.",
                   evidence, lang="it") == ""
+
+
+def test_a_word_taken_from_the_question_must_be_one_the_evidence_uses():
+    evidence = ("Nelle cellule mesofille, i cloroplasti sono specializzati per le reazioni di "
+                "luce, quindi non hanno rubisco.")
+    question = "A cosa sono specializzati i cloroplasti con guaina per guaina?"
+    wrong = "I cloroplasti con guaina sono specializzati per le reazioni di luce."
+    assert _fails(wrong, evidence, question=question, lang="it") == "“guaina”"
+    right = "I cloroplasti delle cellule mesofille sono specializzati per le reazioni di luce."
+    assert _fails(right, evidence, question=question, lang="it") == ""
+    # another form of the same word is the same word ("divenne" / "diventato")
+    assert _fails("Il colore è diventato dominante nella stagione 1965-66.",
+                  "Fu solo nella stagione 1965-66 che il colore divenne dominante.",
+                  question="In quale stagione il colore è diventato dominante?", lang="it") == ""
+    # across languages the words differ anyway: meaning is the support score's
+    assert _fails("Chloroplasts with a sheath are specialised for the light reactions.",
+                  evidence, question="What are sheath chloroplasts specialised for?") == ""
