@@ -13,7 +13,10 @@ split's paragraphs. Reported:
 * time — p50 of the whole answer, first evidence, first token.
 
 `--records FILE` saves every answer with its citations and quotes, for the hand audit of
-citation precision (benchmarks/grounding-audit.md). The script speaks only the public API
+citation precision (benchmarks/grounding-audit.md). `--replay FILE` answers with the drafts
+such a file recorded instead of running the model, so the checks can be compared under other
+`--settings` on the very same drafts in a minute (a quote in another language is then shown
+as it is, not restated). The script speaks only the public API
 and reads both the current one (`ask()` returns a `Response`) and the one before the
 evidence-first redesign (`ask()` returned the `Answer`), so one question set measures the
 old design and the new side by side:
@@ -21,6 +24,7 @@ old design and the new side by side:
     .venv/bin/python benchmarks/grounding.py --squad …/SQuAD_it-test.json --articles 0:24 \\
         --n 80 --off benchmarks/questions/off_corpus_dev.txt --index ~/.cache/rag/eval/g-dev
     PYTHONPATH=/tmp/old-rag .venv/bin/python benchmarks/grounding.py …   # the old design
+    .venv/bin/python benchmarks/grounding.py … --replay dev.json --settings check_question_words=false
 """
 
 from __future__ import annotations
@@ -208,6 +212,34 @@ def summary(records: list[Record]) -> dict[str, float]:
     }
 
 
+class ReplayedDrafts:
+    """A generator that writes, for each question, the draft a recorded run wrote for it
+    (and nothing for a prompt it has no record of); tokens are counted by ``real``."""
+
+    def __init__(self, records: Path, real):
+        self.drafts = {" ".join(r["question"].split()): r["draft"]
+                       for r in json.loads(records.read_text(encoding="utf-8"))["records"]}
+        self.real, self.name, self.context_tokens = real, real.name, real.context_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.real.count_tokens(text)
+
+    def prime(self, prefix):
+        return None
+
+    def generate(self, messages, **_):
+        asked = re.search(r"\nQuestion: (.*)\nAnswer in ", messages[-1].content)
+        yield self.drafts.get(" ".join(asked.group(1).split()), "") if asked else ""
+
+
+def settings_pairs(text: str) -> dict[str, str]:
+    """``key=value,key=value`` as Settings overrides."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--settings: expected key=value[,key=value], got {text!r}")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", required=True, type=Path, help="SQuAD-it JSON file")
@@ -217,13 +249,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index", type=Path, required=True, help="index folder for the split")
     parser.add_argument("--records", type=Path, help="save every answer here (JSON)")
     parser.add_argument("--limit", type=int, help="only the first N questions of each kind")
+    parser.add_argument("--settings", type=settings_pairs, default={}, metavar="KEY=VALUE,…",
+                        help="settings to change from the defaults")
+    parser.add_argument("--replay", type=Path, metavar="RECORDS",
+                        help="answer with the drafts of this --records file, not the model")
     args = parser.parse_args(argv)
 
     from rag import Assistant, Settings
     paragraphs, questions = load_squad(args.squad, args.articles)
     corpus = args.index.parent / f"{args.index.name}-corpus"
     write_corpus(paragraphs, corpus)
-    assistant = Assistant(Settings.load({"index_dir": args.index, "corpus_dir": corpus}))
+    settings = Settings.load({**args.settings, "index_dir": args.index, "corpus_dir": corpus})
+    generator = None
+    if args.replay:
+        from rag.parts import build_generator
+        generator = ReplayedDrafts(args.replay, build_generator(settings))
+    assistant = Assistant(settings, generator=generator)
     started = time.perf_counter()
     assistant.index_files([corpus], progress=True)
     print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)

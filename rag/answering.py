@@ -190,7 +190,7 @@ class Answerer:
         s = self.settings
         return judge(draft, evidence, self.embedder, build.articles(evidence),
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
-                     max_gap=s.max_relevance_gap)
+                     max_gap=s.max_relevance_gap, question_words=s.check_question_words)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""

@@ -57,15 +57,16 @@ _BEFORE_SAYING = re.compile(
 
 
 def disagreement(claim: str, item: Evidence, article: Article | None, question: str = "",
-                 lang: str | None = None) -> str:
-    """What ``item`` does not state of what ``claim`` (in ``lang``) states, quoted; or ""."""
+                 lang: str | None = None, question_words: bool = True) -> str:
+    """What ``item`` does not state of what ``claim`` (in ``lang``) states, quoted; or "".
+    ``question_words``: apply the rule on words taken from the question."""
     title = item.chunk.title
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text)
             or _missing_name(claim, f"{title}\n{item.text}",
                              article.text if article else "", question)
-            or _borrowed_word(claim, f"{title}\n{item.text}", question, lang,
-                              item.chunk.lang or None))
+            or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
+                               item.chunk.lang or None) if question_words else ""))
 
 
 # --------------------------------------------------------------------------- quantities

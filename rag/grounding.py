@@ -116,7 +116,7 @@ def with_markers(sentence: str, cited: Sequence[int]) -> str:
 
 def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
           articles: Mapping[str, Article], *, question: str, lang: str,
-          min_support: float, max_gap: float) -> Verdict:
+          min_support: float, max_gap: float, question_words: bool = True) -> Verdict:
     """Verify each sentence of ``draft`` against the ``evidence`` it cites."""
     sentences = statements(draft, lang)
     if not sentences or not len(evidence):
@@ -130,7 +130,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             claims.append(Claim(text, (), "left_out", reason))
             continue
         checks = [Check(e.number, float(value),
-                        disagreement(text, e, articles.get(e.chunk.article_id), question, lang))
+                        disagreement(text, e, articles.get(e.chunk.article_id), question, lang,
+                                     question_words))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     return Verdict(tuple(_focus(claims, evidence, max_gap)))

@@ -97,6 +97,10 @@ class Settings:
     # A sentence is verified when its cosine (as a query) to the evidence it cites (as a
     # document) is at least this.
     min_support: float = 0.48
+    # A word a sentence takes from the question must be one the evidence it cites uses
+    # (when both are in one language): else it states the question's premise, not the
+    # evidence.
+    check_question_words: bool = True
     # A verified sentence whose evidence scores this much below the best evidence is
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
     max_relevance_gap: float = 0.20

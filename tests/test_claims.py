@@ -109,6 +109,7 @@ def test_a_word_taken_from_the_question_must_be_one_the_evidence_uses():
     question = "A cosa sono specializzati i cloroplasti con guaina per guaina?"
     wrong = "I cloroplasti con guaina sono specializzati per le reazioni di luce."
     assert _fails(wrong, evidence, question=question, lang="it") == "“guaina”"
+    assert disagreement(wrong, _item(evidence), None, question, "it", question_words=False) == ""
     right = "I cloroplasti delle cellule mesofille sono specializzati per le reazioni di luce."
     assert _fails(right, evidence, question=question, lang="it") == ""
     # another form of the same word is the same word ("divenne" / "diventato")
