@@ -9,6 +9,8 @@ split's paragraphs. Reported:
 * quote accuracy — citations whose quote span covers a gold answer span of the question
   (SQuAD gives each answer's character offset in its paragraph), over all citations of
   answerable answers;
+* evidence coverage — answerable questions whose first evidence sentence (any of them)
+  covers a gold answer span: the most an extracted quote can reach;
 * kinds — how answers were made (generated, extracted from the evidence, abstained);
 * time — p50 of the whole answer, first evidence, first token.
 
@@ -70,6 +72,7 @@ class Record:
     citations: list[dict] = field(default_factory=list)  # marker, quote, covers_gold, sentence
     sentences: list[dict] = field(default_factory=list)  # each answer sentence, state, support
     golds: list[str] = field(default_factory=list)  # the question's gold answers
+    evidence_covers: list[bool] = field(default_factory=list)  # each evidence item, best first
 
 
 def load_squad(path: Path, articles: str) -> tuple[list[Paragraph], list[Question]]:
@@ -147,22 +150,30 @@ def sentence_quotes(answer) -> dict[int, list[str]]:
 def covers_gold(citation, q: Question, paragraphs: list[Paragraph]) -> bool:
     """Whether a quote of ``citation`` covers a gold answer span of question ``q`` (in the
     question's own paragraph)."""
-    chunk, p = citation.chunk, paragraphs[q.paragraph]
+    return any(span_covers_gold(citation.chunk, start, end, q, paragraphs)
+               for _, start, end in quotes_of(citation))
+
+
+def span_covers_gold(chunk, start: int, end: int, q: Question,
+                     paragraphs: list[Paragraph]) -> bool:
+    """Whether article offsets ``start``-``end`` of ``chunk``'s article cover a gold span."""
+    p = paragraphs[q.paragraph]
     at = p.text.find(chunk.text)
     if at < 0 or p.title != chunk.title:
         return False
     shift = at - chunk.start
     return any(start + shift <= offset and offset + len(gold) <= end + shift
-               for _, start, end in quotes_of(citation) for gold, offset in q.golds)
+               for gold, offset in q.golds)
 
 
 def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
     started = time.perf_counter()
-    response, best = assistant.ask(q.text), 0.0
+    response, best, evidence = assistant.ask(q.text), 0.0, ()
     if hasattr(response, "events"):
         for event in response.events():
             if type(event).__name__ == "Sources":
                 best = max((e.score for e in event.evidence), default=0.0)
+                evidence = sorted(event.evidence, key=lambda e: e.number)
     answer = final_answer(response)
     seconds = time.perf_counter() - started
     t = answer.timings
@@ -171,6 +182,9 @@ def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
                     answer.abstained, answer.text, seconds,
                     getattr(t, "first_evidence_ms", getattr(t, "retrieve_ms", 0.0)),
                     getattr(t, "first_token_ms", 0.0), best, getattr(answer, "draft", ""))
+    if answerable:
+        record.evidence_covers = [span_covers_gold(e.chunk, e.start, e.end, q, paragraphs)
+                                  for e in evidence]
     record.sentences = [{"text": s.text, "state": getattr(s, "state", "verified" if s.verified
                                                           else "unverified"),
                          "support": getattr(s, "support", 0.0), "reason": getattr(s, "reason", "")}
@@ -202,6 +216,10 @@ def summary(records: list[Record]) -> dict[str, float]:
         "gold_contained": round(sum(r.contains_gold for r in ans) / max(len(ans), 1), 3),
         "quote_accuracy": round(sum(c["covers_gold"] for c in cites) / max(len(cites), 1), 3),
         "citations": len(cites), **{f"kind_{k}": v for k, v in kinds.items()},
+        "evidence_first_covers": round(sum(r.evidence_covers[:1] == [True] for r in ans)
+                                       / max(len(ans), 1), 3),
+        "evidence_any_covers": round(sum(any(r.evidence_covers) for r in ans)
+                                     / max(len(ans), 1), 3),
         "p50_seconds": round(statistics.median(r.seconds for r in records), 2),
         "p50_seconds_answered": round(statistics.median(r.seconds for r in answered), 2)
         if answered else 0.0,
