@@ -109,13 +109,18 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     return runs
 
 
+def _question_names(question: str) -> frozenset[str]:
+    """The words of the question's names: the ``known`` names of `names`."""
+    return frozenset(word for run in names(question) for word in run)
+
+
 def _fold_name(word: str) -> str:
     return re.sub(r"['’]s$", "", fold_accents(word).casefold()).strip("’'-")
 
 
 def _missing_name(claim: str, evidence: str, article: str, question: str) -> str:
     folded, whole = fold_accents(evidence).casefold(), fold_accents(article).casefold()
-    known = frozenset(word for run in names(question) for word in run)
+    known = _question_names(question)
     for run in names(claim, known):
         missing = [w for w in run if w not in folded and not (w in known and _variant_of(w, folded))]
         if missing and not (len(missing) < len(run) and " ".join(run) in whole):
@@ -174,8 +179,7 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
         return ""
     asked = set(analyze(question, lang))
     used = set(analyze(evidence, lang))
-    named = {w for run in names(claim, frozenset(w for r in names(question) for w in r))
-             for w in run}
+    named = {w for run in names(claim, _question_names(question)) for w in run}
     for word in words(claim):
         stem = next(iter(analyze(word, lang)), "")
         if (stem.isalpha() and stem in asked and _fold_name(word) not in named

@@ -93,8 +93,8 @@ def answer_message(question: str, items: Sequence[Evidence], lang: str) -> str:
 
 # Lines of a draft that echo the prompt's own format: the model copying its prompt states
 # nothing ("Article: Newcastle upon Tyne" once became a cited sentence).
-_HEADLINE_ECHO = re.compile(r"^[ \t]*(?:Article:.*|Evidence:[ \t]*|Answer in [^\n.]{1,40}\.[ \t]*)$",
-                            re.MULTILINE)
+_FORMAT_LINE = re.compile(r"^[ \t]*(?:Article:.*|Evidence:[ \t]*|Answer in [^\n.]{1,40}\.[ \t]*)$",
+                          re.MULTILINE)
 _ANSWER_LABEL = re.compile(r"^[ \t]*Answer:[ \t]*", re.MULTILINE)
 _NEXT_QUESTION = re.compile(r"^[ \t]*Question:", re.MULTILINE)
 
@@ -104,7 +104,7 @@ def without_format(draft: str) -> str:
     everything from a "Question:" line on (the model inventing the next exchange)."""
     cut = _NEXT_QUESTION.search(draft)
     draft = draft[:cut.start()] if cut else draft
-    return _ANSWER_LABEL.sub("", _HEADLINE_ECHO.sub("", draft))
+    return _ANSWER_LABEL.sub("", _FORMAT_LINE.sub("", draft))
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:
