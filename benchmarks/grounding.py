@@ -168,12 +168,12 @@ def span_covers_gold(chunk, start: int, end: int, q: Question,
 
 def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
     started = time.perf_counter()
-    response, best, evidence = assistant.ask(q.text), 0.0, ()
+    response, evidence = assistant.ask(q.text), ()
     if hasattr(response, "events"):
         for event in response.events():
             if type(event).__name__ == "Sources":
-                best = max((e.score for e in event.evidence), default=0.0)
                 evidence = sorted(event.evidence, key=lambda e: e.number)
+    best = max((e.score for e in evidence), default=0.0)
     answer = final_answer(response)
     seconds = time.perf_counter() - started
     t = answer.timings
@@ -251,10 +251,10 @@ class ReplayedDrafts:
 
 
 def settings_pairs(text: str) -> dict[str, str]:
-    """``key=value,key=value`` as Settings overrides."""
+    """``key=value,key=value`` as Settings overrides (an argparse type; perf.py's too)."""
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(pair) != 2 for pair in pairs):
-        raise SystemExit(f"--settings: expected key=value[,key=value], got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected key=value[,key=value], got {text!r}")
     return {key.strip(): value.strip() for key, value in pairs}
 
 

@@ -139,12 +139,9 @@ def report(results: dict[str, dict], colds: dict[str, list[float]]) -> None:
         print(f"cold start to answer, {name}: " + ", ".join(f"{v:.1f} s" for v in values))
 
 
-def setting_overrides(text: str) -> dict[str, str]:
-    """``key=value,key=value`` as the ``RAG_*`` variables that set them."""
-    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise SystemExit(f"--baseline-settings: expected key=value[,key=value], got {text!r}")
-    return {f"RAG_{key.strip().upper()}": value.strip() for key, value in pairs}
+def setting_overrides(settings: dict[str, str]) -> dict[str, str]:
+    """Settings as the ``RAG_*`` variables that set them."""
+    return {f"RAG_{key.upper()}": value for key, value in settings.items()}
 
 
 def measure(name: str, root: Path, overrides: dict[str, str], questions: list[str],
@@ -173,9 +170,12 @@ def same_answers(results: dict[str, dict]) -> str:
 
 
 def main() -> None:
+    sys.path.insert(0, str(HERE))
+    from grounding import settings_pairs
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one")
-    parser.add_argument("--baseline-settings", metavar="KEY=VALUE,…",
+    parser.add_argument("--baseline-settings", metavar="KEY=VALUE,…", type=settings_pairs,
+                        default={},
                         help="settings of the baseline (this checkout unless --baseline)")
     parser.add_argument("--questions", type=int, default=20, help="SQuAD-it dev questions")
     parser.add_argument("--squad-index", type=Path, default=Path.home() / ".cache/rag/eval",
@@ -195,7 +195,7 @@ def main() -> None:
     versions = {"this checkout": (REPO, {})}
     if args.baseline or args.baseline_settings:  # another checkout, these settings, or both
         versions["baseline"] = (args.baseline or REPO,
-                                setting_overrides(args.baseline_settings or ""))
+                                setting_overrides(args.baseline_settings))
     questions = squad_questions(args.questions)
     tmp = Path(tempfile.mkdtemp(prefix="answer-speed-"))
     results = {name: {"rows": []} for name in versions}
