@@ -5,11 +5,15 @@ Without a file given, the int8 copy is made on first use (`rag.onnx_build.prepar
 The file (see `rag.onnx_build`) holds the transformer body only, with its Linear layers
 quantized to int8; the tokenizer, pooling, Dense layers and normalization come from the
 sentence-transformers directory itself (`rag.encoders.DenseHead`), so whole texts and late
-chunks are pooled exactly as the reference does.
+chunks are pooled exactly as the reference does. The tokenizer is the directory's
+``tokenizer.json`` read by the `tokenizers` library itself, giving the same ids, masks and
+offsets as the model's own tokenizer (special tokens, right padding, truncation) without
+importing transformers: a new process answering its first question saves seconds.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Sequence
@@ -33,9 +37,37 @@ class OnnxEncoder:
 
     @cached_property
     def tokenizer(self):
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
-        return AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
+        return Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+
+    @cached_property
+    def pad_token(self) -> str:
+        """The model's padding token, as its tokenizer configuration names it."""
+        try:
+            config = json.loads((self.model_dir / "tokenizer_config.json").read_text())
+        except (OSError, ValueError):
+            config = {}
+        token = config.get("pad_token")
+        return token.get("content", "<pad>") if isinstance(token, dict) else token or "<pad>"
+
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token ids, attention mask and character offsets of a batch, as the model's own
+        tokenizer gives them: content cut to fit ``max_tokens`` with the special tokens
+        (BOS, EOS) added after, then padded on the right."""
+        tokenizer = self.tokenizer
+        room = self.max_tokens - tokenizer.num_special_tokens_to_add(False)
+        encodings = []
+        for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            encoding.truncate(room)
+            encodings.append(tokenizer.post_process(encoding, None, True))
+        width = max(len(e.ids) for e in encodings)
+        for encoding in encodings:
+            encoding.pad(width, pad_id=tokenizer.token_to_id(self.pad_token) or 0,
+                         pad_token=self.pad_token, direction="right")
+        offsets = np.array([e.offsets for e in encodings], np.int64).reshape(-1, width, 2)
+        return (np.array([e.ids for e in encodings], np.int64),
+                np.array([e.attention_mask for e in encodings], np.int64), offsets)
 
     @cached_property
     def session(self):
@@ -61,7 +93,7 @@ class OnnxEncoder:
         return min(width, self.truncate_dim or width)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
     def encode(self, texts: Sequence[str], *, batch_size: int,
                progress: bool = False) -> np.ndarray:
@@ -75,12 +107,9 @@ class OnnxEncoder:
         return pooled_in_batches(self._pooled, texts, spans, batch_size, progress)
 
     def _pooled(self, texts: list[str], spans: list[Sequence[Span]]) -> list[np.ndarray]:
-        features = self.tokenizer(texts, return_offsets_mapping=True, return_tensors="np",
-                                  padding=True, truncation=True, max_length=self.max_tokens)
-        attention = features["attention_mask"].astype(np.int64)
-        states = self.session.run(None, {"input_ids": features["input_ids"].astype(np.int64),
-                                         "attention_mask": attention})[0]
+        ids, attention, offsets = self.features(texts)
+        states = self.session.run(None, {"input_ids": ids, "attention_mask": attention})[0]
         pooled = [mean_pool(s, pooling_masks(a, o, own)) for s, a, o, own in
-                  zip(states, attention, features["offset_mapping"], spans)]
+                  zip(states, attention, offsets, spans)]
         vectors = self.head(np.concatenate(pooled))
         return np.split(vectors, np.cumsum([len(p) for p in pooled])[:-1])

@@ -272,6 +272,26 @@ def test_real_late_chunked_sentences_answer_their_question(real_embedder):
     assert (late * standalone).sum(axis=1).min() > 0.6
 
 
+@pytest.mark.e2e
+def test_the_onnx_encoder_tokenizes_as_the_model_does(real_embedder):
+    from transformers import AutoTokenizer
+
+    from rag.onnx_encoder import OnnxEncoder
+
+    own = AutoTokenizer.from_pretrained(str(real_embedder.path), local_files_only=True)
+    onnx = OnnxEncoder(real_embedder.path, None, backend="onnx-int8", max_tokens=64)
+    texts = [PASSAGE, "", "Chi è Jassy?", "«22,1 miliardi» — €\n\nrighe  nuove",
+             "parola " * 63, "parola " * 62, "<pad> <eos> testo"]
+    expected = own(texts, return_offsets_mapping=True, return_tensors="np", padding=True,
+                   truncation=True, max_length=64)
+    ids, attention, offsets = onnx.features(texts)
+    assert ids.tolist() == expected["input_ids"].tolist()
+    assert attention.tolist() == expected["attention_mask"].tolist()
+    assert offsets.tolist() == expected["offset_mapping"].tolist()
+    assert onnx.count_tokens("parola " * 100) == \
+        len(own("parola " * 100, add_special_tokens=False)["input_ids"])
+
+
 # -- backends: the choice per CPU, the ONNX copy's stamp, its pooling ----------------------
 
 def test_auto_keeps_torch_where_the_cpu_has_bf16(monkeypatch):
@@ -340,18 +360,20 @@ def tiny_st_model(folder: Path, width: int) -> Path:
     return folder
 
 
-class WordTokenizer:
-    """Splits on spaces; <bos> first; offsets like a fast tokenizer's; pads to the right."""
+def word_tokenizer(folder: Path) -> None:
+    """A real `tokenizers` tokenizer in ``folder``: one token per space-separated word, <bos>
+    first, padded with <pad> (by tokenizer_config.json, as the model's own names it)."""
+    import json
 
-    def __call__(self, texts, **options):
-        import re
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
-        rows = [[(0, 0)] + [(m.start(), m.end()) for m in re.finditer(r"\S+", t)] for t in texts]
-        width = max(len(r) for r in rows)
-        return {"input_ids": np.array([[i + 1 for i in range(len(r))] + [0] * (width - len(r))
-                                       for r in rows]),
-                "attention_mask": np.array([[1] * len(r) + [0] * (width - len(r)) for r in rows]),
-                "offset_mapping": np.array([r + [(0, 0)] * (width - len(r)) for r in rows])}
+    words = ["<pad>", "<bos>", "<unk>", "aa", "bb.", "cc", "dd", "ee.", "ff", "gg."]
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.post_processor = processors.TemplateProcessing(single="<bos> $A",
+                                                             special_tokens=[("<bos>", 1)])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"pad_token": "<pad>"}))
 
 
 class PositionSession:
@@ -366,8 +388,10 @@ class PositionSession:
 def test_the_onnx_encoder_pools_spans_of_its_own_forward_pass(tmp_path):
     from rag.onnx_encoder import OnnxEncoder
 
-    encoder = OnnxEncoder(tiny_st_model(tmp_path / "st", 8), tmp_path / "x.onnx", backend="t")
-    encoder.tokenizer, encoder.session = WordTokenizer(), PositionSession()
+    folder = tiny_st_model(tmp_path / "st", 8)
+    word_tokenizer(folder)
+    encoder = OnnxEncoder(folder, tmp_path / "x.onnx", backend="t")
+    encoder.session = PositionSession()
     texts = ["aa bb. cc dd ee.", "ff gg."]
     out = encoder.encode_spans(texts, [[(0, 6), (7, 16)], [(3, 6)]], batch_size=2)
     np.testing.assert_allclose(out[0][0], normalize(np.eye(8)[:6].mean(0)[None])[0], atol=1e-6)
