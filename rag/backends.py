@@ -5,7 +5,10 @@
   has native bf16 and float32 elsewhere (``Settings.embed_dtype`` overrides).
 - ``onnx-int8``: ONNX Runtime over an int8 copy of the same weights, made locally on
   first use (`rag.onnx_build`, a few minutes, once); for CPUs without bf16, where torch
-  runs in float32.
+  runs in float32. It embeds passages about 2x faster than float32 where the CPU has VNNI
+  and at float32's speed where it has only AVX2 (BENCHMARKS.md), and everywhere it loads in
+  less than half the time, embeds a question faster and spares a new process importing
+  torch, which is what a one-shot question waits for.
 - ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else ``onnx-int8`` where
   ONNX Runtime is installed and the int8 copy is made (``scripts/setup.sh`` makes it on
   such CPUs), else ``torch`` (float32).
