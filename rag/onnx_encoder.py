@@ -62,9 +62,9 @@ class OnnxEncoder:
             encoding.truncate(room)
             encodings.append(tokenizer.post_process(encoding, None, True))
         width = max(len(e.ids) for e in encodings)
+        pad_id = tokenizer.token_to_id(self.pad_token) or 0
         for encoding in encodings:
-            encoding.pad(width, pad_id=tokenizer.token_to_id(self.pad_token) or 0,
-                         pad_token=self.pad_token, direction="right")
+            encoding.pad(width, pad_id=pad_id, pad_token=self.pad_token, direction="right")
         offsets = np.array([e.offsets for e in encodings], np.int64).reshape(-1, width, 2)
         return (np.array([e.ids for e in encodings], np.int64),
                 np.array([e.attention_mask for e in encodings], np.int64), offsets)
