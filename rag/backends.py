@@ -3,15 +3,17 @@
 ``Settings.embed_backend``:
 - ``torch``: the sentence-transformers model (the reference), in bfloat16 where the CPU
   has native bf16 and float32 elsewhere (``Settings.embed_dtype`` overrides).
-- ``onnx-int8``: ONNX Runtime over an int8 copy of the same weights, made locally on
-  first use (`rag.onnx_build`, a few minutes, once); for CPUs without bf16, where torch
-  runs in float32. It embeds passages about 2x faster than float32 where the CPU has VNNI
-  and at float32's speed where it has only AVX2 (BENCHMARKS.md), and everywhere it loads in
-  less than half the time, embeds a question faster and spares a new process importing
-  torch, which is what a one-shot question waits for.
-- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else ``onnx-int8`` where
-  ONNX Runtime is installed and the int8 copy is made (``scripts/setup.sh`` makes it on
-  such CPUs), else ``torch`` (float32).
+- ``onnx-int8`` and ``onnx-int8-mixed``: ONNX Runtime over an int8 copy of the same
+  weights (recipes ``int8`` and ``int8-mixed`` of `rag.onnx_build`), made locally on first
+  use (a few minutes, once); for CPUs without bf16, where torch runs in float32.
+  ``onnx-int8`` is for CPUs with VNNI, where it embeds passages about 2x faster than
+  float32; ``onnx-int8-mixed`` keeps two projections in float32 and is the faster one on
+  CPUs with only AVX2 (BENCHMARKS.md). Either loads in less than half torch's time, embeds
+  a question faster and spares a new process importing torch, which is what a one-shot
+  question waits for.
+- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else the int8 copy for
+  this CPU (`onnx_backend_for_cpu`) where ONNX Runtime is installed and that copy is made
+  (``scripts/setup.sh`` makes it on such CPUs), else ``torch`` (float32).
 
 The index manifest records ``embedder.name``: the model's name for the reference backends
 (float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
@@ -26,7 +28,8 @@ from pathlib import Path
 
 from .encoders import Encoder, TorchEncoder
 
-BACKENDS = ("auto", "torch", "onnx-int8")
+ONNX_RECIPES = {"onnx-int8": "int8", "onnx-int8-mixed": "int8-mixed"}
+BACKENDS = ("auto", "torch", *ONNX_RECIPES)
 REFERENCE = ("torch-float32", "torch-bfloat16")
 
 
@@ -47,6 +50,22 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cpu_has_vnni() -> bool:
+    """Integer dot-product instructions (AVX-512 VNNI or AVX-VNNI)."""
+    flags = cpu_flags()
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+def onnx_backend_for_cpu() -> str:
+    """The faster int8 copy on this CPU: block-wise projections need VNNI to be fast."""
+    return "onnx-int8" if cpu_has_vnni() else "onnx-int8-mixed"
+
+
+def recipe_of(backend: str) -> str:
+    """The `rag.onnx_build` recipe of an ONNX backend."""
+    return ONNX_RECIPES[backend]
+
+
 def choose_backend(requested: str, model_dir: Path | None = None) -> str:
     """The concrete backend for a setting value ("auto" decided for this CPU and, given
     ``model_dir``, for the int8 copy being made already: auto never builds it)."""
@@ -56,23 +75,24 @@ def choose_backend(requested: str, model_dir: Path | None = None) -> str:
         return requested
     if cpu_has_bf16() or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
+    backend = onnx_backend_for_cpu()
     if model_dir is not None:
         from .onnx_build import ready
 
-        if ready(model_dir, "int8") is None:
+        if ready(model_dir, recipe_of(backend)) is None:
             return "torch"
-    return "onnx-int8"
+    return backend
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
                  truncate_dim: int | None = None, threads: int = 0) -> Encoder:
     """The encoder for a model directory and a backend setting (nothing loaded yet)."""
     backend = choose_backend(backend, path)
-    if backend == "onnx-int8":
+    if backend in ONNX_RECIPES:
         from .onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(path, None, backend=backend, truncate_dim=truncate_dim,
-                           threads=threads)
+        return OnnxEncoder(path, None, backend=backend, recipe=recipe_of(backend),
+                           truncate_dim=truncate_dim, threads=threads)
     dtype = ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype
     return TorchEncoder(path, dtype=dtype, truncate_dim=truncate_dim, threads=threads)
 

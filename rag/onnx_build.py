@@ -12,9 +12,13 @@ the file's sha256; `ready` re-checks size and mtime (and the sha256 with ``full=
 so a changed or truncated file is rebuilt, never used. Building takes a few minutes, once
 (``python -m rag.onnx_build``, ``scripts/setup.sh``, or on first use).
 
-Recipe ``int8``: per-tensor dynamic int8 for every Linear layer except the MLP's down
-projection and the attention output, whose inputs carry outliers; those two get 8-bit
-weights with block-wise (32) int8 activations (``MatMulNBits``, accuracy level 4).
+Both recipes give per-tensor dynamic int8 to every Linear layer except the MLP's down
+projection and the attention output, whose inputs carry outliers; they differ in those two:
+- ``int8``: 8-bit weights with block-wise (32) int8 activations (``MatMulNBits``, accuracy
+  level 4). Fast where the CPU has VNNI; without it ONNX Runtime's block-wise kernel is slow
+  (43% of the int8 copy's time on an AVX2-only CPU).
+- ``int8-mixed``: the two stay float32. Faster than ``int8`` on CPUs without VNNI and a
+  little closer to the reference (BENCHMARKS.md, embedding).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-RECIPES = ("int8",)
+RECIPES = ("int8", "int8-mixed")
 RECIPE_VERSION = 1
 MIN_COSINE = 0.98  # each check text's vector against the reference's
 CHECK_TEXTS = (
@@ -77,7 +81,7 @@ def ready(model_dir: Path, recipe: str, *, full: bool = False) -> Path | None:
     return folder / "model.onnx"
 
 
-def prepare(model_dir: Path, recipe: str = "int8", *, progress: bool = False) -> Path:
+def prepare(model_dir: Path, recipe: str, *, progress: bool = False) -> Path:
     """The ONNX file of ``recipe`` for the model, made now if it is missing or stale."""
     if recipe not in RECIPES:
         raise OnnxBuildError(f"unknown ONNX recipe {recipe!r}; known: {', '.join(RECIPES)}")
@@ -90,10 +94,10 @@ def prepare(model_dir: Path, recipe: str = "int8", *, progress: bool = False) ->
     try:
         _say(progress, f"exporting {model_dir.name} to ONNX (a few minutes, once)")
         body = _export(Path(model_dir), work / "body.onnx")
-        _say(progress, "quantizing to int8")
+        _say(progress, f"quantizing ({recipe})")
         out = work / "out"
         out.mkdir()
-        _quantize(body, out / "model.onnx", work)
+        _quantize(body, out / "model.onnx", work, recipe)
         _say(progress, "checking against the reference")
         worst = _check(Path(model_dir), out / "model.onnx")
         files = {p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
@@ -143,28 +147,31 @@ def _export(model_dir: Path, path: Path) -> Path:
     return path
 
 
-def _quantize(body: Path, out: Path, work: Path) -> None:
-    """Block-wise 8-bit for the outlier-prone projections, per-tensor int8 for the rest."""
+def _quantize(body: Path, out: Path, work: Path, recipe: str) -> None:
+    """Per-tensor int8 for the Linear layers; the outlier-prone projections block-wise
+    8-bit (``int8``) or left float32 (``int8-mixed``)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))  # its chatter
     model = onnx.load(str(body))
     linear = [n.name for n in model.graph.node if n.op_type == "MatMul"
               and any(i.name == n.input[1] for i in model.graph.initializer)]
-    blockwise = [n for n in linear if _projection(model, n) in ("down_proj", "o_proj")]
-    if not blockwise:
+    outliers = [n for n in linear if _projection(model, n) in ("down_proj", "o_proj")]
+    if not outliers:
         raise OnnxBuildError("ONNX export: found no down_proj/o_proj projections to keep")
-    nbits = MatMulNBitsQuantizer(model, bits=8, block_size=32, is_symmetric=True,
-                                 accuracy_level=4,
-                                 nodes_to_exclude=[n for n in linear if n not in blockwise])
-    nbits.process()
-    staged = work / "staged.onnx"
-    nbits.model.save_model_to_file(str(staged), use_external_data_format=True)
-    quantize_dynamic(str(staged), str(out), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True},
-                     use_external_data_format=True)
+    if recipe == "int8":
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        nbits = MatMulNBitsQuantizer(model, bits=8, block_size=32, is_symmetric=True,
+                                     accuracy_level=4,
+                                     nodes_to_exclude=[n for n in linear if n not in outliers])
+        nbits.process()
+        body, outliers = work / "staged.onnx", []
+        nbits.model.save_model_to_file(str(body), use_external_data_format=True)
+    quantize_dynamic(str(body), str(out), weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=outliers,
+                     extra_options={"MatMulConstBOnly": True}, use_external_data_format=True)
 
 
 def _projection(model, node_name: str) -> str:
@@ -214,16 +221,24 @@ def _say(progress: bool, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rag.onnx_build [MODEL_DIR]``: make the int8 copy of the default embedder."""
-    import sys
+    """``python -m rag.onnx_build [--recipe R] [MODEL]``: make an int8 copy of the embedder."""
+    import argparse
 
+    from .backends import onnx_backend_for_cpu, recipe_of
     from .models import ensure_ready
     from .settings import Settings
 
-    args = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m rag.onnx_build", description=(
+        "Make the int8 ONNX copy of an embedding model from its verified weights "
+        "(a few minutes, once)."))
+    parser.add_argument("model", nargs="?", help="registry name or model directory "
+                        "(default: the configured embedder)")
+    parser.add_argument("--recipe", choices=RECIPES, default=recipe_of(onnx_backend_for_cpu()),
+                        help="quantization recipe (default: this CPU's, %(default)s)")
+    args = parser.parse_args(argv)
     settings = Settings.load()
-    _, path = ensure_ready(args[0] if args else settings.embedder, "embedder", settings.home)
-    print(prepare(path, progress=True))
+    _, path = ensure_ready(args.model or settings.embedder, "embedder", settings.home)
+    print(prepare(path, args.recipe, progress=True))
     return 0
 
 

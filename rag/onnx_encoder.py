@@ -1,9 +1,9 @@
 """The ONNX Runtime encoder: the model's transformer run from a locally made ONNX file.
 
-Without a file given, the int8 copy is made on first use (`rag.onnx_build.prepare`).
+Without a file given, the copy of its recipe is made on first use (`rag.onnx_build.prepare`).
 
 The file (see `rag.onnx_build`) holds the transformer body only, with its Linear layers
-quantized to int8; the tokenizer, pooling, Dense layers and normalization come from the
+quantized to int8 (as the recipe says); the tokenizer, pooling, Dense layers and normalization come from the
 sentence-transformers directory itself (`rag.encoders.DenseHead`), so whole texts and late
 chunks are pooled exactly as the reference does. The tokenizer is the directory's
 ``tokenizer.json`` read by the `tokenizers` library itself, giving the same ids, masks and
@@ -27,8 +27,9 @@ class OnnxEncoder:
     """`Encoder` over an ONNX file of the transformer body, loaded on first use."""
 
     def __init__(self, model_dir: Path, onnx_file: Path | None, *, backend: str,
-                 truncate_dim: int | None = None, threads: int = 0, max_tokens: int = 2048):
-        self.model_dir, self.onnx_file = Path(model_dir), onnx_file
+                 recipe: str = "int8", truncate_dim: int | None = None, threads: int = 0,
+                 max_tokens: int = 2048):
+        self.model_dir, self.onnx_file, self.recipe = Path(model_dir), onnx_file, recipe
         self.backend, self.truncate_dim = backend, truncate_dim
         self.threads, self.max_tokens = threads, max_tokens
         from .onnx_build import RECIPE_VERSION
@@ -75,7 +76,7 @@ class OnnxEncoder:
 
         from .onnx_build import prepare
 
-        path = self.onnx_file or prepare(self.model_dir, "int8", progress=True)
+        path = self.onnx_file or prepare(self.model_dir, self.recipe, progress=True)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1

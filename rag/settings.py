@@ -53,9 +53,9 @@ class Settings:
     # twice (rebuilds, several indexes over the same articles); its size in MB; 0 = off.
     embed_cache_mb: int = 1024
     # The embedder's forward pass (see rag/backends.py): "torch" is the sentence-transformers
-    # reference (in embed_dtype); "onnx-int8" an int8 copy made locally, for CPUs without
-    # bf16; "auto" picks per CPU.
-    embed_backend: Literal["auto", "torch", "onnx-int8"] = "auto"
+    # reference (in embed_dtype); "onnx-int8" (for CPUs with VNNI) and "onnx-int8-mixed"
+    # (without) int8 copies made locally, for CPUs without bf16; "auto" picks per CPU.
+    embed_backend: Literal["auto", "torch", "onnx-int8", "onnx-int8-mixed"] = "auto"
     # Chunk size and overlap, in the embedder's own tokens.
     chunk_tokens: int = 200
     chunk_overlap: int = 40

@@ -299,9 +299,13 @@ def test_auto_keeps_torch_where_the_cpu_has_bf16(monkeypatch):
     assert backends.choose_backend("auto") == "torch"
 
 
-def test_auto_picks_the_int8_copy_where_the_cpu_lacks_bf16(monkeypatch):
-    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "fma"})
+def test_auto_picks_the_int8_copy_for_the_cpu_where_it_lacks_bf16(monkeypatch):
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "fma"})
+    assert backends.choose_backend("auto") == "onnx-int8-mixed"  # no VNNI
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_vnni"})
+    assert backends.choose_backend("auto") == "onnx-int8"
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "avx_vnni"})
     assert backends.choose_backend("auto") == "onnx-int8"
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
     assert backends.choose_backend("auto") == "torch"  # ONNX Runtime not installed
@@ -334,6 +338,52 @@ def test_the_onnx_copy_is_used_only_while_it_matches_its_stamp_and_source(model_
     (folder / "model.onnx").write_bytes(b"graph")
     (model_dir / "model.safetensors").write_bytes(b"re-fetched weights")
     assert onnx_build.ready(model_dir, "int8") is None
+
+
+def projections_graph(path: Path) -> np.ndarray:
+    """An ONNX graph of three Linear layers, named as the exported model names them:
+    q_proj, o_proj, down_proj (64 wide); returns its input for a test run."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    nodes, weights, previous = [], [], "x"
+    for name in ("q_proj", "o_proj", "down_proj"):
+        node = helper.make_node("MatMul", [previous, f"{name}.weight"], [f"{name}.out"],
+                                name=f"node_{name}")
+        entry = node.metadata_props.add()
+        entry.key, entry.value = "pkg.torch.onnx.name_scopes", f"['model', 'layers.0.{name}']"
+        nodes.append(node)
+        weights.append(numpy_helper.from_array(
+            (rng.standard_normal((64, 64)) / 8).astype(np.float32), f"{name}.weight"))
+        previous = f"{name}.out"
+    graph = helper.make_graph(
+        nodes, "projections", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [None, 64])], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return rng.standard_normal((5, 64)).astype(np.float32)
+
+
+@pytest.mark.parametrize("recipe, outlier_op", [("int8", "MatMulNBits"), ("int8-mixed", "MatMul")])
+def test_each_recipe_quantizes_the_projections_it_names(tmp_path, recipe, outlier_op):
+    import onnx
+    import onnxruntime as ort
+
+    from rag import onnx_build
+
+    body, out = tmp_path / "body.onnx", tmp_path / "out.onnx"
+    x = projections_graph(body)
+    onnx_build._quantize(body, out, tmp_path, recipe)
+    ops = {n.op_type for n in onnx.load(str(out)).graph.node}
+    assert "MatMulInteger" in ops  # q_proj: per-tensor dynamic int8
+    assert outlier_op in ops and ({"MatMul", "MatMulNBits"} - {outlier_op}).isdisjoint(ops)
+    reference = ort.InferenceSession(str(body)).run(None, {"x": x})[0]
+    quantized = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
+    cosine = (reference * quantized).sum(1) / np.linalg.norm(reference, axis=1) / \
+        np.linalg.norm(quantized, axis=1)
+    assert cosine.min() > 0.99
 
 
 def tiny_st_model(folder: Path, width: int) -> Path:
@@ -411,6 +461,7 @@ def test_an_index_of_another_backend_is_served_by_that_backend(model_dir):
     reference = embedder.for_index("fake-model")
     assert reference.name == "fake-model" and reference.backend.startswith("torch")
     assert embedder.for_index("fake-model+onnx-int8").backend == "onnx-int8"
+    assert embedder.for_index("fake-model+onnx-int8-mixed").backend == "onnx-int8-mixed"
     assert embedder.for_index("another-model") is embedder  # the store reports that one
     assert backends.parse_manifest_name("m+onnx-int8@256") == \
         backends.RecordedEmbedder("m", "onnx-int8", 256)
@@ -420,20 +471,26 @@ def test_auto_never_builds_the_int8_copy_itself(monkeypatch, model_dir):
     monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "fma"})
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
     assert backends.choose_backend("auto", model_dir) == "torch"  # not made yet
-    monkeypatch.setattr("rag.onnx_build.ready", lambda path, recipe: path / "model.onnx")
-    assert backends.choose_backend("auto", model_dir) == "onnx-int8"
+    made = {"int8"}  # another CPU's copy does not count
+    monkeypatch.setattr("rag.onnx_build.ready",
+                        lambda path, recipe: path / "model.onnx" if recipe in made else None)
+    assert backends.choose_backend("auto", model_dir) == "torch"
+    made.add("int8-mixed")
+    assert backends.choose_backend("auto", model_dir) == "onnx-int8-mixed"
 
 
 @pytest.mark.e2e
-def test_real_int8_copy_agrees_with_the_reference(real_embedder):
+@pytest.mark.parametrize("backend", list(backends.ONNX_RECIPES))
+def test_real_int8_copy_agrees_with_the_reference(real_embedder, backend):
     from rag.chunking import split_sentences
     from rag.onnx_build import ready
 
-    if ready(real_embedder.path, "int8") is None:
-        pytest.skip("no int8 copy made (python -m rag.onnx_build)")
+    if ready(real_embedder.path, backends.recipe_of(backend)) is None:
+        pytest.skip(f"no {backend} copy made (python -m rag.onnx_build --recipe "
+                    f"{backends.recipe_of(backend)})")
     fast = SentenceTransformerEmbedder(real_embedder.path, "embeddinggemma-300m",
-                                       backend="onnx-int8")
-    assert fast.name == "embeddinggemma-300m+onnx-int8"
+                                       backend=backend)
+    assert fast.name == f"embeddinggemma-300m+{backend}"
     spans = split_sentences(PASSAGE, "it")
     mine = fast.embed_passages([PASSAGE], ["Tesla e Amazon"], [spans])
     reference = real_embedder.embed_passages([PASSAGE], ["Tesla e Amazon"], [spans])
