@@ -68,20 +68,20 @@ def recipe_of(backend: str) -> str:
 
 def choose_backend(requested: str, model_dir: Path | None = None) -> str:
     """The concrete backend for a setting value ("auto" decided for this CPU and, given
-    ``model_dir``, for the int8 copy being made already: auto never builds it)."""
+    ``model_dir``, for the int8 copies made already: auto never builds one)."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
     if requested != "auto":
         return requested
     if cpu_has_bf16() or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
-    backend = onnx_backend_for_cpu()
-    if model_dir is not None:
-        from .onnx_build import ready
+    preferred = onnx_backend_for_cpu()
+    if model_dir is None:
+        return preferred
+    from .onnx_build import ready
 
-        if ready(model_dir, recipe_of(backend)) is None:
-            return "torch"
-    return backend
+    made = [b for b in (preferred, *ONNX_RECIPES) if ready(model_dir, recipe_of(b))]
+    return made[0] if made else "torch"  # the other CPU's copy still beats float32
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
