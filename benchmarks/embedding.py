@@ -7,6 +7,13 @@ ratio to torch float32, and each backend's cosine to torch float32 on the same p
 ``--simulate-avx2`` re-runs itself with torch's kernels limited to AVX2 (ATen, MKL, oneDNN,
 FBGEMM); ONNX Runtime has no such switch and keeps the CPU's best kernels (VNNI here).
 
+``kernels``: the ceiling any int8 copy can reach on this CPU. One matrix product of the
+embedder's shape (tokens x 768 by 768 x 1152, the MLP's up projection) run by ONNX Runtime
+in float32, as per-tensor dynamic int8 (what both recipes give most layers) and as block-wise
+8-bit (``MatMulNBits``, recipe ``int8``'s projections), interleaved; GOP/s and the ratio to
+float32. Only the Linear layers can be made faster this way, so an int8 embedder cannot embed
+faster than float32 by more than the int8 product's ratio.
+
 ``sentences``: on SQuAD-it dev paragraphs, how often the sentence holding a gold answer
 (``answer_start``) ranks first / in the top 3 among its paragraph's sentences for the
 question, with (a) late-chunked sentence vectors (`Embedder.embed_passages`), (b) each
@@ -14,6 +21,7 @@ sentence embedded alone as a document, (c) the two averaged.
 
     .venv/bin/python benchmarks/embedding.py speed --backends torch-float32,torch-bfloat16,onnx-int8
     .venv/bin/python benchmarks/embedding.py speed --simulate-avx2 --threads 1
+    .venv/bin/python benchmarks/embedding.py kernels --threads 2
     .venv/bin/python benchmarks/embedding.py sentences --paragraphs 200 --backend torch
 
 Document vectors are not cached here (each run embeds everything), except in ``sentences``
@@ -119,6 +127,71 @@ def speed(args: argparse.Namespace) -> None:
     report.finish()
 
 
+def kernels(args: argparse.Namespace) -> None:
+    import tempfile
+
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((args.tokens, 768)).astype(np.float32)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = args.threads, 1
+    with tempfile.TemporaryDirectory() as work:
+        files = _kernel_models(Path(work), rng)
+        sessions = {name: ort.InferenceSession(str(path), options,
+                                               providers=["CPUExecutionProvider"])
+                    for name, path in files.items()}
+        outputs = {name: s.run(None, {"x": inputs})[0] for name, s in sessions.items()}
+        seconds = {name: [] for name in sessions}
+        for r in range(args.rounds):
+            for name in list(sessions) if r % 2 == 0 else list(sessions)[::-1]:
+                started = time.perf_counter()
+                sessions[name].run(None, {"x": inputs})
+                seconds[name].append(time.perf_counter() - started)
+    report = Report("embedding-kernels")
+    operations = 2 * args.tokens * 768 * 1152
+    base = statistics.median(seconds["float32"])
+    for name, times in seconds.items():
+        error = np.abs(outputs[name] - outputs["float32"]).max() / np.abs(outputs["float32"]).max()
+        report.add("matrix product", f"{name}: GOP/s (median of {args.rounds})",
+                   operations / statistics.median(times) / 1e9, "",
+                   base / statistics.median(times),
+                   note=f"{args.tokens}x768 by 768x1152, {args.threads} threads; "
+                        f"max error {error:.4f} of the largest output")
+    report.finish()
+
+
+def _kernel_models(work: Path, rng: np.random.Generator) -> dict[str, Path]:
+    """One float32 MatMul of the embedder's shape, and its two quantized forms."""
+    import logging
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizers' advice
+    weight = numpy_helper.from_array((rng.standard_normal((768, 1152)) * 0.05)
+                                     .astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="up_proj")], "kernel",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 768])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1152])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    files = {"float32": work / "float32.onnx", "int8 per-tensor": work / "int8.onnx",
+             "8-bit block-wise": work / "nbits.onnx"}
+    onnx.save(model, str(files["float32"]))
+    quantize_dynamic(str(files["float32"]), str(files["int8 per-tensor"]),
+                     weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                     extra_options={"MatMulConstBOnly": True})
+    nbits = MatMulNBitsQuantizer(onnx.load(str(files["float32"])), bits=8, block_size=32,
+                                 is_symmetric=True, accuracy_level=4)
+    nbits.process()
+    nbits.model.save_model_to_file(str(files["8-bit block-wise"]))
+    return files
+
+
 def squad_paragraphs(limit: int) -> list[tuple[str, str, list[tuple[str, list[int]]]]]:
     """(title, context, [(question, gold answer starts)]) of the dev split's paragraphs."""
     first, last = (int(x) for x in SQUAD_DEV.split(":"))
@@ -189,6 +262,12 @@ def main() -> None:
     run.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     run.add_argument("--simulate-avx2", action="store_true")
     run.set_defaults(func=speed)
+    ceiling = sub.add_parser("kernels", help="int8 vs float32 matrix products on this CPU")
+    ceiling.add_argument("--tokens", type=int, default=16 * 220,
+                         help="rows: tokens of one batch (default: 16 passages of ~220)")
+    ceiling.add_argument("--rounds", type=int, default=9)
+    ceiling.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ceiling.set_defaults(func=kernels)
     late = sub.add_parser("sentences", help="gold-sentence ranking on SQuAD-it dev")
     late.add_argument("--paragraphs", type=int, default=200)
     late.add_argument("--backend", default="torch")
