@@ -132,6 +132,7 @@ def kernels(args: argparse.Namespace) -> None:
 
     import onnxruntime as ort
 
+    report = Report("embedding-kernels")
     rng = np.random.default_rng(0)
     inputs = rng.standard_normal((args.tokens, 768)).astype(np.float32)
     options = ort.SessionOptions()
@@ -148,7 +149,6 @@ def kernels(args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 sessions[name].run(None, {"x": inputs})
                 seconds[name].append(time.perf_counter() - started)
-    report = Report("embedding-kernels")
     operations = 2 * args.tokens * 768 * 1152
     base = statistics.median(seconds["float32"])
     for name, times in seconds.items():

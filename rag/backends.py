@@ -8,12 +8,13 @@
   use (a few minutes, once); for CPUs without bf16, where torch runs in float32.
   ``onnx-int8`` is for CPUs with VNNI, where it embeds passages about 2x faster than
   float32; ``onnx-int8-mixed`` keeps two projections in float32 and is the faster one on
-  CPUs with only AVX2 (BENCHMARKS.md). Either loads in less than half torch's time, embeds
-  a question faster and spares a new process importing torch, which is what a one-shot
-  question waits for.
-- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else the int8 copy for
-  this CPU (`onnx_backend_for_cpu`) where ONNX Runtime is installed and that copy is made
-  (``scripts/setup.sh`` makes it on such CPUs), else ``torch`` (float32).
+  CPUs with only AVX2 (1.2-1.3x float32, near the int8 ceiling there: BENCHMARKS.md).
+  Either loads in less than half torch's time, embeds a question faster and spares a new
+  process importing torch, which is what a one-shot question waits for.
+- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else, where ONNX Runtime is
+  installed, the int8 copy for this CPU (`onnx_backend_for_cpu`) if it is made
+  (``scripts/setup.sh`` makes it on such CPUs) or the other one if only that is, else
+  ``torch`` (float32).
 
 The index manifest records ``embedder.name``: the model's name for the reference backends
 (float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
