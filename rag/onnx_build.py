@@ -15,10 +15,10 @@ so a changed or truncated file is rebuilt, never used. Building takes a few minu
 Both recipes give per-tensor dynamic int8 to every Linear layer except the MLP's down
 projection and the attention output, whose inputs carry outliers; they differ in those two:
 - ``int8``: 8-bit weights with block-wise (32) int8 activations (``MatMulNBits``, accuracy
-  level 4). Fast where the CPU has VNNI; without it ONNX Runtime's block-wise kernel is slow
-  (43% of the int8 copy's time on an AVX2-only CPU).
-- ``int8-mixed``: the two stay float32. Faster than ``int8`` on CPUs without VNNI and a
-  little closer to the reference (BENCHMARKS.md, embedding).
+  level 4). Fast where the CPU has VNNI; without it ONNX Runtime's block-wise kernel is
+  slower than float32 (0.5-0.7x on an AVX2-only CPU, `benchmarks/embedding.py kernels`).
+- ``int8-mixed``: the two stay float32. Faster than ``int8`` on CPUs without VNNI (1.26x)
+  and as close to the reference (cosine >= 0.993; BENCHMARKS.md, embedding).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The ONNX Runtime encoder: the model's transformer run from a locally made ONNX file.
 
-Without a file given, the copy of its recipe is made on first use (`rag.onnx_build.prepare`).
+Without a file given, the copy of its recipe is made on first use
+(`rag.onnx_build.prepare`).
 
-The file (see `rag.onnx_build`) holds the transformer body only, with its Linear layers
-quantized to int8 (as the recipe says); the tokenizer, pooling, Dense layers and normalization come from the
-sentence-transformers directory itself (`rag.encoders.DenseHead`), so whole texts and late
-chunks are pooled exactly as the reference does. The tokenizer is the directory's
+The file (see `rag.onnx_build`) holds the transformer body only, its Linear layers
+quantized as the recipe says; the tokenizer, pooling, Dense layers and normalization come
+from the sentence-transformers directory itself (`rag.encoders.DenseHead`), so whole texts
+and late chunks are pooled exactly as the reference does. The tokenizer is the directory's
 ``tokenizer.json`` read by the `tokenizers` library itself, giving the same ids, masks and
 offsets as the model's own tokenizer (special tokens, right padding, truncation) without
 importing transformers: a new process answering its first question saves seconds.
