@@ -162,15 +162,13 @@ def kernels(args: argparse.Namespace) -> None:
 
 
 def _kernel_models(work: Path, rng: np.random.Generator) -> dict[str, Path]:
-    """One float32 MatMul of the embedder's shape, and its two quantized forms."""
-    import logging
-
+    """One float32 MatMul of the embedder's shape, and its two quantized forms, made by the
+    same functions as the recipes' layers (`rag.onnx_build`)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    logging.getLogger().setLevel(logging.ERROR)  # the quantizers' advice
+    from rag.onnx_build import blockwise_8bit, dynamic_int8
+
     weight = numpy_helper.from_array((rng.standard_normal((768, 1152)) * 0.05)
                                      .astype(np.float32), "w")
     graph = helper.make_graph(
@@ -182,13 +180,8 @@ def _kernel_models(work: Path, rng: np.random.Generator) -> dict[str, Path]:
     files = {"float32": work / "float32.onnx", "int8 per-tensor": work / "int8.onnx",
              "8-bit block-wise": work / "nbits.onnx"}
     onnx.save(model, str(files["float32"]))
-    quantize_dynamic(str(files["float32"]), str(files["int8 per-tensor"]),
-                     weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                     extra_options={"MatMulConstBOnly": True})
-    nbits = MatMulNBitsQuantizer(onnx.load(str(files["float32"])), bits=8, block_size=32,
-                                 is_symmetric=True, accuracy_level=4)
-    nbits.process()
-    nbits.model.save_model_to_file(str(files["8-bit block-wise"]))
+    dynamic_int8(files["float32"], files["int8 per-tensor"], exclude=[])
+    blockwise_8bit(model, exclude=[]).save_model_to_file(str(files["8-bit block-wise"]))
     return files
 
 

@@ -81,8 +81,9 @@ def choose_backend(requested: str, model_dir: Path | None = None) -> str:
         return preferred
     from .onnx_build import ready
 
-    made = [b for b in (preferred, *ONNX_RECIPES) if ready(model_dir, recipe_of(b))]
-    return made[0] if made else "torch"  # the other CPU's copy still beats float32
+    # the CPU's own copy first; the other one, if only that is made, still beats float32
+    return next((b for b in dict.fromkeys((preferred, *ONNX_RECIPES))
+                 if ready(model_dir, recipe_of(b))), "torch")
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
@@ -92,8 +93,8 @@ def make_encoder(path: Path, backend: str, *, dtype: str = "auto",
     if backend in ONNX_RECIPES:
         from .onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(path, None, backend=backend, recipe=recipe_of(backend),
-                           truncate_dim=truncate_dim, threads=threads)
+        return OnnxEncoder(path, None, backend=backend, truncate_dim=truncate_dim,
+                           threads=threads)
     dtype = ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype
     return TorchEncoder(path, dtype=dtype, truncate_dim=truncate_dim, threads=threads)
 

@@ -151,9 +151,7 @@ def _quantize(body: Path, out: Path, work: Path, recipe: str) -> None:
     """Per-tensor int8 for the Linear layers; the outlier-prone projections block-wise
     8-bit (``int8``) or left float32 (``int8-mixed``)."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))  # its chatter
     model = onnx.load(str(body))
     linear = [n.name for n in model.graph.node if n.op_type == "MatMul"
               and any(i.name == n.input[1] for i in model.graph.initializer)]
@@ -161,17 +159,37 @@ def _quantize(body: Path, out: Path, work: Path, recipe: str) -> None:
     if not outliers:
         raise OnnxBuildError("ONNX export: found no down_proj/o_proj projections to keep")
     if recipe == "int8":
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
-        nbits = MatMulNBitsQuantizer(model, bits=8, block_size=32, is_symmetric=True,
-                                     accuracy_level=4,
-                                     nodes_to_exclude=[n for n in linear if n not in outliers])
-        nbits.process()
+        staged = blockwise_8bit(model, exclude=[n for n in linear if n not in outliers])
         body, outliers = work / "staged.onnx", []
-        nbits.model.save_model_to_file(str(body), use_external_data_format=True)
-    quantize_dynamic(str(body), str(out), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=outliers,
+        staged.save_model_to_file(str(body), use_external_data_format=True)
+    dynamic_int8(body, out, exclude=outliers)
+
+
+def blockwise_8bit(model, *, exclude: list[str]):
+    """``model`` (an ``onnx.ModelProto``) with its MatMuls but ``exclude`` given 8-bit
+    weights and block-wise (32) int8 activations (``MatMulNBits``, accuracy level 4)."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    _quiet()
+    nbits = MatMulNBitsQuantizer(model, bits=8, block_size=32, is_symmetric=True,
+                                 accuracy_level=4, nodes_to_exclude=exclude)
+    nbits.process()
+    return nbits.model
+
+
+def dynamic_int8(source: Path, out: Path, *, exclude: list[str]) -> None:
+    """Per-tensor dynamic int8 for the constant-weight MatMuls of ``source`` but ``exclude``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    _quiet()
+    quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=exclude,
                      extra_options={"MatMulConstBOnly": True}, use_external_data_format=True)
+
+
+def _quiet() -> None:
+    """ONNX Runtime's quantizers log advice at INFO level; keep warnings."""
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
 
 
 def _projection(model, node_name: str) -> str:

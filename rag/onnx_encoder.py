@@ -1,6 +1,6 @@
 """The ONNX Runtime encoder: the model's transformer run from a locally made ONNX file.
 
-Without a file given, the copy of its recipe is made on first use
+Without a file given, the copy of its backend's recipe is made on first use
 (`rag.onnx_build.prepare`).
 
 The file (see `rag.onnx_build`) holds the transformer body only, its Linear layers
@@ -28,9 +28,8 @@ class OnnxEncoder:
     """`Encoder` over an ONNX file of the transformer body, loaded on first use."""
 
     def __init__(self, model_dir: Path, onnx_file: Path | None, *, backend: str,
-                 recipe: str = "int8", truncate_dim: int | None = None, threads: int = 0,
-                 max_tokens: int = 2048):
-        self.model_dir, self.onnx_file, self.recipe = Path(model_dir), onnx_file, recipe
+                 truncate_dim: int | None = None, threads: int = 0, max_tokens: int = 2048):
+        self.model_dir, self.onnx_file = Path(model_dir), onnx_file
         self.backend, self.truncate_dim = backend, truncate_dim
         self.threads, self.max_tokens = threads, max_tokens
         from .onnx_build import RECIPE_VERSION
@@ -75,9 +74,10 @@ class OnnxEncoder:
     def session(self):
         import onnxruntime as ort
 
+        from .backends import recipe_of
         from .onnx_build import prepare
 
-        path = self.onnx_file or prepare(self.model_dir, self.recipe, progress=True)
+        path = self.onnx_file or prepare(self.model_dir, recipe_of(self.backend), progress=True)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
