@@ -11,6 +11,10 @@
    Verified sentences are the answer. When none is, but the evidence clearly answers,
    the answer is the best evidence itself, quoted — or, in another language, the model's
    restatement of that one sentence, checked like any claim and read as the same sentence.
+   A question asking how many, how much or when (`rag.asked`) is answered only by what
+   states an amount or a time: a draft stating none falls back to the best evidence that
+   does, and with none the assistant abstains ("When was Bezos born?" is not answered by
+   a sentence about Bezos that gives no date).
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ from typing import Iterator, Mapping, Sequence
 
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
+from .asked import asked_for
 from .corpus import Article, detect_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence
 from .filters import Filters
 from .generate import Generator, Message
-from .grounding import Claim, Verdict, judge, markers, strip_markers, with_markers
+from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers,
+                        with_markers)
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
@@ -40,7 +46,8 @@ from .store import Store
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
 
 CONDENSE_TOKENS = 60
-SENTENCE_END = re.compile(r"[.!?…](?=\s)")  # "22.1", "587.000" and "Sr.X" are not ends
+# "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
+SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,8 @@ class Answerer:
         text, wanted = "", self.settings.max_answer_sentences
         try:
             for piece in stream:
-                ends = list(SENTENCE_END.finditer(text + piece))
+                ends = [m for m in SENTENCE_END.finditer(text + piece)
+                        if not ABBREVIATION_END.search((text + piece)[:m.end()])]
                 if len(ends) >= wanted:  # the piece finishes the last sentence wanted
                     last = ends[wanted - 1].end() - len(text)
                     if last > 0:
@@ -182,15 +190,18 @@ class Answerer:
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
-        if s.extractive_fallback and evidence.best >= s.min_extract:
-            return build.extracted(evidence.top, draft, claims)
+        asked = asked_for(build.standalone) if s.check_asked_kind else ""
+        item = evidence.stating(asked)
+        if s.extractive_fallback and item and item.score >= s.min_extract:
+            return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
 
     def judge(self, draft: str, evidence: EvidenceSet, build: "_Builder") -> Verdict:
         s = self.settings
         return judge(draft, evidence, self.embedder, build.articles(evidence),
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
-                     max_gap=s.max_relevance_gap, question_words=s.check_question_words)
+                     max_gap=s.max_relevance_gap, question_words=s.check_question_words,
+                     asked_kind=s.check_asked_kind)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""
@@ -243,8 +254,8 @@ class _Builder:
             restated = self._restated(replace(item, number=1))
             if restated:
                 text, reason = restated, "translated from the article"
-        rejected = [AnswerSentence(c.text, (), (), "unverified", c.reason, c.support)
-                    for c in claims if c.state == "unverified"]
+        rejected = [AnswerSentence(c.text, (), (), c.state, c.reason, c.support)
+                    for c in claims if c.state != "verified"]
         sentence = AnswerSentence(text, (1,), (quote,), "verified", reason, 1.0)
         return self.answer(with_markers(text, (1,)), "extracted", [*rejected, sentence],
                            {item.number: 1}, EvidenceSet((item,)), draft)

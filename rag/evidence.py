@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .asked import Asked, states
 from .chunking import Chunk, split_sentences
 from .embed import Embedder
 from .injection import overlaps
@@ -77,6 +78,12 @@ class EvidenceSet:
     def top(self) -> Evidence | None:
         """The item that answers the question best."""
         return max(self.items, key=lambda e: e.score, default=None)
+
+    def stating(self, asked: Asked) -> Evidence | None:
+        """The item that answers the question best among those stating what it asks for
+        (an amount, a time: `rag.asked`); the best of all when it asks for neither."""
+        return max((e for e in self.items if states(asked, e.text, e.chunk.lang or None)),
+                   key=lambda e: e.score, default=None)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -32,6 +32,7 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
+from .asked import Asked, asked_for, states
 from .chunking import split_sentences
 from .claims import disagreement
 from .corpus import Article
@@ -52,6 +53,10 @@ NON_ANSWER = re.compile(
     r"available)\b|\bnon\s+(?:\w+\s+){0,2}(?:fornisce|fornisc\w+|menziona|specifica|indica|"
     r"dice|contiene|riporta|precisa|è\s+(?:menzionat|specificat|indicat|riportat)\w*)\b|"
     r"\bnessuna\s+(?:informazione|menzione|indicazione)\b", re.IGNORECASE)
+# Abbreviations that end with a period inside a sentence: titles, company forms.
+ABBREVIATION_END = re.compile(
+    r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
+    r"Gov|vs|ca|approx|ecc|etc|No|nr)\.$")
 State = Literal["verified", "unverified", "left_out"]
 
 
@@ -116,8 +121,11 @@ def with_markers(sentence: str, cited: Sequence[int]) -> str:
 
 def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
           articles: Mapping[str, Article], *, question: str, lang: str,
-          min_support: float, max_gap: float, question_words: bool = True) -> Verdict:
-    """Verify each sentence of ``draft`` against the ``evidence`` it cites."""
+          min_support: float, max_gap: float, question_words: bool = True,
+          asked_kind: bool = True) -> Verdict:
+    """Verify each sentence of ``draft`` against the ``evidence`` it cites. ``asked_kind``:
+    when the question asks for an amount or a time, verified sentences none of which
+    states one are no answer."""
     sentences = statements(draft, lang)
     if not sentences or not len(evidence):
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
@@ -134,7 +142,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
                                      question_words))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
-    return Verdict(tuple(_focus(claims, evidence, max_gap)))
+    claims = _focus(claims, evidence, max_gap)
+    return Verdict(tuple(_answering(claims, asked_for(question), lang) if asked_kind else claims))
 
 
 def not_an_answer(claim: str, question: str, lang: str) -> str:
@@ -164,8 +173,7 @@ def statements(answer: str, lang: str) -> list[str]:
     sentence over and over, or leave a stray "[1], [1]" that states nothing."""
     answer = without_format(answer)
     sentences: list[str] = []
-    for s, e in split_sentences(answer, lang):
-        text = answer[s:e]
+    for text in _joined_after_abbreviations(answer, split_sentences(answer, lang)):
         lead = LEADING_MARKERS.match(text)
         if lead and sentences:
             cited = dict.fromkeys(markers(sentences[-1]) + markers(lead.group(0)))
@@ -180,6 +188,21 @@ def statements(answer: str, lang: str) -> list[str]:
             seen.add(key)
             kept.append(text)
     return kept
+
+
+def _joined_after_abbreviations(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The spans' texts, a span that ends with an abbreviation ("a Sr.", "Acme Inc.") and
+    cites nothing joined to the next: the sentence splitter took its period for an end."""
+    pieces: list[str] = []
+    joined_start = None
+    for (start, end), following in zip(spans, [*spans[1:], None]):
+        joined_start = start if joined_start is None else joined_start
+        if (following and ABBREVIATION_END.search(text[start:end]) and not markers(text[start:end])
+                and not LEADING_MARKERS.match(text[following[0]:following[1]])):
+            continue
+        pieces.append(text[joined_start:end])
+        joined_start = None
+    return pieces
 
 
 def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
@@ -241,6 +264,18 @@ def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float) -> li
                           "true, but it does not answer the question", claim.support)
         out.append(claim)
     return out
+
+
+def _answering(claims: list[Claim], asked: Asked, lang: str) -> list[Claim]:
+    """``claims``, unless the question asks for an amount or a time and no verified claim
+    states one: then the verified claims are left out (true, but no answer to it)."""
+    verified = [c for c in claims if c.state == "verified"]
+    if not asked or not verified or any(states(asked, c.text, lang) for c in verified):
+        return claims
+    reason = "it does not say how many or how much" if asked == "quantity" \
+        else "it does not say when"
+    return [Claim(c.text, c.cited, "left_out", reason, c.support) if c.state == "verified"
+            else c for c in claims]
 
 
 def quote_of(item: Evidence, article: Article | None) -> tuple[str, int, int]:

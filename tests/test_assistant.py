@@ -334,6 +334,18 @@ def test_the_draft_is_not_stopped_inside_a_number_that_arrives_in_pieces(make):
     assert answer.draft.endswith("risalita [1].")  # three sentences, then it stopped
 
 
+def test_a_period_after_an_abbreviation_does_not_count_as_a_sentence_of_the_draft(make):
+    class Pieces(FakeGenerator):
+        def generate(self, messages, **options):
+            self.prompts.append(list(messages))
+            yield from ["Tesla cerca un Sr", ".", " Engineering Program Manager [1]", ".",
+                        " A Austin [1]", ".", " In Texas [1]", ".", " Altro [1]", "."]
+    assistant = make(Pieces(), max_answer_sentences=3)
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
+    assert answer.draft.endswith("In Texas [1].")
+
+
 def test_an_index_built_on_another_embedding_backend_is_used_with_that_backend(tmp_path,
                                                                                 monkeypatch):
     class Swappable(FakeEmbedder):

@@ -26,10 +26,10 @@ def _evidence(title: str = "T", text: str = ARTICLE, sentences=SENTENCES, scores
     return EvidenceSet(tuple(items)), {"a": article}
 
 
-def _judge(draft, question="", evidence=None, max_gap=0.0, **kw):
+def _judge(draft, question="", evidence=None, max_gap=0.0, asked_kind=True, **kw):
     evidence, articles = evidence or _evidence(**kw)
     return judge(draft, evidence, FakeEmbedder(), articles, question=question, lang="it",
-                 min_support=0.5, max_gap=max_gap)
+                 min_support=0.5, max_gap=max_gap, asked_kind=asked_kind)
 
 
 def test_markers_and_stripping():
@@ -160,3 +160,26 @@ def test_a_claim_that_only_repeats_the_question_is_not_an_answer():
     (answer,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].",
                        question).claims
     assert answer.state == "verified"
+
+
+def test_a_how_much_question_is_not_answered_by_true_sentences_that_give_no_amount():
+    question = "Di quanto è cresciuto il fatturato di AWS?"
+    draft = "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."
+    (claim,) = _judge(draft, question).claims
+    assert claim.state == "left_out" and claim.reason == "it does not say how many or how much"
+    assert _judge(draft, question, asked_kind=False).claims[0].state == "verified"
+    amount = "Amazon ha registrato un fatturato di 22,1 miliardi di dollari per AWS [1]."
+    assert [c.state for c in _judge(f"{amount} {draft}", question).claims] == ["verified"] * 2
+
+
+def test_a_when_question_is_not_answered_by_a_sentence_that_gives_no_time():
+    (claim,) = _judge("La crescita si è stabilizzata, ha detto Andy Jassy [2].",
+                      "Quando si è stabilizzata la crescita di AWS?").claims
+    assert claim.state == "left_out" and claim.reason == "it does not say when"
+
+
+def test_a_period_after_an_abbreviation_does_not_end_a_statement():
+    assert statements("Tesla cerca un Sr. Engineering Program Manager a Austin [1].", "en") == [
+        "Tesla cerca un Sr. Engineering Program Manager a Austin [1]."]
+    assert statements("Lavora per Acme Inc. [1] Poi se ne è andato [2].", "en") == [
+        "Lavora per Acme Inc [1].", "Poi se ne è andato [2]."]

@@ -1,0 +1,100 @@
+"""What a question asks for — a quantity, a time — and whether a sentence states it.
+
+    >>> asked_for("Di quanto è cresciuto il fatturato di AWS?")
+    'quantity'
+    >>> states("quantity", "Il fatturato è cresciuto del 12%.", "it")
+    True
+    >>> asked_for("When was Jeff Bezos born?"), states("time", "Musk and Bezos are rivals.", "en")
+    ('time', False)
+
+A "how many / how much / by how much" question (quanti, quanto, di quanto…) is answered
+only by a sentence that states an amount: a number, a percentage, a number word, or a
+vague amount ("migliaia", "half a million"). A "when / in what year" question (quando,
+in che anno…) only by one that states a time: a date, a year, a century or decade, a
+month or weekday, a span of days or years, or a clause of time ("durante l'impero
+romano", "after the war", "in conditions of low light"). Any other question asks for
+nothing this module can check: ``""``.
+
+The time test is generous on purpose — it must hold for every sentence that could answer
+a "when" question, so that it rejects only sentences that state no time at all; evidence
+selection ranks the sentences that state the asked kind higher (`rag.evidence`), and an
+answer to such a question that states none is no answer (`rag.answering`). Questions are
+read in English and Italian; in other languages nothing is asked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from .dates import MONTHS
+from .numbers import mentions
+
+Asked = Literal["quantity", "time", ""]
+
+_HOW_LONG = (r"quanto\s+tempo|da\s+quanto|fino\s+a\s+quando|entro\s+quando|a\s+che\s+ora|"
+             r"how\s+long|how\s+soon|what\s+time")
+_OTHER_QUESTION_WORD = re.compile(
+    r"\b(?:che\s+cosa|cosa|chi|qual[ei]?|come|dove|perch[ée]|what|who|which|how|where|why)\b",
+    re.IGNORECASE)
+# "Quanto costa…", "Di quanto è cresciuto…", "quanti…", "how much…": "quanto" only at the
+# start (elsewhere it is mostly "as much as", "per quanto riguarda", "secondo quanto"), and
+# not before a copula: "Quanto era popolare…?" asks for a degree, not an amount.
+_QUANTITY_QUESTION = re.compile(
+    r"^\W*(?:di|a|fino\s+a)\s+quant[oa]\b|^\W*quant[oa]\b(?!\s+(?:è|e'|era|sono|erano|fu|"
+    r"furono|stat[oaie])\b)|\bquant[ie]\b|\bhow\s+(?:many|much|far|old)\b|\b(?:what|which)\s+"
+    r"(?:percentage|share|proportion|amount|number|sum)\b|\b(?:quale|che)\s+(?:percentuale|"
+    r"quota|somma|cifra|importo)\b", re.IGNORECASE)
+# "Quando è nato…?", "In che anno…", "Da quanto tempo…"; not "Quando le forze agiscono su
+# un corpo, di che cosa avete bisogno…?" nor "Quando molti non pagano le tasse, può
+# essere…?", where "quando" opens a condition (another question word, or a comma, follows).
+_TIME_QUESTION = re.compile(
+    rf"\b(?:{_HOW_LONG})\b|\b(?:in\s+)?(?:che|quale|what|which)\s+(?:anno|anni|secolo|"
+    r"decennio|data|giorno|mese|periodo|epoca|year|century|decade|date|day|month|period|"
+    r"era)\b", re.IGNORECASE)
+_WHEN = re.compile(r"^\W*(?:(?:da|fino\s+a|a\s+partire\s+da|since|until)\s+)?(?:quando|when)\b",
+                   re.IGNORECASE)
+
+_AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"
+                 r"thousands|hundreds|dozens?|tens|half|double|twice|triple|millions|billions|"
+                 r"milioni|miliardi|volte|times|nessun[oa]?|none|poch[ieao]|pochissim[ieao]|few|fewer|"
+                 r"molt[ieao]|many|numeros[ie]|several|divers[ie]|alcun[ie]|tant[ie]|"
+                 r"raramente|rarely|spesso|often|mai|never|sempre|always|più|more|meno|less|"
+                 r"most|maggior\w*|minor\w*|majority|minority|tutt[ieao]|all|entramb[ie]|both")
+_TIME_WORDS = (r"ieri|oggi|domani|stamattina|yesterday|today|tomorrow|tonight|now|ora|adesso|"
+               r"secol[oi]|century|centuries|decenni?[oi]?|decades?|anni|anno|years?|mes[ei]|"
+               r"months?|settiman[ae]|weeks?|giorn[oi]|days?|or[ae]|hours?|minut[oi]|minutes?|"
+               r"epoca|era|periodo|period|stagione|season|estate|inverno|primavera|autunno|"
+               r"summer|winter|spring|autumn|mattina|sera|notte|morning|evening|night|"
+               r"durante|during|dopo|after|afterwards|prima|before|poi|then|later|earlier|"
+               r"quando|when|whenever|mentre|while|once|since|sin|fino|until|till|entro|within|"
+               r"recente(?:mente)?|recently|ancora|already|già|finally|infine|allora|at\s+the\s+time|"
+               r"all'?\s*epoca|medioevo|antichità|impero|empire|guerra|war|regno|reign|"
+               r"condizion[ei]|conditions?|situazion[ei]|situations?|cas[oi]|cases?|"
+               r"immediatamente|immediately|subito|soon|presto|tardi|late|momento|moment|"
+               r"volt[ae]|times?|fas[ei]|phases?|stages?")
+# A word, not the elided article of the next one ("all’implementazione", "quell'anno").
+_AMOUNT = re.compile(rf"\b(?:{_AMOUNT_WORDS})\b(?!['’]\w)|\d", re.IGNORECASE)
+_TIME = re.compile(rf"\b(?:{_TIME_WORDS})\b(?!['’]\w)|\b\d{{2,4}}\b|\d0s\b|['’]\d0\b|\b[IVX]+\s*(?:sec|cent)",
+                   re.IGNORECASE)
+_MONTH_WORDS = frozenset(MONTHS)
+
+
+def asked_for(question: str) -> Asked:
+    """What ``question`` asks for: ``"quantity"``, ``"time"`` or ``""``."""
+    if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question
+                                           and not _OTHER_QUESTION_WORD.search(question)):
+        return "time"
+    if _QUANTITY_QUESTION.search(question):
+        return "quantity"
+    return ""
+
+
+def states(asked: Asked, text: str, lang: str | None = None) -> bool:
+    """Whether ``text`` states what is ``asked`` (always, when nothing is asked)."""
+    if asked == "quantity":
+        return bool(_AMOUNT.search(text) or mentions(text, lang))
+    if asked == "time":
+        words = {w.casefold() for w in re.findall(r"\w+", text)}
+        return bool(_TIME.search(text) or words & _MONTH_WORDS)
+    return True

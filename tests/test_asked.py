@@ -1,0 +1,136 @@
+"""What a question asks for (an amount, a time) and whether a sentence states it."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+from rag.asked import asked_for, states
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make(tmp_path):
+    def build(reply, **overrides):
+        settings = Settings.load({"index_dir": tmp_path / "index",
+                                  "corpus_dir": tmp_path / "corpus", **overrides}, environ={})
+        return Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator(reply))
+    return build
+
+
+def citing(sentence_start: str, claim: str):
+    """A fake model's reply: ``claim``, citing the evidence item that begins so."""
+    def reply(messages):
+        items = dict(re.findall(r"^\[(\d+)\] (.*)$", messages[-1].content, flags=re.M))
+        number = next(n for n, text in items.items() if text.startswith(sentence_start))
+        return f"{claim} [{number}]."
+    return reply
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("Di quanto è cresciuto il fatturato di AWS?", "quantity"),
+    ("Quanto ha fatturato AWS nell'ultimo trimestre?", "quantity"),
+    ("Quanti dipendenti ha Tesla?", "quantity"),
+    ("By how much did AWS revenue grow?", "quantity"),
+    ("What percentage of the market does AWS hold?", "quantity"),
+    ("Quando è nato Jeff Bezos?", "time"),
+    ("In che anno Chanos ha scommesso contro i data center?", "time"),
+    ("When did Tesla take over the lease?", "time"),
+    ("Da quanto tempo Musk e Bezos sono rivali?", "time"),
+    ("How long did the deal take?", "time"),
+    ("How soon could the vaccines be available for children?", "time"),
+    # No amount or time asked: a degree, a condition, "as far as", "reportedly".
+    ("Quanto era popolare Coronation Street?", ""),
+    ("Quando le forze agiscono su un corpo, di che cosa avete bisogno?", ""),
+    ("When the tax rate rises, what is it called?", ""),
+    ("Quando molti non pagano le tasse, può essere considerata disobbedienza?", ""),
+    ("Cosa ha detto Jassy per quanto riguarda AWS?", ""),
+    ("Secondo quanto riferito, chi ha fermato i massacri?", ""),
+    ("What did Andy Jassy say?", ""),
+    ("Perché la rivalità potrebbe crescere?", ""),
+])
+def test_what_a_question_asks_for(question, asked):
+    assert asked_for(question) == asked
+
+
+@pytest.mark.parametrize("text", [
+    "Amazon ha registrato un aumento del 12% rispetto all'anno precedente.",
+    "Un millimetro quadrato di foglia può contenere mezzo milione di cloroplasti.",
+    "Il settore vale oltre duecento miliardi.",
+    "Toghrul offrì migliaia di guerrieri.",
+    "Poche truppe britanniche erano in Nord America.",
+    "Sales doubled to twenty-two units.",
+])
+def test_sentences_that_state_an_amount(text):
+    assert states("quantity", text, None)
+
+
+@pytest.mark.parametrize("text", [
+    "La crescita di AWS si è stabilizzata, in quanto i clienti hanno iniziato a passare "
+    "all’implementazione di nuovi carichi di lavoro.",  # "all’" is an article, not "all"
+    "Musk e Bezos hanno un interesse reciproco per l'esplorazione spaziale.",
+    "The company is a market leader in cloud storage.",
+])
+def test_sentences_that_state_no_amount(text):
+    assert not states("quantity", text, None)
+
+
+@pytest.mark.parametrize("text", [
+    "Chanos ha lanciato la scommessa nel 2022.",
+    "The Information reported in June that Tesla took over a lease.",
+    "I primi episodi si sono verificati durante l'impero romano.",
+    "Gli insediamenti britannici risalgono al XVIII secolo.",
+    "Johnson ha risposto circa una settimana dopo.",
+    "The deal closed on 17/06/2022.",
+    "In condizioni di scarsa illuminazione, si diffondono in un foglio.",
+])
+def test_sentences_that_state_a_time(text):
+    assert states("time", text, None)
+
+
+@pytest.mark.parametrize("text", [
+    "Se Tesla offrisse soluzioni di archiviazione dati per altre aziende, aggiungerebbe un "
+    "ulteriore livello alla rivalità di Musk con il fondatore di Amazon, Jeff Bezos.",
+    "Tesla could compete directly with Amazon, Microsoft and Alphabet.",
+])
+def test_sentences_that_state_no_time(text):
+    assert not states("time", text, None)
+
+
+def test_when_nothing_is_asked_every_sentence_will_do():
+    assert states("", "Musk e Bezos sono rivali.", "it")
+
+
+def test_a_draft_giving_no_amount_asked_for_falls_back_to_the_evidence_stating_one(make):
+    question = "Di quanto è cresciuto il fatturato di AWS?"
+    reply = citing("“La crescita di AWS", "La crescita di AWS si è stabilizzata, ha detto Andy Jassy")
+    checked = make(reply)
+    checked.index_files([REPO / "corpus"])
+    answer = checked.ask(question).answer()
+    assert answer.kind == "extracted"
+    assert answer.sentences[0].state == "left_out"
+    assert answer.sentences[0].reason == "it does not say how many or how much"
+    (citation,) = answer.citations
+    assert "12%" in citation.quote.text and citation.quote.text in answer.text
+    unchecked = make(reply, check_asked_kind=False).ask(question).answer()
+    assert unchecked.kind == "generated" and "stabilizzata" in unchecked.text
+
+
+def test_a_when_question_is_not_answered_by_evidence_that_gives_no_time(make, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bezos.txt").write_text(
+        "Jeff Bezos e Blue Origin\n\nJeff Bezos ha fondato Amazon a Seattle come libreria "
+        "online.\n\nJeff Bezos è anche il fondatore della società spaziale Blue Origin.\n",
+        encoding="utf-8")
+    question = "Quando è nato Jeff Bezos?"
+    checked = make(lambda messages: "", min_evidence=0, min_extract=0)  # no draft
+    checked.index_files([corpus])
+    answer = checked.ask(question).answer()
+    assert answer.abstained and answer.citations == ()
+    unchecked = make(lambda messages: "", min_evidence=0, min_extract=0,
+                     check_asked_kind=False).ask(question).answer()
+    assert unchecked.kind == "extracted" and "Bezos" in unchecked.text
