@@ -74,11 +74,6 @@ class EvidenceSet:
     def best(self) -> float:
         return max((e.score for e in self.items), default=0.0)
 
-    @property
-    def top(self) -> Evidence | None:
-        """The item that answers the question best."""
-        return max(self.items, key=lambda e: e.score, default=None)
-
     def stating(self, asked: Asked) -> Evidence | None:
         """The item that answers the question best among those stating what it asks for
         (an amount, a time: `rag.asked`); the best of all when it asks for neither."""
