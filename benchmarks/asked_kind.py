@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
                                    today=question_today(q, "on")).answer()
             text = "" if answer.abstained else answer.text
             rows[name].append((answer.kind, bool(contains_gold(text, q.answers)), answer.text))
-        (kind, gold, text), (kind_b, gold_b, text_b) = rows["with the rule"][-1], rows["without"][-1]
+        (kind, gold, text), (kind_b, gold_b, text_b) = (rows["with the rule"][-1],
+                                                        rows["without"][-1])
         print(f"[{i}/{len(questions)}] {asked_for(q.question)}: {q.question[:70]!r} "
               f"gold {q.answers}", file=sys.stderr, flush=True)
         if text != text_b:

@@ -57,8 +57,8 @@ _WHEN = re.compile(r"^\W*(?:(?:da|fino\s+a|a\s+partire\s+da|since|until)\s+)?(?:
 
 _AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"
                  r"thousands|hundreds|dozens?|tens|half|double|twice|triple|millions|billions|"
-                 r"milioni|miliardi|volte|times|nessun[oa]?|none|poch[ieao]|pochissim[ieao]|few|fewer|"
-                 r"molt[ieao]|many|numeros[ie]|several|divers[ie]|alcun[ie]|tant[ie]|"
+                 r"milioni|miliardi|volte|times|nessun[oa]?|none|poch[ieao]|pochissim[ieao]|"
+                 r"few|fewer|molt[ieao]|many|numeros[ie]|several|divers[ie]|alcun[ie]|tant[ie]|"
                  r"raramente|rarely|spesso|often|mai|never|sempre|always|più|more|meno|less|"
                  r"most|maggior\w*|minor\w*|majority|minority|tutt[ieao]|all|entramb[ie]|both")
 _TIME_WORDS = (r"ieri|oggi|domani|stamattina|yesterday|today|tomorrow|tonight|now|ora|adesso|"
@@ -68,15 +68,16 @@ _TIME_WORDS = (r"ieri|oggi|domani|stamattina|yesterday|today|tomorrow|tonight|no
                r"summer|winter|spring|autumn|mattina|sera|notte|morning|evening|night|"
                r"durante|during|dopo|after|afterwards|prima|before|poi|then|later|earlier|"
                r"quando|when|whenever|mentre|while|once|since|sin|fino|until|till|entro|within|"
-               r"recente(?:mente)?|recently|ancora|already|già|finally|infine|allora|at\s+the\s+time|"
-               r"all'?\s*epoca|medioevo|antichità|impero|empire|guerra|war|regno|reign|"
+               r"recente(?:mente)?|recently|ancora|already|già|finally|infine|allora|"
+               r"at\s+the\s+time|all'?\s*epoca|medioevo|antichità|impero|empire|guerra|war|"
+               r"regno|reign|"
                r"condizion[ei]|conditions?|situazion[ei]|situations?|cas[oi]|cases?|"
                r"immediatamente|immediately|subito|soon|presto|tardi|late|momento|moment|"
                r"volt[ae]|times?|fas[ei]|phases?|stages?")
 # A word, not the elided article of the next one ("all’implementazione", "quell'anno").
 _AMOUNT = re.compile(rf"\b(?:{_AMOUNT_WORDS})\b(?!['’]\w)|\d", re.IGNORECASE)
-_TIME = re.compile(rf"\b(?:{_TIME_WORDS})\b(?!['’]\w)|\b\d{{2,4}}\b|\d0s\b|['’]\d0\b|\b[IVX]+\s*(?:sec|cent)",
-                   re.IGNORECASE)
+_TIME = re.compile(rf"\b(?:{_TIME_WORDS})\b(?!['’]\w)|\b\d{{2,4}}\b|\d0s\b|['’]\d0\b|"
+                   r"\b[IVX]+\s*(?:sec|cent)", re.IGNORECASE)
 _MONTH_WORDS = frozenset(MONTHS)
 
 

@@ -56,29 +56,21 @@ def test_what_a_question_asks_for(question, asked):
     assert asked_for(question) == asked
 
 
-@pytest.mark.parametrize("text", [
+AMOUNTS = [
     "Amazon ha registrato un aumento del 12% rispetto all'anno precedente.",
     "Un millimetro quadrato di foglia può contenere mezzo milione di cloroplasti.",
     "Il settore vale oltre duecento miliardi.",
     "Toghrul offrì migliaia di guerrieri.",
     "Poche truppe britanniche erano in Nord America.",
     "Sales doubled to twenty-two units.",
-])
-def test_sentences_that_state_an_amount(text):
-    assert states("quantity", text, None)
-
-
-@pytest.mark.parametrize("text", [
+]
+NO_AMOUNT = [
     "La crescita di AWS si è stabilizzata, in quanto i clienti hanno iniziato a passare "
     "all’implementazione di nuovi carichi di lavoro.",  # "all’" is an article, not "all"
     "Musk e Bezos hanno un interesse reciproco per l'esplorazione spaziale.",
     "The company is a market leader in cloud storage.",
-])
-def test_sentences_that_state_no_amount(text):
-    assert not states("quantity", text, None)
-
-
-@pytest.mark.parametrize("text", [
+]
+TIMES = [
     "Chanos ha lanciato la scommessa nel 2022.",
     "The Information reported in June that Tesla took over a lease.",
     "I primi episodi si sono verificati durante l'impero romano.",
@@ -86,18 +78,19 @@ def test_sentences_that_state_no_amount(text):
     "Johnson ha risposto circa una settimana dopo.",
     "The deal closed on 17/06/2022.",
     "In condizioni di scarsa illuminazione, si diffondono in un foglio.",
-])
-def test_sentences_that_state_a_time(text):
-    assert states("time", text, None)
-
-
-@pytest.mark.parametrize("text", [
+]
+NO_TIME = [
     "Se Tesla offrisse soluzioni di archiviazione dati per altre aziende, aggiungerebbe un "
     "ulteriore livello alla rivalità di Musk con il fondatore di Amazon, Jeff Bezos.",
     "Tesla could compete directly with Amazon, Microsoft and Alphabet.",
-])
-def test_sentences_that_state_no_time(text):
-    assert not states("time", text, None)
+]
+
+
+@pytest.mark.parametrize("asked, text, stated", [
+    *[("quantity", t, True) for t in AMOUNTS], *[("quantity", t, False) for t in NO_AMOUNT],
+    *[("time", t, True) for t in TIMES], *[("time", t, False) for t in NO_TIME]])
+def test_whether_a_sentence_states_what_is_asked(asked, text, stated):
+    assert states(asked, text, None) is stated
 
 
 def test_when_nothing_is_asked_every_sentence_will_do():
@@ -106,7 +99,8 @@ def test_when_nothing_is_asked_every_sentence_will_do():
 
 def test_a_draft_giving_no_amount_asked_for_falls_back_to_the_evidence_stating_one(make):
     question = "Di quanto è cresciuto il fatturato di AWS?"
-    reply = citing("“La crescita di AWS", "La crescita di AWS si è stabilizzata, ha detto Andy Jassy")
+    reply = citing("“La crescita di AWS",
+                   "La crescita di AWS si è stabilizzata, ha detto Andy Jassy")
     checked = make(reply)
     checked.index_files([REPO / "corpus"])
     answer = checked.ask(question).answer()
