@@ -144,14 +144,15 @@ def speakers(claim: str) -> list[str]:
     detto il CEO di Amazon, Andy Jassy"; "according to Electrek")."""
     found = [m.group("who") for m in _BEFORE_SAYING.finditer(claim)]
     for m in _SAYS.finditer(claim):
-        clause = _CLAUSE_END.split(claim[m.end():], maxsplit=1)[0]
+        according = re.match(r"accord|second", m.group(0), re.I)
+        clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, claim[m.end():], 1)[0]
         runs = [r.group(0) for r in re.finditer(_NAME, clause)
                 if _fold_name(r.group(0).split()[-1]) not in _CALENDAR]
         if runs:  # "according to X, …": the first; "said the CEO of Y, X": the last
-            found.append(runs[0] if re.match(r"accord|second", m.group(0), re.I) else runs[-1])
-    cleaned = [re.sub(r"^(?:The|Il|La|Lo|Secondo|According)\s+", "", who).strip()
-               for who in found]
-    return list(dict.fromkeys(who for who in cleaned if who))
+            found.append(runs[0] if according else runs[-1])
+    cleaned = [re.sub(r"^(?:(?:The|Il|La|Lo|Gli|Le|Secondo|According)\s+|L['’])", "", who).strip()
+               for who in found]  # "L'articolo afferma…": the text itself, not a speaker
+    return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
 
 
 def _missing_speaker(claim: str, evidence: str) -> str:

@@ -50,8 +50,9 @@ NON_ANSWER = re.compile(
     r"\b(?:(?:does|do|did)\s+not|doesn['’]t|don['’]t)\s+(?:\w+\s+){0,2}(?:provide|mention|say|"
     r"specify|state|contain|include|give|indicate|tell|answer)\b|\bno\s+(?:information|"
     r"mention|details?)\b|\bnot\s+(?:mentioned|specified|provided|stated|given|indicated|"
-    r"available)\b|\bnon\s+(?:\w+\s+){0,2}(?:fornisce|fornisc\w+|menziona|specifica|indica|"
-    r"dice|contiene|riporta|precisa|è\s+(?:menzionat|specificat|indicat|riportat)\w*)\b|"
+    r"available)\b|\bnon\s+(?:\w+\s+){0,2}(?:fornisc\w+|menziona(?:no)?|specifica(?:no)?|"
+    r"indica(?:no)?|dic(?:e|ono)|contiene|contengono|riporta(?:no)?|precisa(?:no)?|"
+    r"(?:è|sono)\s+(?:menzionat|specificat|indicat|riportat)\w*)\b|"
     r"\bnessuna\s+(?:informazione|menzione|indicazione)\b", re.IGNORECASE)
 # Abbreviations that end with a period inside a sentence: titles, company forms.
 ABBREVIATION_END = re.compile(

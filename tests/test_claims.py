@@ -65,6 +65,16 @@ def test_speakers_are_read_in_both_languages(claim, who):
     assert who in speakers(claim)
 
 
+@pytest.mark.parametrize("claim", [
+    "L'articolo afferma che dodici astronauti hanno camminato sulla Luna.",
+    "Secondo l'articolo, Tesla offrirà soluzioni di archiviazione.",
+    "Secondo gli articoli, Musk e Bezos sono rivali.",
+    "According to the text, AWS grew 12%.",
+])
+def test_the_text_itself_is_no_speaker(claim):
+    assert speakers(claim) == []
+
+
 def test_words_are_never_moved_from_one_mouth_to_another():
     jassy = ("“La crescita di AWS si è stabilizzata,” ha detto il CEO di Amazon, Andy Jassy.")
     claim = "Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry."

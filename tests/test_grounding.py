@@ -146,7 +146,9 @@ def test_lines_echoing_the_prompt_format_are_no_statements():
 def test_a_sentence_saying_the_evidence_does_not_tell_is_not_an_answer():
     for draft in ("The evidence does not mention who directed Casablanca [1].",
                   "Gli articoli non forniscono informazioni sul regista [1].",
-                  "There is no information about the director [2]."):
+                  "There is no information about the director [2].",
+                  "Gli articoli non contengono la risposta a questa domanda [1].",
+                  "L'articolo non menziona il regista [2]."):
         (claim,) = _judge(draft).claims
         assert claim.state == "left_out" and "do not tell" in claim.reason, draft
     (fact,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].").claims
