@@ -9,7 +9,9 @@
    citing it (`Draft` pieces);
 5. *checking* — `rag.grounding` verifies each draft sentence against what it cites.
    Verified sentences are the answer. When none is, but the evidence clearly answers,
-   the answer is the best evidence itself, quoted — or, in another language, the model's
+   the answer is the evidence itself — the item holding the draft's own answer words (the
+   model read them all; its unchecked wording still points at the sentence it drew on),
+   else the best — quoted — or, in another language, the model's
    restatement of that one sentence, checked like any claim and read as the same sentence.
    A question asking how many, how much or when (`rag.asked`) is answered only by what
    states an amount or a time: a draft stating none falls back to the best evidence that
@@ -36,8 +38,9 @@ from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence
 from .filters import Filters
 from .generate import Generator, Message
-from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers,
-                        with_markers)
+from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
+                        statements, strip_markers, with_markers)
+from .lexical import analyze, analyze_query
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
@@ -191,8 +194,9 @@ class Answerer:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
         asked = asked_for(build.standalone) if s.check_asked_kind else ""
-        item = evidence.stating(asked)
-        if s.extractive_fallback and item and item.score >= s.min_extract:
+        hint = answer_words(draft, build.standalone, build.lang) if s.extract_by_draft else ()
+        item = evidence.stating(asked, s.min_extract, hint)
+        if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
 
@@ -310,6 +314,14 @@ class _Builder:
         timings = Timings(**{k: v for k, v in self.clock.laps.items() if k in known})
         return Answer(self.question, text, kind, tuple(citations), tuple(sentences), self.hits,
                       self.standalone, self.lang, draft, self.truncated, timings, models)
+
+
+def answer_words(draft: str, question: str, lang: str) -> set[str]:
+    """The words (analyzed) that ``draft`` answers with: those of its sentences that are
+    answers at all (`not_an_answer`), less the question's."""
+    said = [strip_markers(s) for s in statements(draft, lang)]
+    words = {w for s in said if not not_an_answer(s, question, lang) for w in analyze(s, lang)}
+    return words - set(analyze_query(question, {lang}))
 
 
 def page_of(article: Article | None, offset: int) -> int:

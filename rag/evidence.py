@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -74,11 +74,19 @@ class EvidenceSet:
     def best(self) -> float:
         return max((e.score for e in self.items), default=0.0)
 
-    def stating(self, asked: Asked) -> Evidence | None:
-        """The item that answers the question best among those stating what it asks for
-        (an amount, a time: `rag.asked`); the best of all when it asks for neither."""
-        return max((e for e in self.items if states(asked, e.text, e.chunk.lang or None)),
-                   key=lambda e: e.score, default=None)
+    def stating(self, asked: Asked, min_score: float = 0.0,
+                hint: Collection[str] = ()) -> Evidence | None:
+        """The item to quote as the answer: among those scoring at least ``min_score`` and
+        stating what the question asks for (an amount, a time: `rag.asked`), the one holding
+        most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
+        weighted by how rare it is among the items), then the one that answers best."""
+        eligible = [e for e in self.items if e.score >= min_score
+                    and states(asked, e.text, e.chunk.lang or None)]
+        bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
+        weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
+                  for w in hint}
+        return max(eligible, key=lambda e: (sum(weight[w] for w in bags[e.number] & weight.keys()),
+                                           e.score), default=None)
 
     def __len__(self) -> int:
         return len(self.items)

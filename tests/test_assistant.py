@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, Settings, prompts
+from rag.answering import answer_words
 from rag.events import Done, Draft, Sources, Stage
 from rag.generate import Message
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -128,6 +129,38 @@ def test_answering_embeds_the_question_and_the_candidate_sentences_once_each(mak
     assert answer.abstained and answer.citations == ()
     (query, sentences) = assistant.embedder.calls  # no draft: nothing else to check
     assert query == ("query", 1) and sentences[0] == "document" and sentences[1] > 5
+
+
+def test_the_fallback_quotes_the_evidence_the_unverified_draft_drew_on(make, tmp_path):
+    corpus = tmp_path / "corpus"
+    _write(corpus, "lumetta.txt", "Lumetta Ceramiche\n\nIl gruppo Lumetta Ceramiche ha chiuso "
+           "il 2024 con ricavi di 48,7 milioni di euro. Il gruppo Lumetta Ceramiche ha aperto un "
+           "nuovo stabilimento a Sassuolo nel 2023. Dal 2019 Carla Neri è l'amministratrice "
+           "delegata dell'azienda.\n")
+
+    def reply(messages):  # the right person, but citing the revenue sentence
+        number = re.search(r"^\[(\d+)\] Il gruppo Lumetta Ceramiche ha chiuso",
+                           messages[-1].content, flags=re.M).group(1)
+        return f"Il gruppo è guidato da Carla Neri [{number}]."
+
+    question = "Chi guida il gruppo Lumetta Ceramiche?"
+    quotes = {}
+    for by_draft in (True, False):
+        assistant = make(FakeGenerator(reply), min_extract=0, extract_by_draft=by_draft)
+        assistant.index_files([corpus])
+        answer = assistant.ask(question).answer()
+        assert answer.kind == "extracted" and answer.sentences[0].state == "unverified"
+        quotes[by_draft] = answer.citations[0].quote.text
+    assert quotes[True].startswith("Dal 2019 Carla Neri")  # what the draft drew on
+    assert quotes[False].startswith("Il gruppo Lumetta Ceramiche ha chiuso")  # the best evidence
+
+
+def test_answer_words_are_the_drafts_own_less_the_questions_and_non_answers():
+    question = "Chi guida il gruppo Lumetta Ceramiche?"
+    assert answer_words("Il gruppo è guidato da Carla Neri [1].", question, "it") == \
+        {"carl", "ner"}
+    assert answer_words("Gli articoli non contengono la risposta a questa domanda.",
+                        question, "it") == set()
 
 
 def test_unsupported_answer_is_not_trusted(make):
