@@ -1,18 +1,19 @@
-"""What `check_asked_kind` changes on English news: RealTime QA questions that ask how many,
-how much or when (`rag.asked`), answered with the rule and without it, side by side.
+"""What a change of settings does to answers on English news: RealTime QA questions answered
+by two assistants that share their models and differ only in ``--settings``, side by side.
 
-The questions of ``--weeks`` that ask for an amount or a time are asked, each on its own
-question date (time expressions such as "this week" read from it, no article published after
-it: `rag eval --dates on`), over the index `rag eval` builds of the same articles, by two
-assistants that share their models and differ only in the setting. The model writes the same
-draft for both (greedy decoding from the same prompt), so every difference is the rule's.
-Reported per variant: answers containing a gold answer (`rag.evalmetrics.contains_gold`),
-abstentions, how answers were made; and every question whose answer differs.
+Each question of ``--weeks`` (or only those asking how many, how much or when: ``--asking
+amount-or-time``, `rag.asked`) is asked on its own question date (time expressions such as
+"this week" read from it, no article published after it: `rag eval --dates on`), over the
+index `rag eval` builds of the same articles. The model writes each prompt's text once: the
+second assistant is given what the first was for the same prompt (greedy decoding would
+write it again), so every difference is the settings'. Reported per variant: answers
+containing a gold answer (`rag.evalmetrics.contains_gold`), abstentions, how answers were
+made; and every question whose answer differs.
 
     .venv/bin/rag eval --realtimeqa ../shared/evaldata/realtimeqa --weeks 20220617:20220902 \\
         --rtqa-articles 150 --index ~/.cache/rag/eval/rtqa-dev-150 --dates on --answers
-    .venv/bin/python benchmarks/asked_kind.py --weeks 20220617:20220902 --articles 150 \\
-        --index ~/.cache/rag/eval/rtqa-dev-150
+    .venv/bin/python benchmarks/settings_ab.py --index ~/.cache/rag/eval/rtqa-dev-150 \\
+        --settings check_asked_kind=false --asking amount-or-time
 """
 
 from __future__ import annotations
@@ -23,6 +24,35 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RTQA_DIR, Report  # noqa: E402
+from grounding import settings_pairs  # noqa: E402
+
+
+class SharedDrafts:
+    """The model of two assistants: a prompt it was given before gets the text it wrote
+    then (as far as it was read), without running the model again."""
+
+    def __init__(self, real):
+        self.real, self.name, self.context_tokens = real, real.name, real.context_tokens
+        self.written: dict[tuple, str] = {}
+
+    def count_tokens(self, text: str) -> int:
+        return self.real.count_tokens(text)
+
+    def prime(self, prefix):
+        return self.real.prime(prefix)
+
+    def generate(self, messages, **options):
+        key = (tuple((m.role, m.content) for m in messages), tuple(sorted(options.items())))
+        if key in self.written:
+            yield self.written[key]
+            return
+        pieces: list[str] = []
+        try:
+            for piece in self.real.generate(messages, **options):
+                pieces.append(piece)
+                yield piece
+        finally:
+            self.written[key] = "".join(pieces)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weeks", default="20220617:20220902", help="A:B (dev: the default)")
     parser.add_argument("--articles", type=int, default=150, help="as rag eval --rtqa-articles")
     parser.add_argument("--index", type=Path, required=True, help="the index rag eval built")
+    parser.add_argument("--settings", type=settings_pairs, required=True, metavar="KEY=VALUE,…",
+                        help="what the second assistant changes from the defaults")
+    parser.add_argument("--asking", choices=("all", "amount-or-time"), default="all",
+                        help="which questions to ask")
     args = parser.parse_args(argv)
 
     from rag import Assistant, Settings
@@ -38,39 +72,45 @@ def main(argv: list[str] | None = None) -> None:
     from rag.evaldata import load_realtimeqa
     from rag.evalmetrics import contains_gold
     from rag.evaluate import question_filters, question_today
+    from rag.generate import build_generator
 
     dataset = load_realtimeqa(args.realtimeqa, args.weeks, articles=args.articles)
-    questions = [q for q in dataset.questions if asked_for(q.question)]
+    questions = [q for q in dataset.questions if args.asking == "all" or asked_for(q.question)]
     settings = Settings.load({"index_dir": args.index})
-    checked = Assistant(settings)
-    unchecked = Assistant(settings.replace(check_asked_kind=False),
-                          embedder=checked.embedder, generator=checked.generator)
-    report = Report("asked_kind")
-    rows = {"with the rule": [], "without": []}
+    model = SharedDrafts(build_generator(settings))
+    variants = {"defaults": Assistant(settings, generator=model)}
+    changed = ",".join(f"{k}={v}" for k, v in args.settings.items())
+    variants[changed] = Assistant(Settings.load({**args.settings, "index_dir": args.index}),
+                                  embedder=variants["defaults"].embedder, generator=model)
+    rows: dict[str, list] = {name: [] for name in variants}
     for i, q in enumerate(questions, 1):
-        for name, assistant in (("with the rule", checked), ("without", unchecked)):
+        for name, assistant in variants.items():
             answer = assistant.ask(q.question, filters=question_filters(q, "on"),
                                    today=question_today(q, "on")).answer()
             text = "" if answer.abstained else answer.text
             rows[name].append((answer.kind, bool(contains_gold(text, q.answers)), answer.text))
-        (kind, gold, text), (kind_b, gold_b, text_b) = (rows["with the rule"][-1],
-                                                        rows["without"][-1])
-        print(f"[{i}/{len(questions)}] {asked_for(q.question)}: {q.question[:70]!r} "
-              f"gold {q.answers}", file=sys.stderr, flush=True)
+        (kind, gold, text), (kind_b, gold_b, text_b) = (row[-1] for row in rows.values())
+        print(f"[{i}/{len(questions)}] {q.question[:70]!r} gold {q.answers}",
+              file=sys.stderr, flush=True)
         if text != text_b:
-            print(f"   with: {kind} {gold} {text[:160]!r}\n   without: {kind_b} {gold_b} "
-                  f"{text_b[:160]!r}", file=sys.stderr, flush=True)
+            print(f"   defaults: {kind} {gold} {text[:160]!r}\n   {changed}: {kind_b} "
+                  f"{gold_b} {text_b[:160]!r}", file=sys.stderr, flush=True)
+    report(rows, args.asking)
+
+
+def report(rows: dict[str, list], asking: str) -> None:
+    table = Report("settings_ab")
     for name, answers in rows.items():
         n = len(answers)
-        report.add(name, "questions asking an amount or a time", n)
-        report.add(name, "answer contains a gold answer", sum(g for _, g, _ in answers) / n)
-        report.add(name, "abstained", sum(k == "abstained" for k, _, _ in answers) / n)
-        report.add(name, "generated / extracted / abstained", " / ".join(
+        table.add(name, f"questions ({asking})", n)
+        table.add(name, "answer contains a gold answer", sum(g for _, g, _ in answers) / n)
+        table.add(name, "abstained", sum(k == "abstained" for k, _, _ in answers) / n)
+        table.add(name, "generated / extracted / abstained", " / ".join(
             str(sum(k == kind for k, _, _ in answers)) for kind in ("generated", "extracted",
                                                                    "abstained")))
-    report.add("both", "answers that differ", sum(
-        a[2] != b[2] for a, b in zip(rows["with the rule"], rows["without"])))
-    report.finish()
+    first, second = rows.values()
+    table.add("both", "answers that differ", sum(a[2] != b[2] for a, b in zip(first, second)))
+    table.finish()
 
 
 if __name__ == "__main__":
