@@ -7,7 +7,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   article's title states;
 * every name it uses is in the item or the title, or completes one the item uses with
   the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
-  spelling of a name the item spells a little differently ("Cristian"/"Christian");
+  spelling of a name the item or article spells a little differently ("Cristian"/"Christian",
+  "Bill Aiken" for the article's "Bill Aken", named "Aken" in the item);
 * when it says who said, reported or thinks something ("Jassy said…", "secondo
   Electrek…"), that speaker is named in the item itself, not merely elsewhere in the
   article: words are never moved from one mouth to another;
@@ -31,7 +32,8 @@ from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
 from .numbers import unsupported
 
-# A name of at least this many letters may match a spelling this close (difflib ratio).
+# A name may match a spelling this close (difflib ratio) when the longer of the two has at
+# least this many letters ("Aiken" / "Aken", never "Musk" / "Mask").
 NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
 _ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|quell|sant)['’](?=\w)",
                      re.IGNORECASE)  # "L'azienda Amazon", "dell’Europa": articles, not names
@@ -122,18 +124,22 @@ def _missing_name(claim: str, evidence: str, article: str, question: str) -> str
     folded, whole = fold_accents(evidence).casefold(), fold_accents(article).casefold()
     known = _question_names(question)
     for run in names(claim, known):
-        missing = [w for w in run if w not in folded and not (w in known and _variant_of(w, folded))]
-        if missing and not (len(missing) < len(run) and " ".join(run) in whole):
+        spelled = [w if w in folded or w not in known else _variant_of(w, evidence) or w
+                   for w in run]  # the question's spelling read as the item's
+        missing = [w for w in spelled if w not in folded]
+        if missing and not (len(missing) < len(run) and " ".join(spelled) in whole):
             return f"“{' '.join(run).title()}”"
     return ""
 
 
-def _variant_of(word: str, evidence: str) -> bool:
-    """``word`` is another spelling of a word of the evidence ("Cristian" / "Christian"),
-    never a short name ("Musk" / "Mask")."""
-    return len(word) >= NAME_VARIANT_MIN and any(
-        SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO
-        for other in re.findall(r"\w{%d,}" % NAME_VARIANT_MIN, evidence) if other[0] == word[0])
+def _variant_of(word: str, evidence: str) -> str:
+    """The capitalized word of the evidence that ``word`` is another spelling of
+    ("Cristian" / "Christian", "Aiken" / "Aken"), folded, or ""; never a short name ("Musk" /
+    "Mask") nor a common word ("Milano" / "mila")."""
+    capitalized = re.findall(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{%d,}" % (NAME_VARIANT_MIN - 2), evidence)
+    return next((other for other in map(_fold_name, capitalized)
+                 if other[0] == word[0] and max(len(word), len(other)) >= NAME_VARIANT_MIN
+                 and SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO), "")
 
 
 # --------------------------------------------------------------------------- speakers

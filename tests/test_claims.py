@@ -53,6 +53,21 @@ def test_a_question_name_may_be_spelled_as_the_evidence_spells_it_but_no_other()
     assert _fails("Secondo Musk, cresce.", "Secondo Mask, cresce.", question="Cosa dice Musk?")
 
 
+def test_a_question_name_spelled_otherwise_completes_the_articles_spelling():
+    article = ("La canzone fu scritta dal chitarrista Bill Aken. Aken, adottata dall' attrice "
+               "Lupe Mayorga, è cresciuta a Madera.")
+    evidence = "Aken, adottata dall' attrice Lupe Mayorga, è cresciuta a Madera."
+    claim = "Bill Aiken fu adottata dall'attrice Lupe Mayorga."
+    question = "Chi adottò Bill Aiken?"
+    assert _fails(claim, evidence, article, question=question, lang="it") == ""
+    assert _fails(claim, evidence, article, lang="it")  # not the question's spelling: refused
+    census = "Nel 1338 la popolazione fiorentina contava 110 mila abitanti."
+    assert "Milano" in _fails("Milano aveva 110 mila abitanti.", census,
+                              question="Quanti abitanti ha Milano?", lang="it")  # not "mila"
+    assert _fails(claim.replace("Bill", "Tom"), evidence, article,
+                  question=question.replace("Bill", "Tom"), lang="it")  # no "Tom Aken" anywhere
+
+
 @pytest.mark.parametrize("claim,who", [
     ("Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry.",
      "Andy Jassy"),
