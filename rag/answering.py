@@ -40,7 +40,9 @@ from .filters import Filters
 from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
                         statements, strip_markers, with_markers)
-from .lexical import analyze, analyze_query
+from .claims import names
+from .lexical import analyze, analyze_query, fold_accents
+from .numbers import unsupported
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
@@ -194,7 +196,8 @@ class Answerer:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
         asked = asked_for(build.standalone) if s.check_asked_kind else ""
-        hint = answer_words(draft, build.standalone, build.lang) if s.extract_by_draft else ()
+        hint = (answer_words(draft, build.standalone, build.lang, evidence)
+                if s.extract_by_draft else ())
         item = evidence.stating(asked, s.min_extract, hint)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
@@ -316,12 +319,31 @@ class _Builder:
                       self.standalone, self.lang, draft, self.truncated, timings, models)
 
 
-def answer_words(draft: str, question: str, lang: str) -> set[str]:
-    """The words (analyzed) that ``draft`` answers with: those of its sentences that are
-    answers at all (`not_an_answer`), less the question's."""
-    said = [strip_markers(s) for s in statements(draft, lang)]
-    words = {w for s in said if not not_an_answer(s, question, lang) for w in analyze(s, lang)}
-    return words - set(analyze_query(question, {lang}))
+def answer_words(draft: str, question: str, lang: str,
+                 evidence: EvidenceSet = EvidenceSet()) -> set[str]:
+    """The words (analyzed) that ``draft`` answers with: of each of its sentences that is an
+    answer at all (`not_an_answer`), the numbers and names it states that the ``evidence`` it
+    cites does not — what the model took from another item ("…after two years of talks,
+    creating four hundred jobs [2]": "four hundred") — else all its words but the question's."""
+    asked = set(analyze_query(question, {lang}))
+    found: set[str] = set()
+    for sentence in statements(draft, lang):
+        said = strip_markers(sentence)
+        if not_an_answer(said, question, lang):
+            continue
+        own = set(analyze(said, lang)) - asked
+        cited = [e for e in evidence.items if e.number in markers(sentence)]
+        found |= (_not_stated(said, cited, lang) - asked if cited else set()) or own
+    return found
+
+
+def _not_stated(claim: str, cited: Sequence[Evidence], lang: str) -> set[str]:
+    """The words (analyzed) of the numbers and names ``claim`` states that ``cited`` does not."""
+    text = " ".join(e.text for e in cited)
+    folded = fold_accents(text).casefold()
+    missing = unsupported(claim, text, lang, cited[0].chunk.lang or lang) + [
+        " ".join(run) for run in names(claim) if not all(w in folded for w in run)]
+    return {w for said in missing for w in analyze(said, lang)}
 
 
 def page_of(article: Article | None, offset: int) -> int:

@@ -6,7 +6,10 @@ import pytest
 
 from rag import Assistant, Settings, prompts
 from rag.answering import answer_words
+from rag.asked import asked_for
+from rag.chunking import Chunk
 from rag.events import Done, Draft, Sources, Stage
+from rag.evidence import Evidence, EvidenceSet
 from rag.generate import Message
 from tests.fakes import FakeEmbedder, FakeGenerator
 
@@ -161,6 +164,21 @@ def test_answer_words_are_the_drafts_own_less_the_questions_and_non_answers():
         {"carl", "ner"}
     assert answer_words("Gli articoli non contengono la risposta a questa domanda.",
                         question, "it") == set()
+
+
+def test_answer_words_are_the_numbers_and_names_the_cited_evidence_does_not_state():
+    def item(number, text):
+        return Evidence(number, Chunk(f"a:{number}", "a", 0, text, 0, len(text), "", "en"),
+                        0, len(text), text, 0.8)
+    evidence = EvidenceSet((item(1, "The terminal will create about four hundred jobs."),
+                            item(2, "The authority approved the terminal after two years.")))
+    question = "How many jobs will the terminal create?"
+    draft = "The authority approved the terminal after two years, creating four hundred jobs [2]."
+    assert answer_words(draft, question, "en", evidence) == {"four", "hundr"}
+    hint = answer_words(draft, question, "en", evidence)
+    assert evidence.stating(asked_for(question), hint=hint).number == 1  # not the cited [2]
+    faithful = "The authority approved the terminal after two years [2]."  # all from [2]
+    assert answer_words(faithful, question, "en", evidence) >= {"author", "approv"}
 
 
 def test_unsupported_answer_is_not_trusted(make):
