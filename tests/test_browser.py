@@ -85,6 +85,7 @@ def page(browser, fake_app):
 
 
 def submit(page, question: str) -> None:
+    expect(page.locator("#ask")).to_be_enabled(timeout=ANSWER_MS)  # an Enter before is lost
     box = page.get_by_label("Your question")
     box.fill(question)
     box.press("Enter")
