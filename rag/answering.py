@@ -9,9 +9,9 @@
    citing it (`Draft` pieces);
 5. *checking* — `rag.grounding` verifies each draft sentence against what it cites.
    Verified sentences are the answer. When none is, but the evidence clearly answers,
-   the answer is the evidence itself — the item holding the draft's own answer words (the
-   model read them all; its unchecked wording still points at the sentence it drew on),
-   else the best — quoted — or, in another language, the model's
+   the answer is the evidence itself — the item the draft drew on (the model read them
+   all; the numbers and names a draft sentence states that its cited item does not, else
+   its answer words, point there), else the best — quoted — or, in another language, the model's
    restatement of that one sentence, checked like any claim and read as the same sentence.
    A question asking how many, how much or when (`rag.asked`) is answered only by what
    states an amount or a time: a draft stating none falls back to the best evidence that

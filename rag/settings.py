@@ -113,9 +113,9 @@ class Settings:
     # `min_extract`.
     extractive_fallback: bool = True
     min_extract: float = 0.55
-    # The fallback quotes the evidence that holds most of the draft's own answer words (the
-    # model read every item: its unverified wording still points at the sentence it drew
-    # on); with none in common, the best evidence.
+    # The fallback quotes the evidence the unverified draft drew on (the model read every
+    # item): the one stating the numbers and names a draft sentence's cited item does not,
+    # else the one holding most of its answer words; with none in common, the best evidence.
     extract_by_draft: bool = True
     # A restatement of a quote in another language must read as the same sentence: cosine
     # at least this.
