@@ -11,8 +11,8 @@
    Verified sentences are the answer. When none is, but the evidence clearly answers,
    the answer is the evidence itself — the item the draft drew on (the model read them
    all; the numbers and names a draft sentence states that its cited item does not, else
-   its answer words, point there), else the best — quoted — or, in another language, the model's
-   restatement of that one sentence, checked like any claim and read as the same sentence.
+   its answer words, point there), else the best — quoted — or, in another language, the
+   model's restatement of that one sentence, checked like any claim and read as the same sentence.
    A question asking how many, how much or when (`rag.asked`) is answered only by what
    states an amount or a time: a draft stating none falls back to the best evidence that
    does, and with none the assistant abstains ("When was Bezos born?" is not answered by
@@ -32,6 +32,7 @@ from typing import Iterator, Mapping, Sequence
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
 from .asked import asked_for
+from .claims import names
 from .corpus import Article, detect_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
@@ -40,7 +41,6 @@ from .filters import Filters
 from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
                         statements, strip_markers, with_markers)
-from .claims import names
 from .lexical import analyze, analyze_query, fold_accents
 from .numbers import unsupported
 from .retrieve import Hit, Retriever
@@ -332,7 +332,8 @@ def answer_words(draft: str, question: str, lang: str,
         if not_an_answer(said, question, lang):
             continue
         own = set(analyze(said, lang)) - asked
-        cited = [e for e in evidence.items if e.number in markers(sentence)]
+        numbers = set(markers(sentence))
+        cited = [e for e in evidence.items if e.number in numbers]
         found |= (_not_stated(said, cited, lang) - asked if cited else set()) or own
     return found
 
