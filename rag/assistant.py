@@ -109,6 +109,7 @@ class Assistant:
         def events():
             self.library.require_articles()
             parts = self.parts
+            parts.prime_in_background()  # the LLM loads while the question is retrieved
             answerer = Answerer(self.settings, parts.store(), parts.query_embedder,
                                 parts.generator)
             yield from answerer.events(question, history, options)

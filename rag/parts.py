@@ -28,6 +28,7 @@ class Parts:
         self._embedder, self._generator, self._store = embedder, generator, store
         self._queries: CachedEmbedder | None = None
         self._lock = threading.RLock()
+        self._priming: threading.Thread | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -68,6 +69,23 @@ class Parts:
                                     sentence_vectors=s.sentence_vectors)
                 self._store = open_store(s.store or s.index_dir, manifest, fresh=fresh)
             return self._store
+
+    def prime_in_background(self) -> None:
+        """Load the LLM and its fixed instructions in a daemon thread, once. A new process's
+        first question then loads the LLM (native code, off the interpreter lock) while the
+        embedder loads and the question is retrieved; the answer's own `prime` waits for it.
+        A failure is logged here and raised again by the answer's own call."""
+        with self._lock:
+            if self._priming is not None:
+                return
+            self._priming = threading.Thread(target=self._prime, daemon=True, name="prime")
+            self._priming.start()
+
+    def _prime(self) -> None:
+        try:
+            self.generator.prime(PROMPT_HEAD)
+        except Exception as exc:  # noqa: BLE001 - reported by the question that needs it
+            log.info("loading the LLM in the background failed: %s", exc)
 
     def warm_up(self) -> None:
         """Load the store and both models, and evaluate the fixed instructions into the

@@ -1,5 +1,6 @@
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -286,6 +287,43 @@ def test_warm_up_loads_the_models_and_evaluates_the_fixed_instructions_once(make
     real = generator.prompts[-1]
     assert real[0] == system and real[1].content.startswith(user.content)
     assert generator.primed[-1] == [system, user]
+
+
+def test_the_first_question_loads_the_llm_while_the_question_is_retrieved(tmp_path):
+    retrieving = threading.Event()
+    waited: list[bool] = []
+
+    class Embedder(FakeEmbedder):
+        def embed(self, texts, *, kind="document", **kw):
+            if kind == "query":
+                retrieving.set()
+            return super().embed(texts, kind=kind, **kw)
+
+    class Generator(FakeGenerator):
+        def prime(self, prefix):
+            if threading.current_thread().name == "prime":  # the background load
+                waited.append(retrieving.wait(10))  # the question is embedded meanwhile
+            return super().prime(prefix)
+
+    settings = Settings.load({"index_dir": tmp_path / "index"}, environ={})
+    generator = Generator()
+    assistant = Assistant(settings, embedder=Embedder(), generator=generator)
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quanto ha registrato Amazon di fatturato per AWS?").answer()
+    assert waited == [True] and not answer.abstained
+    assert len(generator.primed) == 2  # in the background, then held by the answer itself
+    assert generator.prompts[-1][1].content.startswith(prompts.EVIDENCE_HEAD)
+
+
+def test_a_failed_background_load_is_reported_by_the_question(make):
+    class Broken(FakeGenerator):
+        def prime(self, prefix):
+            raise RuntimeError("model.gguf: not a GGUF file")
+
+    assistant = make(Broken())
+    assistant.index_files([REPO / "corpus"])
+    with pytest.raises(RuntimeError, match="not a GGUF file"):
+        assistant.ask("Quanto ha registrato Amazon di fatturato per AWS?").answer()
 
 
 def test_empty_index_is_refused_with_the_command_to_fill_it(make):
