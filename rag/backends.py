@@ -5,16 +5,16 @@
   has native bf16 and float32 elsewhere (``Settings.embed_dtype`` overrides).
 - ``onnx-int8`` and ``onnx-int8-mixed``: ONNX Runtime over an int8 copy of the same
   weights (recipes ``int8`` and ``int8-mixed`` of `rag.onnx_build`), made locally on first
-  use (a few minutes, once); for CPUs without bf16, where torch runs in float32.
-  ``onnx-int8`` is for CPUs with VNNI, where it embeds passages about 2x faster than
-  float32; ``onnx-int8-mixed`` keeps two projections in float32 and is the faster one on
-  CPUs with only AVX2 (1.2-1.3x float32, near the int8 ceiling there: BENCHMARKS.md).
-  Either loads in less than half torch's time, embeds a question faster and spares a new
-  process importing torch, which is what a one-shot question waits for.
-- ``auto``: ``torch`` (bfloat16) where the CPU has native bf16, else, where ONNX Runtime is
-  installed, the int8 copy for this CPU (`onnx_backend_for_cpu`) if it is made
-  (``scripts/setup.sh`` makes it on such CPUs) or the other one if only that is, else
-  ``torch`` (float32).
+  use (a few minutes, once). ``onnx-int8`` is for CPUs with VNNI, where it embeds passages
+  about 2x faster than float32 (and faster than bf16); ``onnx-int8-mixed`` keeps two
+  projections in float32 and is the faster one on CPUs with only AVX2 (1.2-1.3x float32,
+  near the int8 ceiling there: BENCHMARKS.md). Either loads in less than half torch's time,
+  embeds a question faster and spares a new process importing torch, which is what a
+  one-shot question waits for.
+- ``auto``: where ONNX Runtime is installed, the int8 copy for this CPU
+  (`onnx_backend_for_cpu`) if it is made (``scripts/setup.sh`` makes it), or on a CPU
+  without bf16 the other copy if only that is made; else ``torch`` (bfloat16 where the CPU
+  has native bf16, float32 elsewhere). A CPU with bf16 but no VNNI keeps ``torch``.
 
 The index manifest records ``embedder.name``: the model's name for the reference backends
 (float32 and bfloat16 agree to rounding), ``{model}+{backend}`` for any other, so that an
@@ -74,16 +74,17 @@ def choose_backend(requested: str, model_dir: Path | None = None) -> str:
         raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
     if requested != "auto":
         return requested
-    if cpu_has_bf16() or importlib.util.find_spec("onnxruntime") is None:
+    if importlib.util.find_spec("onnxruntime") is None or (cpu_has_bf16() and not cpu_has_vnni()):
         return "torch"
     preferred = onnx_backend_for_cpu()
     if model_dir is None:
         return preferred
     from .onnx_build import ready
 
-    # the CPU's own copy first; the other one, if only that is made, still beats float32
-    return next((b for b in dict.fromkeys((preferred, *ONNX_RECIPES))
-                 if ready(model_dir, recipe_of(b))), "torch")
+    # the CPU's own copy first; without bf16, the other one, if only that is made, still
+    # beats float32
+    candidates = (preferred,) if cpu_has_bf16() else dict.fromkeys((preferred, *ONNX_RECIPES))
+    return next((b for b in candidates if ready(model_dir, recipe_of(b))), "torch")
 
 
 def make_encoder(path: Path, backend: str, *, dtype: str = "auto",

@@ -54,7 +54,8 @@ class Settings:
     embed_cache_mb: int = 1024
     # The embedder's forward pass (see rag/backends.py): "torch" is the sentence-transformers
     # reference (in embed_dtype); "onnx-int8" (for CPUs with VNNI) and "onnx-int8-mixed"
-    # (without) int8 copies made locally, for CPUs without bf16; "auto" picks per CPU.
+    # (without) int8 copies made locally; "auto" takes this CPU's copy once it is made
+    # (scripts/setup.sh makes it), except on a CPU with bf16 and no VNNI, which keeps torch.
     embed_backend: Literal["auto", "torch", "onnx-int8", "onnx-int8-mixed"] = "auto"
     # Chunk size and overlap, in the embedder's own tokens.
     chunk_tokens: int = 200

@@ -136,11 +136,14 @@ fi
 # --- 5. default models ------------------------------------------------------------------------
 log "checking the default models in ${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/rag} (the first time: a 2.3 GB download)"
 "$VENV/bin/rag" models fetch || die "preparing the models failed; see above"
-# Without bf16 the embedder runs from an int8 ONNX copy of its weights (RAG_EMBED_BACKEND=auto).
-if ! grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo 2>/dev/null; then
-    log "making the embedder's int8 ONNX copy (this CPU has no bf16; a few minutes, once)"
+# Where the CPU has VNNI (int8 dot products) or lacks bf16, the embedder runs from an int8
+# ONNX copy of its weights (RAG_EMBED_BACKEND=auto): faster than torch there, and a new
+# process need not import torch. A CPU with bf16 but no VNNI keeps torch in bf16.
+if grep -qw -e avx512_vnni -e avx_vnni /proc/cpuinfo 2>/dev/null \
+        || ! grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo 2>/dev/null; then
+    log "making the embedder's int8 ONNX copy for this CPU (a few minutes, once)"
     "$VENV/bin/python" -m rag.onnx_build \
-        || log "NOTE: the int8 copy could not be made; the embedder will run in float32"
+        || log "NOTE: the int8 copy could not be made; the embedder will run on torch (slower)"
 fi
 
 # --- 6. test extras: chromium for the browser tests --------------------------------------------

@@ -294,9 +294,24 @@ def test_the_onnx_encoder_tokenizes_as_the_model_does(real_embedder):
 
 # -- backends: the choice per CPU, the ONNX copy's stamp, its pooling ----------------------
 
-def test_auto_keeps_torch_where_the_cpu_has_bf16(monkeypatch):
+def test_auto_keeps_torch_where_the_cpu_has_bf16_but_no_vnni(monkeypatch):
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     assert backends.choose_backend("auto") == "torch"
+    vnni = {"avx2", "avx512f", "avx512_bf16", "avx512_vnni"}  # int8 beats bf16 there
+    monkeypatch.setattr(backends, "cpu_flags", lambda: vnni)
+    assert backends.choose_backend("auto") == "onnx-int8"
+
+
+def test_auto_on_a_bf16_cpu_takes_only_its_own_int8_copy(monkeypatch, model_dir):
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(backends, "cpu_flags", lambda: {"avx512f", "avx512_bf16", "avx512_vnni"})
+    made = {"int8-mixed"}  # not this CPU's copy: bf16 torch is kept
+    monkeypatch.setattr("rag.onnx_build.ready",
+                        lambda path, recipe: path / "model.onnx" if recipe in made else None)
+    assert backends.choose_backend("auto", model_dir) == "torch"
+    made.add("int8")
+    assert backends.choose_backend("auto", model_dir) == "onnx-int8"
 
 
 def test_auto_picks_the_int8_copy_for_the_cpu_where_it_lacks_bf16(monkeypatch):
