@@ -141,7 +141,7 @@ log "checking the default models in ${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/
 # process need not import torch. A CPU with bf16 but no VNNI keeps torch in bf16.
 if grep -qw -e avx512_vnni -e avx_vnni /proc/cpuinfo 2>/dev/null \
         || ! grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo 2>/dev/null; then
-    log "making the embedder's int8 ONNX copy for this CPU (a few minutes, once)"
+    log "the embedder's int8 ONNX copy for this CPU (made once: a few minutes)"
     "$VENV/bin/python" -m rag.onnx_build \
         || log "NOTE: the int8 copy could not be made; the embedder will run on torch (slower)"
 fi
