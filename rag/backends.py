@@ -23,6 +23,7 @@ index never silently mixes vectors of two backends.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +35,17 @@ BACKENDS = ("auto", "torch", *ONNX_RECIPES)
 REFERENCE = ("torch-float32", "torch-bfloat16")
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux); empty where unknown."""
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux), read once; empty where unknown."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
+        return frozenset()
     for line in text.splitlines():
         if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
 
 
 def cpu_has_bf16() -> bool:
@@ -74,7 +76,8 @@ def choose_backend(requested: str, model_dir: Path | None = None) -> str:
         raise ValueError(f"unknown embedding backend {requested!r}; known: {', '.join(BACKENDS)}")
     if requested != "auto":
         return requested
-    if importlib.util.find_spec("onnxruntime") is None or (cpu_has_bf16() and not cpu_has_vnni()):
+    bf16 = cpu_has_bf16()
+    if importlib.util.find_spec("onnxruntime") is None or (bf16 and not cpu_has_vnni()):
         return "torch"
     preferred = onnx_backend_for_cpu()
     if model_dir is None:
@@ -83,7 +86,7 @@ def choose_backend(requested: str, model_dir: Path | None = None) -> str:
 
     # the CPU's own copy first; without bf16, the other one, if only that is made, still
     # beats float32
-    candidates = (preferred,) if cpu_has_bf16() else dict.fromkeys((preferred, *ONNX_RECIPES))
+    candidates = (preferred,) if bf16 else dict.fromkeys((preferred, *ONNX_RECIPES))
     return next((b for b in candidates if ready(model_dir, recipe_of(b))), "torch")
 
 

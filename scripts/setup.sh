@@ -136,11 +136,11 @@ fi
 # --- 5. default models ------------------------------------------------------------------------
 log "checking the default models in ${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/rag} (the first time: a 2.3 GB download)"
 "$VENV/bin/rag" models fetch || die "preparing the models failed; see above"
-# Where the CPU has VNNI (int8 dot products) or lacks bf16, the embedder runs from an int8
-# ONNX copy of its weights (RAG_EMBED_BACKEND=auto): faster than torch there, and a new
-# process need not import torch. A CPU with bf16 but no VNNI keeps torch in bf16.
-if grep -qw -e avx512_vnni -e avx_vnni /proc/cpuinfo 2>/dev/null \
-        || ! grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo 2>/dev/null; then
+# Where RAG_EMBED_BACKEND=auto picks an int8 ONNX copy of the embedder for this CPU (VNNI, or
+# no bf16: rag.backends.choose_backend), make it: faster than torch there, and a new process
+# need not import torch. A CPU with bf16 but no VNNI keeps torch in bf16.
+if "$VENV/bin/python" -c "import sys; from rag.backends import choose_backend; \
+sys.exit(choose_backend('auto') == 'torch')"; then
     log "the embedder's int8 ONNX copy for this CPU (made once: a few minutes)"
     "$VENV/bin/python" -m rag.onnx_build \
         || log "NOTE: the int8 copy could not be made; the embedder will run on torch (slower)"
