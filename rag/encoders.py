@@ -7,7 +7,7 @@ embeddings of the tokens that overlap the span are mean-pooled and then go throu
 model's own Dense layers and normalization, exactly as a whole text's tokens do.
 
 `TorchEncoder` runs the model with sentence-transformers (float32 or bfloat16) and is
-the reference; the other backends (`rag.fast_encoders`) run a copy of the same weights
+the reference; the other backends (`rag.onnx_encoder`) run a copy of the same weights
 made locally and share the tokenizer and `DenseHead` defined here.
 """
 
