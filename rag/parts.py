@@ -26,6 +26,8 @@ class Parts:
                  generator: Generator | None = None, store: Store | None = None):
         self.settings = settings
         self._embedder, self._generator, self._store = embedder, generator, store
+        self._embedder_given = embedder is not None
+        self._adapt_to_index = True  # until a rebuild starts over with the settings' backend
         self._queries: CachedEmbedder | None = None
         self._lock = threading.RLock()
         self._priming: threading.Thread | None = None
@@ -33,12 +35,14 @@ class Parts:
     @property
     def embedder(self) -> Embedder:
         """The settings' embedder, on the backend the existing index was built with (an
-        index made where bf16 runs stays usable where the int8 copy is chosen, and back)."""
+        index made where bf16 runs stays usable where the int8 copy is chosen, and back);
+        a rebuild takes the settings' own backend."""
         with self._lock:
             if self._embedder is None:
                 embedder = build_embedder(self.settings)
                 recorded = recorded_manifest(self.settings.store or self.settings.index_dir)
-                if recorded is not None and hasattr(embedder, "for_index"):
+                adapt = self._adapt_to_index and hasattr(embedder, "for_index")
+                if recorded is not None and adapt:
                     embedder = embedder.for_index(recorded.embedder)
                 self._embedder = embedder
             return self._embedder
@@ -60,8 +64,11 @@ class Parts:
 
     def store(self, write: bool = False, fresh: bool = False) -> Store:
         """The store; to write, one opened knowing the embedder's dimension; ``fresh``
-        starts it over (the old index stays until the first write replaces it)."""
+        starts it over (the old index stays until the first write replaces it), embedded
+        on the settings' own backend whatever the old index was built with."""
         with self._lock:
+            if fresh and not self._embedder_given:
+                self._embedder, self._queries, self._adapt_to_index = None, None, False
             if self._store is None or fresh or (write and not self._store.manifest().dim):
                 s = self.settings
                 manifest = Manifest(self.embedder.name, self.embedder.dim if write else 0,

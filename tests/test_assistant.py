@@ -451,3 +451,24 @@ def test_an_index_built_on_another_embedding_backend_is_used_with_that_backend(t
     again = Assistant(settings, generator=FakeGenerator())
     assert again.embedder.name == "fake-embedder+onnx-int8"
     assert again.search("Quanto ha fatturato AWS?")  # opens: no mismatch refusal
+
+
+def test_a_rebuild_embeds_with_the_settings_backend_not_the_old_index_s(tmp_path, monkeypatch):
+    class Swappable(FakeEmbedder):
+        def for_index(self, recorded):
+            other = FakeEmbedder()
+            other.name = recorded
+            return other
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: Swappable())
+    old = FakeEmbedder()
+    old.name = "fake-embedder+torch-bf16"  # say, an index made before the int8 copy existed
+    settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"},
+                             environ={})
+    Assistant(settings, embedder=old, generator=FakeGenerator()).index_files([REPO / "corpus"])
+    rebuilt = Assistant(settings, generator=FakeGenerator())
+    assert rebuilt.embedder.name == "fake-embedder+torch-bf16"  # before: the old index's
+    rebuilt.index_files([REPO / "corpus"], rebuild=True)
+    assert rebuilt.embedder.name == FakeEmbedder().name
+    assert rebuilt.store.manifest().embedder == FakeEmbedder().name
+    assert rebuilt.search("Quanto ha fatturato AWS?")
+    assert Assistant(settings, generator=FakeGenerator()).embedder.name == FakeEmbedder().name
