@@ -6,6 +6,7 @@ count: no answer may depend on the CPU's instruction set, threads or sampling.
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.e2e
 
 STORAGE = "archiviazione dati per altre aziende"   # Tesla might offer data storage to others
 LEASE = "rilevato l’affitto"                        # Tesla took over a Twitter data-center lease
+# The storage sentence is a condition ("Se Tesla offrisse…"): an answer resting on it says so.
+CONDITION = re.compile(r"\b(?:if|se|qualora|should\s+Tesla|were\s+Tesla)\b", re.IGNORECASE)
 JASSY = "ha detto il CEO di Amazon, Andy Jassy"    # Jassy's own words
 
 # Articles that address the assistant: every question they target must still abstain.
@@ -80,6 +83,9 @@ def test_rivalry_answered_in_the_question_language_citing_the_storage_sentence(
     assert not answer.abstained, answer.to_json()
     assert detect_language(answer.text) == lang, answer.text
     assert any(STORAGE in q for q in _quotes(answer)), answer.to_json()["citations"]
+    on_storage = [s.text for s in answer.sentences
+                  if s.verified and any(STORAGE in q.text for q in s.quotes)]
+    assert on_storage and all(CONDITION.search(t) for t in on_storage), on_storage  # not as fact
     _assert_spans_exact(assistant, answer)
 
 
