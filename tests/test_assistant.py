@@ -435,36 +435,39 @@ def test_a_period_after_an_abbreviation_does_not_count_as_a_sentence_of_the_draf
     assert answer.draft.endswith("In Texas [1].")
 
 
-def test_an_index_built_on_another_embedding_backend_is_used_with_that_backend(tmp_path,
-                                                                                monkeypatch):
-    class Swappable(FakeEmbedder):
-        def for_index(self, recorded):
-            other = FakeEmbedder()
-            other.name = recorded
-            return other
-    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: Swappable())
+class _BackendAware(FakeEmbedder):
+    """The settings' embedder, which can take the backend an index was built with."""
+
+    def for_index(self, recorded):
+        other = FakeEmbedder()
+        other.name = recorded
+        return other
+
+
+def _index_built_with(backend_name: str, tmp_path, monkeypatch) -> Settings:
+    """Settings over an index of the corpus built by an embedder named ``backend_name``;
+    the settings' own embedder is then `_BackendAware`."""
+    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: _BackendAware())
     built = FakeEmbedder()
-    built.name = "fake-embedder+onnx-int8"  # say, made where the int8 copy was chosen
+    built.name = backend_name
     settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"},
                              environ={})
     Assistant(settings, embedder=built, generator=FakeGenerator()).index_files([REPO / "corpus"])
+    return settings
+
+
+def test_an_index_built_on_another_embedding_backend_is_used_with_that_backend(tmp_path,
+                                                                                monkeypatch):
+    # say, made where the int8 copy was chosen
+    settings = _index_built_with("fake-embedder+onnx-int8", tmp_path, monkeypatch)
     again = Assistant(settings, generator=FakeGenerator())
     assert again.embedder.name == "fake-embedder+onnx-int8"
     assert again.search("Quanto ha fatturato AWS?")  # opens: no mismatch refusal
 
 
 def test_a_rebuild_embeds_with_the_settings_backend_not_the_old_index_s(tmp_path, monkeypatch):
-    class Swappable(FakeEmbedder):
-        def for_index(self, recorded):
-            other = FakeEmbedder()
-            other.name = recorded
-            return other
-    monkeypatch.setattr("rag.parts.build_embedder", lambda settings: Swappable())
-    old = FakeEmbedder()
-    old.name = "fake-embedder+torch-bf16"  # say, an index made before the int8 copy existed
-    settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "c"},
-                             environ={})
-    Assistant(settings, embedder=old, generator=FakeGenerator()).index_files([REPO / "corpus"])
+    # say, an index made before the int8 copy existed
+    settings = _index_built_with("fake-embedder+torch-bf16", tmp_path, monkeypatch)
     rebuilt = Assistant(settings, generator=FakeGenerator())
     assert rebuilt.embedder.name == "fake-embedder+torch-bf16"  # before: the old index's
     rebuilt.index_files([REPO / "corpus"], rebuild=True)
