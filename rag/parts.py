@@ -27,7 +27,6 @@ class Parts:
         self.settings = settings
         self._embedder, self._generator, self._store = embedder, generator, store
         self._embedder_given = embedder is not None
-        self._adapt_to_index = True  # until a rebuild starts over with the settings' backend
         self._queries: CachedEmbedder | None = None
         self._lock = threading.RLock()
         self._priming: threading.Thread | None = None
@@ -41,8 +40,7 @@ class Parts:
             if self._embedder is None:
                 embedder = build_embedder(self.settings)
                 recorded = recorded_manifest(self.settings.store or self.settings.index_dir)
-                adapt = self._adapt_to_index and hasattr(embedder, "for_index")
-                if recorded is not None and adapt:
+                if recorded is not None and hasattr(embedder, "for_index"):
                     embedder = embedder.for_index(recorded.embedder)
                 self._embedder = embedder
             return self._embedder
@@ -67,8 +65,8 @@ class Parts:
         starts it over (the old index stays until the first write replaces it), embedded
         on the settings' own backend whatever the old index was built with."""
         with self._lock:
-            if fresh and not self._embedder_given:
-                self._embedder, self._queries, self._adapt_to_index = None, None, False
+            if fresh and not self._embedder_given:  # not adapted to the index it replaces
+                self._embedder, self._queries = build_embedder(self.settings), None
             if self._store is None or fresh or (write and not self._store.manifest().dim):
                 s = self.settings
                 manifest = Manifest(self.embedder.name, self.embedder.dim if write else 0,
