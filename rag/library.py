@@ -138,14 +138,17 @@ class Library:
         scoped = {i for i, a in stored.items() if in_scope(a)}
         found = list({a.id: a for a in found}.values())
         new = [a for a in found if a.id not in stored]
+        edited = [a for a in found if a.id in stored  # its metadata (sidecar, header) changed
+                  and replace(stored[a.id], instructions=(), feed=a.feed) != a]
         gone = scoped - {a.id for a in found}
         updated = {i for i in gone if stored[i].path in {a.path for a in new} and stored[i].path}
-        entries = self._entries(new, progress)
+        entries = self._entries(new + edited, progress)
         store.apply(Change(tuple(entries), frozenset(gone)))
         stats = store.stats()
         return IndexReport(
-            added=len(new) - len(updated), updated=len(updated), removed=len(gone) - len(updated),
-            unchanged=len(found) - len(new), chunks_embedded=sum(len(e.chunks) for e in entries),
+            added=len(new) - len(updated), updated=len(updated) + len(edited),
+            removed=len(gone) - len(updated),
+            unchanged=len(found) - len(new) - len(edited), chunks_embedded=sum(len(e.chunks) for e in entries),
             skipped=tuple(skipped),
             flagged=tuple(e.article.title for e in entries if e.article.instructions),
             total_articles=stats.articles, total_chunks=stats.chunks,

@@ -475,3 +475,16 @@ def test_a_rebuild_embeds_with_the_settings_backend_not_the_old_index_s(tmp_path
     assert rebuilt.store.manifest().embedder == FakeEmbedder().name
     assert rebuilt.search("Quanto ha fatturato AWS?")
     assert Assistant(settings, generator=FakeGenerator()).embedder.name == FakeEmbedder().name
+
+
+def test_an_edited_sidecar_updates_the_article_s_metadata_at_the_next_indexing(make, tmp_path):
+    folder = tmp_path / "articles"
+    _write(folder, "port.txt", "Port title\n\nThe harbour authority approved a new terminal.")
+    assistant = make()
+    assistant.index_files([folder])
+    _write(folder, "port.meta.json", '{"source": "Daily Ledger", "date": "2026-05-04"}')
+    report = assistant.index_files([folder])
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 0)
+    [article] = assistant.articles()
+    assert (article.source, article.date) == ("Daily Ledger", "2026-05-04")
+    assert assistant.index_files([folder]).unchanged == 1  # nothing changed since
