@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="which questions to ask")
     args = parser.parse_args(argv)
 
+    table = Report("settings_ab")  # started here: its wall time is the whole run's
     from rag import Assistant, Settings
     from rag.asked import asked_for
     from rag.evaldata import load_realtimeqa
@@ -95,11 +96,10 @@ def main(argv: list[str] | None = None) -> None:
         if text != text_b:
             print(f"   defaults: {kind} {gold} {text[:160]!r}\n   {changed}: {kind_b} "
                   f"{gold_b} {text_b[:160]!r}", file=sys.stderr, flush=True)
-    report(rows, args.asking)
+    report(table, rows, args.asking)
 
 
-def report(rows: dict[str, list], asking: str) -> None:
-    table = Report("settings_ab")
+def report(table: Report, rows: dict[str, list], asking: str) -> None:
     for name, answers in rows.items():
         n = len(answers)
         table.add(name, f"questions ({asking})", n)
