@@ -32,7 +32,6 @@ from typing import Iterator, Mapping, Sequence
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
 from .asked import asked_for
-from .claims import names
 from .corpus import Article, detect_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
@@ -42,6 +41,7 @@ from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
                         statements, strip_markers, with_markers)
 from .lexical import analyze, analyze_query, fold_accents
+from .names import names, question_names
 from .numbers import unsupported
 from .retrieve import Hit, Retriever
 from .settings import Settings
@@ -116,7 +116,7 @@ class Answerer:
         yield Sources(tuple(hits), evidence.items)
         clock.mark("first_evidence_ms")
         build = _Builder(self, question, standalone, lang, tuple(hits), clock)
-        if evidence.best < self.settings.min_evidence:
+        if not evidence.items or evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
             return
         draft, truncated = yield from self._write(standalone, evidence, lang, options, clock)
@@ -134,7 +134,9 @@ class Answerer:
         evidence = select_evidence(standalone, query, hits, self.store, self.embedder,
                                    n=s.evidence_sentences,
                                    lexical_weight=s.evidence_lexical_weight,
-                                   rank_weight=s.evidence_rank_weight)
+                                   rank_weight=s.evidence_rank_weight,
+                                   subject=question_names(standalone) if s.check_subject
+                                   else frozenset())
         clock.lap("evidence_ms")
         return hits, evidence
 

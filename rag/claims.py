@@ -24,27 +24,13 @@ or "" when the claim holds.
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 
 from .corpus import Article
-from .dates import MONTHS
 from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
+from .names import CALENDAR, fold_name, names, question_names, variant_of
 from .numbers import unsupported
 
-# A name may match a spelling this close (difflib ratio) when the longer of the two has at
-# least this many letters ("Aiken" / "Aken", never "Musk" / "Mask").
-NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
-_ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|quell|sant)['’](?=\w)",
-                     re.IGNORECASE)  # "L'azienda Amazon", "dell’Europa": articles, not names
-_NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
-_WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
-mercoledi giovedi venerdi sabato domenica""".split())
-_CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
-# Words that open a sentence before a name ("In Tesla's plan", "Secondo Electrek").
-_OPENERS = set("""the a an in on at for by with as from to after before when while since
-according both and but if il lo la i gli le un una uno nel nella nei negli nelle per secondo
-con da dal dalla dopo prima quando mentre anche ma se""".split())
 _SAY = (r"said|says|say|stated|states|told|tells|reported|reports|wrote|writes|added|adds|"
         r"argued|argues|claimed|claims|explained|explains|noted|notes|announced|warned|"
         r"believes|thinks|according\s+to|ha\s+detto|hanno\s+detto|ha\s+dichiarato|"
@@ -89,57 +75,16 @@ def _missing_quantity(claim: str, evidence: str, claim_lang: str | None,
 
 # --------------------------------------------------------------------------- names
 
-def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
-    """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped; month
-    and weekday names are dates, not names.
-
-    A sentence's first word is capitalized anyway: alone, or as a function word ("In",
-    "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
-    (those of the question: "Milano ha 427.652 abitanti"); opening a longer run it does
-    ("Kimbal Musk")."""
-    body = _ELIDED.sub("", text.lstrip())
-    first = re.match(r"\S+", body)
-    skip = first.end() if first else 0
-    runs = []
-    for m in _NAME_RUN.finditer(body):
-        run = tuple(w for w in (_fold_name(w) for w in m.group(0).split()) if w not in _CALENDAR)
-        if run and m.start() < skip and run[0] not in known and (
-                len(run) == 1 or run[0] in _OPENERS):
-            run = run[1:]
-        if run:
-            runs.append(run)
-    return runs
-
-
-def _question_names(question: str) -> frozenset[str]:
-    """The words of the question's names: the ``known`` names of `names`."""
-    return frozenset(word for run in names(question) for word in run)
-
-
-def _fold_name(word: str) -> str:
-    return re.sub(r"['’]s$", "", fold_accents(word).casefold()).strip("’'-")
-
-
 def _missing_name(claim: str, evidence: str, article: str, question: str) -> str:
     folded, whole = fold_accents(evidence).casefold(), fold_accents(article).casefold()
-    known = _question_names(question)
+    known = question_names(question)
     for run in names(claim, known):
-        spelled = [w if w in folded or w not in known else _variant_of(w, evidence) or w
+        spelled = [w if w in folded or w not in known else variant_of(w, evidence) or w
                    for w in run]  # the question's spelling read as the item's
         missing = [w for w in spelled if w not in folded]
         if missing and not (len(missing) < len(run) and " ".join(spelled) in whole):
             return f"“{' '.join(run).title()}”"
     return ""
-
-
-def _variant_of(word: str, evidence: str) -> str:
-    """The capitalized word of the evidence that ``word`` is another spelling of
-    ("Cristian" / "Christian", "Aiken" / "Aken"), folded, or ""; never a short name ("Musk" /
-    "Mask") nor a common word ("Milano" / "mila")."""
-    capitalized = re.findall(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{%d,}" % (NAME_VARIANT_MIN - 2), evidence)
-    return next((other for other in map(_fold_name, capitalized)
-                 if other[0] == word[0] and max(len(word), len(other)) >= NAME_VARIANT_MIN
-                 and SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO), "")
 
 
 # --------------------------------------------------------------------------- speakers
@@ -153,7 +98,7 @@ def speakers(claim: str) -> list[str]:
         according = re.match(r"accord|second", m.group(0), re.I)
         clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, claim[m.end():], 1)[0]
         runs = [r.group(0) for r in re.finditer(_NAME, clause)
-                if _fold_name(r.group(0).split()[-1]) not in _CALENDAR]
+                if fold_name(r.group(0).split()[-1]) not in CALENDAR]
         if runs:  # "according to X, …": the first; "said the CEO of Y, X": the last
             found.append(runs[0] if according else runs[-1])
     cleaned = [re.sub(r"^(?:(?:The|Il|La|Lo|Gli|Le|Secondo|According)\s+|L['’])", "", who).strip()
@@ -165,7 +110,7 @@ def _missing_speaker(claim: str, evidence: str) -> str:
     """A speaker of the claim whose last name the item itself does not name."""
     folded = fold_accents(evidence).casefold()
     for who in speakers(claim):
-        last = _fold_name(who.split()[-1])
+        last = fold_name(who.split()[-1])
         if last and not re.search(rf"\b{re.escape(last)}\b", folded):
             return f"that “{who}” said so"
     return ""
@@ -186,10 +131,10 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
         return ""
     asked = set(analyze(question, lang))
     used = set(analyze(evidence, lang))
-    named = {w for run in names(claim, _question_names(question)) for w in run}
+    named = {w for run in names(claim, question_names(question)) for w in run}
     for word in words(claim):
         stem = next(iter(analyze(word, lang)), "")
-        if (stem.isalpha() and stem in asked and _fold_name(word) not in named
+        if (stem.isalpha() and stem in asked and fold_name(word) not in named
                 and not _used(stem, used)):
             return f"“{word}”"
     return ""

@@ -8,8 +8,11 @@ holds, minus a small share for its passage's rank — and the best become number
 model reads only these, and every claim it makes is checked against the ones it cites.
 
 Each item is one sentence, so a citation points at exactly the sentence a claim rests on;
-items are numbered best first: a small model answers from the first items it reads. Sentences the library flagged as addressing the assistant never
-become evidence, nor do headline questions. When the question asks what someone said
+items are numbered best first: a small model answers from the first items it reads.
+Sentences the library flagged as addressing the assistant never become evidence, nor do
+headline questions, nor sentences of an article that names nothing the question names
+("Quanti abitanti ha Torino?" is not answered from an article on Newcastle, however alike
+its sentences are: `rag.names.speaks_of`). When the question asks what someone said
 ("what did Jassy say?", "cosa ha detto Chanos?"), sentences in which that person speaks
 come first.
 """
@@ -25,9 +28,11 @@ import numpy as np
 
 from .asked import Asked, states
 from .chunking import Chunk, split_sentences
+from .corpus import Article
 from .embed import Embedder
 from .injection import overlaps
 from .lexical import analyze, analyze_query
+from .names import speaks_of
 from .retrieve import Hit
 from .store import Store
 
@@ -97,9 +102,10 @@ class EvidenceSet:
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,
                     embedder: Embedder, *, n: int, lexical_weight: float,
-                    rank_weight: float) -> EvidenceSet:
-    """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector)."""
-    candidates = _candidates(hits, store)
+                    rank_weight: float, subject: Collection[str] = ()) -> EvidenceSet:
+    """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector),
+    taken only from articles that name one of the ``subject`` names, if any are given."""
+    candidates = _candidates(hits, store, subject)
     if not candidates:
         return EvidenceSet()
     vectors = embedder.embed([c.text for c in candidates], kind="document",
@@ -119,15 +125,18 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
                              for number, c in enumerate(chosen, start=1)))
 
 
-def _candidates(hits: Sequence[Hit], store: Store) -> list[Candidate]:
-    """Each distinct, usable sentence of the hits (not flagged, not a headline question)."""
+def _candidates(hits: Sequence[Hit], store: Store,
+                subject: Collection[str]) -> list[Candidate]:
+    """Each distinct, usable sentence of the hits (not flagged, not a headline question)
+    whose article names one of the ``subject`` names (`rag.names.speaks_of`)."""
     found: dict[tuple[str, int, int], Candidate] = {}
-    flagged: dict[str, tuple] = {}
+    flagged: dict[str, tuple | None] = {}
     for hit in hits:
         chunk = hit.chunk
         if chunk.article_id not in flagged:
-            article = store.article(chunk.article_id)
-            flagged[chunk.article_id] = article.instructions if article else ()
+            flagged[chunk.article_id] = _flagged(store.article(chunk.article_id), subject)
+        if flagged[chunk.article_id] is None:
+            continue
         for start, end in split_sentences(chunk.text, chunk.lang):
             text = chunk.text[start:end]
             key = (chunk.article_id, chunk.start + start, chunk.start + end)
@@ -136,6 +145,15 @@ def _candidates(hits: Sequence[Hit], store: Store) -> list[Candidate]:
                 continue
             found[key] = Candidate(chunk, key[1], key[2], text, hit.rank)
     return list(found.values())
+
+
+def _flagged(article: Article | None, subject: Collection[str]) -> tuple | None:
+    """The spans of ``article`` that address the assistant; None when the article (its
+    title, source, author, text) names none of the ``subject`` names."""
+    if article is None:
+        return ()
+    about = "\n".join((article.title, article.source, article.author, article.text))
+    return article.instructions if speaks_of(subject, about) else None
 
 
 def _overlaps(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:

@@ -93,6 +93,9 @@ class Settings:
     # Below this best evidence score nothing answers the question: abstain without
     # calling the model.
     min_evidence: float = 0.45
+    # Evidence comes only from articles that name one of the question's names (when it
+    # names any): a question about Torino is not answered from an article on Newcastle.
+    check_subject: bool = True
     # Checks on the draft: each sentence against the evidence it cites.
     verify: bool = True
     # A sentence is verified when its cosine (as a query) to the evidence it cites (as a

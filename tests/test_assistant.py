@@ -477,6 +477,24 @@ def test_a_rebuild_embeds_with_the_settings_backend_not_the_old_index_s(tmp_path
     assert Assistant(settings, generator=FakeGenerator()).embedder.name == FakeEmbedder().name
 
 
+def test_evidence_comes_only_from_articles_that_name_what_the_question_names(make, tmp_path):
+    folder = tmp_path / "articles"
+    _write(folder, "newcastle.txt", "Newcastle upon Tyne\n\nNewcastle ha una popolazione di "
+           "282.442 abitanti secondo l'Ufficio nazionale di statistica.")
+    reply = lambda messages: "Ha 282.442 abitanti [1]."  # noqa: E731
+    generator = FakeGenerator(reply)
+    assistant = make(generator, min_evidence=0.0)
+    assistant.index_files([folder])
+    answer = assistant.ask("Quanti abitanti ha Torino?").answer()
+    assert answer.abstained and answer.citations == () and generator.prompts == []
+    assert not assistant.ask("Quanti abitanti ha Newcastle?").answer().abstained
+    unchecked = make(FakeGenerator(reply), min_evidence=0.0, check_subject=False)
+    assert not unchecked.ask("Quanti abitanti ha Torino?").answer().abstained
+    _write(folder, "newcastle.meta.json", '{"source": "Chronicle Live"}')
+    assistant.index_files([folder])  # the source names what the article's text does not
+    assert not assistant.ask("Quanti abitanti conta Chronicle?").answer().abstained
+
+
 def test_an_edited_sidecar_updates_the_article_s_metadata_at_the_next_indexing(make, tmp_path):
     folder = tmp_path / "articles"
     _write(folder, "port.txt", "Port title\n\nThe harbour authority approved a new terminal.")

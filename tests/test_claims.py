@@ -3,7 +3,8 @@
 import pytest
 
 from rag.chunking import Chunk
-from rag.claims import disagreement, names, speakers
+from rag.claims import disagreement, speakers
+from rag.names import names
 from rag.corpus import Article
 from rag.evidence import Evidence
 

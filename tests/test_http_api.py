@@ -457,7 +457,8 @@ def test_empty_index_is_a_conflict(tmp_path):
 
 
 def test_a_failure_while_answering_is_an_error_streamed_or_not(client):
-    messages = [{"role": "user", "content": f"A {BROKEN} about the Valdoria bridge?"}]
+    question = f"How much did the town of Valdoria pay for its {BROKEN} bridge?"
+    messages = [{"role": "user", "content": question}]
     with pytest.raises(openai.APIError, match="ran out of memory"):
         for _ in client.chat.completions.create(model="rag", messages=messages, stream=True):
             pass

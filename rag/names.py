@@ -1,0 +1,117 @@
+"""Names: the capitalized words of a text, and whether a text names what a question names.
+
+    >>> names("Secondo Electrek, Elon Musk sfida Jeff Bezos")
+    [('electrek',), ('elon', 'musk'), ('jeff', 'bezos')]
+    >>> torino = "Torino conta 850.000 abitanti."
+    >>> speaks_of(question_names("Quanti abitanti ha Torino?"), torino)
+    True
+    >>> speaks_of(question_names("How many people live in Turin?"), torino)
+    True
+    >>> speaks_of(question_names("Quanti abitanti ha Torino?"), "Newcastle ha 282.442 abitanti.")
+    False
+
+Names are compared as spelled, accents folded and case ignored, a little loosely: a word
+sharing a name's first letters names it ("francesi" for "Francia"), and so does a
+capitalized word spelled close to it with the same first letter — the same place in another
+language ("Turin" / "Torino", "Florence" / "Firenze") or another spelling ("Aiken" / "Aken").
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from typing import Collection
+
+from .dates import MONTHS
+from .lexical import fold_accents
+
+# A name may match a spelling this close (difflib ratio) when the longer of the two has at
+# least this many letters ("Aiken" / "Aken", never "Musk" / "Mask").
+NAME_VARIANT_MIN, NAME_VARIANT_RATIO = 5, 0.8
+# A question's name is named by an article with a capitalized word this close to it (same
+# first letter): the name in another language ("Turin" / "Torino" 0.73, "London" / "Londra"
+# 0.67), never a different place ("Torino" / "Tine" 0.6, "Milano" / "Medio" 0.55).
+OTHER_LANGUAGE_RATIO = 0.65
+# … and of nearly its length: "Austin" is not "Australia" (0.67).
+OTHER_LANGUAGE_LENGTH = 2
+# A word sharing this many first letters with a longer name is a form of it ("Francia" /
+# "francesi", "Europa" / "europei").
+SHARED_PREFIX = 5
+
+_ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|quell|sant)['’](?=\w)",
+                     re.IGNORECASE)  # "L'azienda Amazon", "dell’Europa": articles, not names
+_NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
+_CAPITALIZED = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}")
+_WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
+mercoledi giovedi venerdi sabato domenica""".split())
+CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
+# Words that open a sentence before a name ("In Tesla's plan", "Secondo Electrek").
+_OPENERS = set("""the a an in on at for by with as from to after before when while since
+according both and but if il lo la i gli le un una uno nel nella nei negli nelle per secondo
+con da dal dalla dopo prima quando mentre anche ma se""".split())
+
+
+def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
+    """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped; month
+    and weekday names are dates, not names.
+
+    A sentence's first word is capitalized anyway: alone, or as a function word ("In",
+    "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
+    (those of the question: "Milano ha 427.652 abitanti"); opening a longer run it does
+    ("Kimbal Musk")."""
+    body = _ELIDED.sub("", text.lstrip())
+    first = re.match(r"\S+", body)
+    skip = first.end() if first else 0
+    runs = []
+    for m in _NAME_RUN.finditer(body):
+        run = tuple(w for w in (fold_name(w) for w in m.group(0).split()) if w not in CALENDAR)
+        if run and m.start() < skip and run[0] not in known and (
+                len(run) == 1 or run[0] in _OPENERS):
+            run = run[1:]
+        if run:
+            runs.append(run)
+    return runs
+
+
+def question_names(question: str) -> frozenset[str]:
+    """The words of the question's names: the ``known`` names of `names`. Each sentence's
+    first word is read as a sentence's ("… this week. What was the magnitude?")."""
+    return frozenset(word for sentence in re.split(r"(?<=[.!?])\s+", question)
+                     for run in names(sentence) for word in run)
+
+
+def fold_name(word: str) -> str:
+    return re.sub(r"['’]s$", "", fold_accents(word).casefold()).strip("’'-")
+
+
+def variant_of(word: str, text: str) -> str:
+    """The capitalized word of ``text`` that ``word`` is another spelling of ("Cristian" /
+    "Christian", "Aiken" / "Aken"), folded, or ""; never a short name ("Musk" / "Mask") nor
+    a common word ("Milano" / "mila")."""
+    capitalized = re.findall(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{%d,}" % (NAME_VARIANT_MIN - 2), text)
+    return next((other for other in map(fold_name, capitalized)
+                 if other[0] == word[0] and max(len(word), len(other)) >= NAME_VARIANT_MIN
+                 and SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO), "")
+
+
+def speaks_of(named: Collection[str], text: str) -> bool:
+    """Whether ``text`` names any of the ``named`` words (`question_names`; function words
+    such as "the" of "The Information" aside); True when there are none. An article that
+    names nothing the question names is about something else: "Quanti abitanti ha Torino?"
+    is not answered by Newcastle's population."""
+    named = [word for word in named if word not in _OPENERS]
+    if not named:
+        return True
+    folded = fold_accents(text).casefold()
+    capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)}
+    return any(_named(word, folded, capitalized) for word in named)
+
+
+def _named(word: str, folded: str, capitalized: set[str]) -> bool:
+    if word in folded:
+        return True
+    if len(word) > SHARED_PREFIX and re.search(rf"\b{re.escape(word[:SHARED_PREFIX])}", folded):
+        return True
+    return any(other[:1] == word[:1] and abs(len(other) - len(word)) <= OTHER_LANGUAGE_LENGTH
+               and SequenceMatcher(None, word, other).ratio() >= OTHER_LANGUAGE_RATIO
+               for other in capitalized)

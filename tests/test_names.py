@@ -1,0 +1,42 @@
+import doctest
+
+import rag.names
+from rag.names import names, question_names, speaks_of
+
+
+def test_the_module_examples_hold():
+    assert doctest.testmod(rag.names).failed == 0
+
+
+def test_a_question_s_names_skip_the_capitalized_first_word_and_calendar_words():
+    assert question_names("Quanti abitanti ha Torino a Gennaio?") == {"torino"}
+    assert question_names("Why might the Musk–Bezos rivalry grow?") == {"musk", "bezos"}
+    assert question_names("quanto costa il pane?") == frozenset()
+    assert question_names("A quake hit Khost this week. What was its magnitude?") == {"khost"}
+    assert names("Jeff Bezos ha detto") == [("jeff", "bezos")]
+
+
+def test_an_article_speaks_of_a_name_as_spelled_as_a_form_or_in_another_language():
+    italian = "Torino e Firenze hanno accolto turisti francesi; il Reno scorre in Germania."
+    assert speaks_of({"torino"}, italian)
+    assert speaks_of({"francia"}, italian)          # "francesi": a form sharing "franc"
+    assert speaks_of({"turin"}, italian)            # the same city in English
+    assert speaks_of({"florence"}, italian)
+    assert speaks_of({"germany"}, italian)
+    assert speaks_of(set(), italian)                # a question naming nothing: any article
+
+
+def test_an_article_on_another_place_does_not_speak_of_the_one_asked():
+    newcastle = ("Newcastle upon Tyne\nLa contea di Tyne and Wear ha 1.076.000 abitanti; "
+                 "la valle del Tine e Durham sono vicine, 110-120 mila abitanti.")
+    assert not speaks_of({"torino"}, newcastle)     # not "Tyne", nor "Tine"
+    assert not speaks_of({"milano"}, newcastle)     # not "mila"
+    assert not speaks_of({"cervino"}, "L'Aare contiene le acque del Finsteraarhorn.")
+    assert speaks_of({"torino", "newcastle"}, newcastle)  # one name of the question is enough
+    assert not speaks_of({"australia"}, "Tesla ha sede ad Austin, in Texas.")  # 0.67, but short
+
+
+def test_function_words_of_a_name_do_not_count_as_naming_it():
+    named = question_names("What did The Information report about Twitter?")
+    assert not speaks_of(named, "The company opened a new office in the city.")
+    assert speaks_of(named, "Secondo The Information, Twitter lascia il data center.")
