@@ -32,7 +32,7 @@ from typing import Iterator, Mapping, Sequence
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
 from .asked import asked_for
-from .corpus import Article, detect_language
+from .corpus import Article, answer_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence
@@ -104,7 +104,7 @@ class Answerer:
         if not question:
             raise ValueError("the question is empty")
         clock = Clock()
-        lang = detect_language(question, fallback=("en", "it"))
+        lang = answer_language(question)
         clock.lap("language_ms")
         standalone = question
         if history:

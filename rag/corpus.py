@@ -39,6 +39,7 @@ from typing import Iterable, Iterator
 
 from . import formats
 from .formats import BadArticle
+from .lexical import function_words, words
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,16 @@ def detect_language(text: str, *, fallback: tuple[str, ...] = ()) -> str:
     if best and scores[best] >= MIN_LANG_CONFIDENCE:
         return best
     return max(fallback, key=lambda code: scores.get(code, 0.0)) if fallback else ""
+
+
+def answer_language(question: str, *, fallback: tuple[str, ...] = ("en", "it")) -> str:
+    """The language to answer ``question`` in: the one its function words clearly point to
+    ("Chi è il CEO di Amazon Web Services?" is Italian, however English its names and
+    borrowed words read), else `detect_language`'s."""
+    hits = function_words(words(question)).most_common(2)
+    if hits and (len(hits) == 1 or hits[0][1] > hits[1][1]):
+        return hits[0][0]
+    return detect_language(question, fallback=fallback)
 
 
 def clean_text(text: str, title: str = "") -> str:

@@ -126,9 +126,14 @@ def analyze_query(text: str, langs: Iterable[str]) -> list[str]:
 def question_language(found: Sequence[str]) -> str:
     """The language whose stopwords the words ``found`` hold most ("" if none): a
     question's function words say its language better than its names do."""
-    hits = Counter(lang for word in found for lang in _LANGUAGES
-                   if fold_accents(word) in _stopwords(lang))
+    hits = function_words(found)
     return max(_LANGUAGES, key=lambda lang: hits[lang]) if hits else ""
+
+
+def function_words(found: Sequence[str]) -> Counter:
+    """How many of the words ``found`` are stopwords of each language."""
+    return Counter(lang for word in found for lang in _LANGUAGES
+                   if fold_accents(word) in _stopwords(lang))
 
 
 def _stem(lang: str, surface: Sequence[str]) -> list[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.corpus import (
-    SUPPORTED_SUFFIXES, Article, article_from_text, article_id, clean_text, detect_language, load_articles,
+    SUPPORTED_SUFFIXES, Article, answer_language, article_from_text, article_id, clean_text,
+    detect_language, load_articles,
 )
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -240,6 +241,19 @@ def test_article_from_text():
 ])
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Chi è il CEO di Amazon Web Services?", "it"),       # English names, Italian question
+    ("Quanti touchdown ha lanciato Manning nel gioco?", "it"),
+    ("Cosa è Tesla Energy?", "it"),
+    ("Who is the CEO of Amazon Web Services?", "en"),
+    ("Qui est le PDG de Tesla?", "fr"),
+    ("Tesla in Italia?", "it"),                            # "in" is both: the detector decides
+    ("1234", "en"),
+])
+def test_a_question_is_answered_in_the_language_of_its_function_words(question, lang):
+    assert answer_language(question) == lang
 
 
 def test_short_question_falls_back_to_the_likelier_of_the_given_languages():
