@@ -506,3 +506,11 @@ def test_an_edited_sidecar_updates_the_article_s_metadata_at_the_next_indexing(m
     [article] = assistant.articles()
     assert (article.source, article.date) == ("Daily Ledger", "2026-05-04")
     assert assistant.index_files([folder]).unchanged == 1  # nothing changed since
+
+
+def test_a_question_full_of_english_names_is_answered_in_its_own_language(make):
+    generator = FakeGenerator()
+    assistant = make(generator, min_evidence=0.0)
+    assistant.index_files([REPO / "corpus"])
+    assistant.ask("Chi è il CEO di Amazon Web Services?").answer()
+    assert generator.prompts[-1][-1].content.endswith("Answer in Italian.\nAnswer:")
