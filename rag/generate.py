@@ -33,6 +33,7 @@ showed no gain in time to first token beyond the spread between runs, and it cha
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ from .settings import Settings
 
 # Marks the end of the prefix's last message when the chat template renders it.
 _END_OF_PREFIX = "\u0000rag-prefix-end\u0000"
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class LlamaCppGenerator:
             if self._llm is None:
                 from llama_cpp import Llama
 
+                _keep_standard_streams()
                 self._llm = Llama(model_path=str(self.path), n_ctx=self.context_tokens,
                                   n_threads=self.threads, n_threads_batch=self.threads,
                                   seed=self.seed, verbose=False)
@@ -230,6 +235,43 @@ class LlamaPrefix:
         llm.input_ids[:len(tokens)] = tokens
         llm.n_tokens = len(tokens)
         return True
+
+
+class _StreamsKept:
+    """A stand-in for llama-cpp-python's ``suppress_stdout_stderr``, which points the
+    process's file descriptors 1 and 2 at /dev/null while a model loads: from the thread
+    that loads the LLM in the background, that swallowed whatever the main thread printed
+    meanwhile (`rag ask --json` answering at once printed nothing). llama.cpp's own logs
+    go to Python logging instead (`_log_llama`): errors as errors, the rest as debug."""
+
+    def __init__(self, disable: bool = True):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+_LOG_CALLBACK: list = []  # llama.cpp keeps a pointer to it: it must outlive every call
+
+
+def _keep_standard_streams() -> None:
+    import llama_cpp
+    import llama_cpp._internals
+    import llama_cpp.llama
+
+    for module in (llama_cpp.llama, llama_cpp._internals):
+        module.suppress_stdout_stderr = _StreamsKept
+    if not _LOG_CALLBACK:
+        _LOG_CALLBACK.append(llama_cpp.llama_log_callback(_log_llama))
+        llama_cpp.llama_log_set(_LOG_CALLBACK[0], ctypes.c_void_p(0))
+
+
+def _log_llama(level: int, text: bytes, user_data) -> None:
+    log.log(logging.ERROR if level == 4 else logging.DEBUG,  # ggml.h: GGML_LOG_LEVEL_ERROR = 4
+            "llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
 
 
 def _starts_with(messages: Sequence[Message], prefix: Sequence[Message]) -> bool:

@@ -6,8 +6,11 @@ count: no answer may depend on the CPU's instruction set, threads or sampling.
 """
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +188,15 @@ def test_rag_ask_json_answers_cites_the_storage_sentence_and_times_each_stage(as
                   "generate_ms", "verify_ms", "total_ms"):
         assert stage in data["timings"]
     assert 0 < data["timings"]["first_evidence_ms"] < data["timings"]["total_ms"]
+
+
+def test_a_new_process_prints_an_answer_it_has_before_the_llm_has_loaded(assistant):
+    """The LLM loads in a background thread; an abstention needs no model, so it is printed
+    while the model still loads, and must not be lost (llama-cpp-python used to point the
+    process's stdout and stderr at /dev/null while loading)."""
+    env = {**os.environ, "RAG_INDEX_DIR": str(assistant.settings.index_dir)}
+    done = subprocess.run([sys.executable, "-m", "rag", "ask", "What is the capital of Australia?",
+                           "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["abstained"]
+    assert "llama" not in done.stderr, done.stderr  # its load messages are debug logging
