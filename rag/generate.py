@@ -259,12 +259,12 @@ _LOG_CALLBACK: list = []  # llama.cpp keeps a pointer to it: it must outlive eve
 
 def _keep_standard_streams() -> None:
     import llama_cpp
-    import llama_cpp._internals
-    import llama_cpp.llama
 
-    for module in (llama_cpp.llama, llama_cpp._internals):
-        module.suppress_stdout_stderr = _StreamsKept
-    if not _LOG_CALLBACK:
+    for name in ("llama", "_internals"):  # the modules that load a model (once imported)
+        module = getattr(llama_cpp, name, None)
+        if hasattr(module, "suppress_stdout_stderr"):
+            module.suppress_stdout_stderr = _StreamsKept
+    if not _LOG_CALLBACK and hasattr(llama_cpp, "llama_log_set"):
         _LOG_CALLBACK.append(llama_cpp.llama_log_callback(_log_llama))
         llama_cpp.llama_log_set(_LOG_CALLBACK[0], ctypes.c_void_p(0))
 
