@@ -147,7 +147,8 @@ class Answerer:
         yield Stage("reading", clock.elapsed())
         pieces: list[str] = []
         limit = options.max_tokens or self.settings.max_answer_tokens
-        for piece in self.draft(standalone, evidence.items, lang, limit):
+        items = evidence.within(self.settings.evidence_gap)
+        for piece in self.draft(standalone, items, lang, limit):
             if not pieces:
                 clock.mark("first_token_ms")
                 yield Stage("writing", clock.elapsed())

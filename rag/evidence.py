@@ -93,6 +93,11 @@ class EvidenceSet:
         return max(eligible, key=lambda e: (sum(weight[w] for w in bags[e.number] & weight.keys()),
                                            e.score), default=None)
 
+    def within(self, gap: float) -> tuple[Evidence, ...]:
+        """The items scoring at most ``gap`` below the best (all of them when ``gap`` is 0),
+        in number order."""
+        return tuple(e for e in self.items if gap <= 0 or e.score >= self.best - gap)
+
     def __len__(self) -> int:
         return len(self.items)
 

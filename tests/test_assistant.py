@@ -354,13 +354,34 @@ def test_true_sentences_that_do_not_answer_the_question_are_left_out(make):
 
     question = "Quanto ha registrato Amazon di fatturato per AWS?"
     settings = dict(evidence_sentences=20, top_k=10, min_evidence=0)  # Austin among the evidence
-    padded = make(FakeGenerator(reply), max_relevance_gap=0, **settings)
+    padded = make(FakeGenerator(reply), max_relevance_gap=0, evidence_gap=0, **settings)
     padded.index_files([REPO / "corpus"])
     assert padding in padded.ask(question).answer().text
-    focused = make(FakeGenerator(reply), **settings).ask(question).answer()
+    focused = make(FakeGenerator(reply), evidence_gap=0, **settings).ask(question).answer()
     assert "22,1 miliardi" in focused.text and padding not in focused.text
     assert [s.state for s in focused.sentences] == ["verified", "left_out"]
     assert all(padding not in q.text for c in focused.citations for q in c.quotes)
+
+
+def test_the_model_reads_only_the_evidence_within_the_gap_of_the_best(make):
+    question = "Quanto ha registrato Amazon di fatturato per AWS?"
+    settings = dict(evidence_sentences=20, top_k=10, min_evidence=0)
+
+    def read(gap):  # the evidence, and the item numbers in the model's prompt
+        generator = FakeGenerator()
+        assistant = make(generator, evidence_gap=gap, **settings)
+        assistant.index_files([REPO / "corpus"])
+        events = list(assistant.ask(question).events())
+        evidence = next(e for e in events if isinstance(e, Sources)).evidence
+        return evidence, [int(n) for n in re.findall(r"^\[(\d+)\] ", generator.prompts[0][-1].content,
+                                                    flags=re.M)]
+
+    evidence, numbers = read(0.0)
+    assert numbers == [e.number for e in evidence] and len(numbers) > 5
+    evidence, numbers = read(0.1)
+    best = max(e.score for e in evidence)
+    assert numbers == [e.number for e in evidence if e.score >= best - 0.1]
+    assert 0 < len(numbers) < len(evidence)  # the rest stays evidence (shown, for the fallback)
 
 
 def test_a_failing_background_warm_up_is_logged_not_raised(make, caplog):
