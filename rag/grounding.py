@@ -254,13 +254,10 @@ def _reason(cited: Sequence[int], checks: Sequence[Check], min_support: float) -
 def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float) -> list[Claim]:
     """Leave out padding: a verified claim whose evidence answers the question more than
     ``max_gap`` worse than the best item of all (true, but not an answer)."""
-    if max_gap <= 0:
-        return list(claims)
-    floor = evidence.best - max_gap
+    answering = {e.number for e in evidence.within(max_gap)}
     out = []
     for claim in claims:
-        relevance = max((e.score for n in claim.cited if (e := evidence.get(n))), default=0.0)
-        if claim.state == "verified" and relevance < floor:
+        if claim.state == "verified" and answering.isdisjoint(claim.cited):
             claim = Claim(claim.text, claim.cited, "left_out",
                           "true, but it does not answer the question", claim.support)
         out.append(claim)

@@ -92,8 +92,8 @@ class Settings:
     evidence_rank_weight: float = 0.02
     # The model reads only the evidence scoring within this of the best item: what scores
     # lower could only make padding, which `max_relevance_gap` leaves out, and each item
-    # read costs prompt time (0.2: first token about 0.55x, gold answers 0.575 vs 0.600 on
-    # SQuAD-it dev). The fallback still draws on all. 0 = read every item.
+    # read costs prompt time (0.2: a sooner first token, slightly fewer right answers;
+    # BENCHMARKS.md). The fallback still draws on all. 0 = read every item.
     evidence_gap: float = 0.0
     # Below this best evidence score nothing answers the question: abstain without
     # calling the model.
