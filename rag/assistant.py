@@ -138,13 +138,14 @@ class Assistant:
         self.ready.set()
 
     def warm_up_in_background(self) -> threading.Thread:
-        """`warm_up` in a daemon thread (while a page opens or a user types); a failure is
-        logged here and reported again, in full, when a question needs the model."""
+        """`warm_up` in a thread (while a page opens or a user types); a failure is logged
+        here and reported again, in full, when a question needs the model. Not a daemon: a
+        process waits for it before it exits, as it would crash inside llama.cpp otherwise."""
         def run() -> None:
             try:
                 self.warm_up()
             except Exception as exc:  # noqa: BLE001 - see the docstring
                 log.warning("warm-up failed: %s", exc)
-        thread = threading.Thread(target=run, daemon=True, name="warm-up")
+        thread = threading.Thread(target=run, name="warm-up")
         thread.start()
         return thread

@@ -76,14 +76,16 @@ class Parts:
             return self._store
 
     def prime_in_background(self) -> None:
-        """Load the LLM and its fixed instructions in a daemon thread, once. A new process's
-        first question then loads the LLM (native code, off the interpreter lock) while the
-        embedder loads and the question is retrieved; the answer's own `prime` waits for it.
-        A failure is logged here and raised again by the answer's own call."""
+        """Load the LLM and its fixed instructions in a thread, once. A new process's first
+        question then loads the LLM (native code, off the interpreter lock) while the embedder
+        loads and the question is retrieved; the answer's own `prime` waits for it. A failure
+        is logged here and raised again by the answer's own call. The thread is not a daemon:
+        a process that ends while it is inside llama.cpp crashes (SIGSEGV after `rag ask`
+        printed an abstention), so the process waits for it before it exits."""
         with self._lock:
             if self._priming is not None:
                 return
-            self._priming = threading.Thread(target=self._prime, daemon=True, name="prime")
+            self._priming = threading.Thread(target=self._prime, name="prime")
             self._priming.start()
 
     def _prime(self) -> None:

@@ -1,5 +1,7 @@
 import json
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -535,3 +537,25 @@ def test_a_question_full_of_english_names_is_answered_in_its_own_language(make):
     assistant.index_files([REPO / "corpus"])
     assistant.ask("Chi è il CEO di Amazon Web Services?").answer()
     assert generator.prompts[-1][-1].content.endswith("Answer in Italian.\nAnswer:")
+
+
+@pytest.mark.parametrize("start", ["assistant.warm_up_in_background()",
+                                   "assistant.parts.prime_in_background()"])
+def test_a_process_ends_only_after_its_background_load(tmp_path, start):
+    """A process that ended while its background load was inside llama.cpp crashed (SIGSEGV
+    after `rag ask` had printed an abstention); it waits for the load to finish instead."""
+    marker = tmp_path / "primed"
+    script = "\n".join([
+        "import sys, time", "from pathlib import Path", "from rag import Assistant, Settings",
+        "from tests.fakes import FakeEmbedder, FakeGenerator",
+        "class Slow(FakeGenerator):",
+        "    def prime(self, prefix):",
+        "        time.sleep(1)", "        Path(sys.argv[1]).write_text('primed')",
+        "        return super().prime(prefix)",
+        "settings = Settings.load({'index_dir': sys.argv[2]}, environ={})",
+        "assistant = Assistant(settings, embedder=FakeEmbedder(), generator=Slow())",
+        start])
+    done = subprocess.run([sys.executable, "-c", script, str(marker), str(tmp_path / "index")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "primed"
