@@ -122,9 +122,13 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
     if block:
         print(f"Serving the chat page at {url} and the API at {url}v1 (Ctrl-C stops).",
               file=sys.stderr, flush=True)
-        server.run()
-        for stop in stops:
-            stop()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn has shut down, then raises Ctrl-C again
+            print("Stopped.", file=sys.stderr, flush=True)
+        finally:
+            for stop in stops:
+                stop()
         return None
     thread = threading.Thread(target=server.run, daemon=True, name="server")
     thread.start()

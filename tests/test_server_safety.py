@@ -19,7 +19,10 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +37,7 @@ from rag.library import save_upload
 from rag.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator
 
+REPO = Path(__file__).resolve().parent.parent
 GOOD_IT = "Perché la città di Austin è importante per Tesla? La società cerca spazio per i suoi dati.\n"
 GOOD_EN = "Tesla may soon enter the data center business, a job listing suggests.\n"
 
@@ -442,6 +446,27 @@ def test_nothing_listens_beyond_loopback_without_a_login(tmp_path):
                                 env={"RAG_API_TOKEN": ""})
     assert result.exit_code == 2 and "without a login" in result.output
     assert _listening_addresses(port) == set()
+
+
+def test_ctrl_c_stops_the_server_quietly(tmp_path):
+    """`python app.py` and `rag serve` block in `serve`; Ctrl-C used to end them with a
+    KeyboardInterrupt traceback (uvicorn raises it again once it has shut down)."""
+    port = _free_port()
+    script = "\n".join([
+        "import sys", "from pathlib import Path", "from rag.server import serve",
+        "from tests.test_server_safety import make_assistant",
+        "assistant = make_assistant(Path(sys.argv[1]), port=int(sys.argv[2]))",
+        "serve(assistant.settings, assistant=assistant)", "print('returned')"])
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(port)],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _listening_addresses(port) != {"0100007F"}:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and out.strip() == "returned", err
+    assert "Traceback" not in err and err.strip().endswith("Stopped."), err
 
 
 def test_login_is_asked_by_page_and_api_and_upload_limit_is_enforced(tmp_path):
