@@ -7,8 +7,9 @@
     >>> asked_for("When was Jeff Bezos born?"), states("time", "Musk and Bezos are rivals.", "en")
     ('time', False)
 
-A "how many / how much / by how much" question (quanti, quanto, di quanto…) is answered
-only by a sentence that states an amount: a number, a percentage, a number word, or a
+A "how many / how much / by how much" question (quanti, quanto, di quanto…), or one that
+asks for a measure by its name ("What is Tesla's stock price?", "Qual è la popolazione
+di…", "How tall…", "Quanto è alto…") is answered only by a sentence that states an amount: a number, a percentage, a number word, or a
 vague amount ("migliaia", "half a million"). A "when / in what year" question (quando,
 in che anno…) only by one that states a time: a date, a year, a century or decade, a
 month or weekday, a span of days or years, or a clause of time ("durante l'impero
@@ -52,6 +53,20 @@ _TIME_QUESTION = re.compile(
     rf"\b(?:{_HOW_LONG})\b|\b(?:in\s+)?(?:che|quale|what|which)\s+(?:anno|anni|secolo|"
     r"decennio|data|giorno|mese|periodo|epoca|year|century|decade|date|day|month|period|"
     r"era)\b", re.IGNORECASE)
+# "What is Tesla's stock price?", "Qual è stata la popolazione di Fresno nel 2010?", "How
+# tall is…", "Quanto è alto…": a measure is asked for, by a noun or an adjective that is
+# only ever answered with an amount (not "value" or "age": "the Bronze Age").
+_MEASURES = (r"price|prices|cost|costs|worth|revenues?|sales|profits?|turnover|income|salary|"
+             r"population|height|length|weight|distance|temperature|speed|budget|valuation|"
+             r"capacity|death\s+toll|prezz[oi]|cost[oi]|fatturato|ricavi|utile|stipendio|"
+             r"popolazione|altezza|lunghezza|peso|distanza|temperatura|velocità|valutazione|"
+             r"capacità|bilancio")
+_MEASURE_QUESTION = re.compile(
+    r"^\W*(?:what|qual)(?:\s+|['’]\s*)(?:is|was|are|were|s|è|e'|era|sono|erano|fu)\s+"
+    r"(?:stat[oaie]\s+)?(?:the\s+|il\s+|la\s+|lo\s+|i\s+|le\s+|l['’]\s*|[\w.’'-]+['’]s\s+)?"
+    rf"(?:[\w-]+\s+){{0,2}}(?:{_MEASURES})\b|\bhow\s+(?:tall|high|heavy|deep|wide|fast)\b|"
+    r"^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|profond|larg|distant)\w*",
+    re.IGNORECASE)
 _WHEN = re.compile(r"^\W*(?:(?:da|fino\s+a|a\s+partire\s+da|since|until)\s+)?(?:quando|when)\b",
                    re.IGNORECASE)
 
@@ -86,7 +101,7 @@ def asked_for(question: str) -> Asked:
     if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question
                                            and not _OTHER_QUESTION_WORD.search(question)):
         return "time"
-    if _QUANTITY_QUESTION.search(question):
+    if _QUANTITY_QUESTION.search(question) or _MEASURE_QUESTION.search(question):
         return "quantity"
     return ""
 

@@ -110,9 +110,10 @@ class Settings:
     # (when both are in one language): else it states the question's premise, not the
     # evidence.
     check_question_words: bool = True
-    # A question asking how many / how much or when (`rag.asked`) is answered only by
-    # sentences that state an amount or a time: a draft stating none is no answer, and the
-    # fallback quotes the best evidence that states one (or abstains).
+    # A question asking how many / how much / when, or for a measure by name (a price, a
+    # population: `rag.asked`), is answered only by sentences that state an amount or a
+    # time: a draft stating none is no answer, and the fallback quotes the best evidence
+    # that states one (or abstains).
     check_asked_kind: bool = True
     # A verified sentence whose evidence scores this much below the best evidence is
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
