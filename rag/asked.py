@@ -9,8 +9,9 @@
 
 A "how many / how much / by how much" question (quanti, quanto, di quanto…), or one that
 asks for a measure by its name ("What is Tesla's stock price?", "Qual è la popolazione
-di…", "How tall…", "Quanto è alto…") is answered only by a sentence that states an amount: a number, a percentage, a number word, or a
-vague amount ("migliaia", "half a million"). A "when / in what year" question (quando,
+di…", "How tall…", "Quanto è alto…"), is answered only by a sentence that states an
+amount: a number, a percentage, a number word, or a vague amount ("migliaia", "half a
+million"). A "when / in what year" question (quando,
 in che anno…) only by one that states a time: a date, a year, a century or decade, a
 month or weekday, a span of days or years, or a clause of time ("durante l'impero
 romano", "after the war", "in conditions of low light"). Any other question asks for
@@ -38,14 +39,27 @@ _HOW_LONG = (r"quanto\s+tempo|da\s+quanto|fino\s+a\s+quando|entro\s+quando|a\s+c
 _OTHER_QUESTION_WORD = re.compile(
     r"\b(?:che\s+cosa|cosa|chi|qual[ei]?|come|dove|perch[ée]|what|who|which|how|where|why)\b",
     re.IGNORECASE)
-# "Quanto costa…", "Di quanto è cresciuto…", "quanti…", "how much…": "quanto" only at the
-# start (elsewhere it is mostly "as much as", "per quanto riguarda", "secondo quanto"), and
-# not before a copula: "Quanto era popolare…?" asks for a degree, not an amount.
+# A measure named: "What is Tesla's stock price?", "Qual è stata la popolazione di Fresno
+# nel 2010?" — a noun only ever answered with an amount (not "value" or "age": "the Bronze
+# Age"), after "what is / qual è" and at most two other words.
+_MEASURES = (r"prices?|costs?|worth|revenues?|sales|profits?|turnover|income|salary|"
+             r"population|height|length|weight|distance|temperature|speed|budget|valuation|"
+             r"capacity|death\s+toll|prezz[oi]|cost[oi]|fatturato|ricavi|utile|stipendio|"
+             r"popolazione|altezza|lunghezza|peso|distanza|temperatura|velocità|valutazione|"
+             r"capacità|bilancio")
+# "Quanto costa…", "Di quanto è cresciuto…", "quanti…", "how much…", "how tall…": "quanto"
+# only at the start (elsewhere it is mostly "as much as", "per quanto riguarda", "secondo
+# quanto"), and before a copula only with a dimension: "Quanto è alto…?" asks for an
+# amount, "Quanto era popolare…?" for a degree.
 _QUANTITY_QUESTION = re.compile(
     r"^\W*(?:di|a|fino\s+a)\s+quant[oa]\b|^\W*quant[oa]\b(?!\s+(?:è|e'|era|sono|erano|fu|"
-    r"furono|stat[oaie])\b)|\bquant[ie]\b|\bhow\s+(?:many|much|far|old)\b|\b(?:what|which)\s+"
-    r"(?:percentage|share|proportion|amount|number|sum)\b|\b(?:quale|che)\s+(?:percentuale|"
-    r"quota|somma|cifra|importo)\b", re.IGNORECASE)
+    r"furono|stat[oaie])\b)|^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|"
+    r"profond|larg|distant)\w*|\bquant[ie]\b|\bhow\s+(?:many|much|far|old|tall|high|heavy|"
+    r"deep|wide|fast)\b|\b(?:what|which)\s+(?:percentage|share|proportion|amount|number|"
+    r"sum)\b|\b(?:quale|che)\s+(?:percentuale|quota|somma|cifra|importo)\b|"
+    r"^\W*(?:what|qual)(?:\s+|['’]\s*)(?:is|was|are|were|s|è|e'|era|sono|erano|fu)\s+"
+    r"(?:stat[oaie]\s+)?(?:the\s+|il\s+|la\s+|lo\s+|i\s+|le\s+|l['’]\s*|[\w.’'-]+['’]s\s+)?"
+    rf"(?:[\w-]+\s+){{0,2}}(?:{_MEASURES})\b", re.IGNORECASE)
 # "Quando è nato…?", "In che anno…", "Da quanto tempo…"; not "Quando le forze agiscono su
 # un corpo, di che cosa avete bisogno…?" nor "Quando molti non pagano le tasse, può
 # essere…?", where "quando" opens a condition (another question word, or a comma, follows).
@@ -53,20 +67,6 @@ _TIME_QUESTION = re.compile(
     rf"\b(?:{_HOW_LONG})\b|\b(?:in\s+)?(?:che|quale|what|which)\s+(?:anno|anni|secolo|"
     r"decennio|data|giorno|mese|periodo|epoca|year|century|decade|date|day|month|period|"
     r"era)\b", re.IGNORECASE)
-# "What is Tesla's stock price?", "Qual è stata la popolazione di Fresno nel 2010?", "How
-# tall is…", "Quanto è alto…": a measure is asked for, by a noun or an adjective that is
-# only ever answered with an amount (not "value" or "age": "the Bronze Age").
-_MEASURES = (r"price|prices|cost|costs|worth|revenues?|sales|profits?|turnover|income|salary|"
-             r"population|height|length|weight|distance|temperature|speed|budget|valuation|"
-             r"capacity|death\s+toll|prezz[oi]|cost[oi]|fatturato|ricavi|utile|stipendio|"
-             r"popolazione|altezza|lunghezza|peso|distanza|temperatura|velocità|valutazione|"
-             r"capacità|bilancio")
-_MEASURE_QUESTION = re.compile(
-    r"^\W*(?:what|qual)(?:\s+|['’]\s*)(?:is|was|are|were|s|è|e'|era|sono|erano|fu)\s+"
-    r"(?:stat[oaie]\s+)?(?:the\s+|il\s+|la\s+|lo\s+|i\s+|le\s+|l['’]\s*|[\w.’'-]+['’]s\s+)?"
-    rf"(?:[\w-]+\s+){{0,2}}(?:{_MEASURES})\b|\bhow\s+(?:tall|high|heavy|deep|wide|fast)\b|"
-    r"^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|profond|larg|distant)\w*",
-    re.IGNORECASE)
 _WHEN = re.compile(r"^\W*(?:(?:da|fino\s+a|a\s+partire\s+da|since|until)\s+)?(?:quando|when)\b",
                    re.IGNORECASE)
 
@@ -101,7 +101,7 @@ def asked_for(question: str) -> Asked:
     if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question
                                            and not _OTHER_QUESTION_WORD.search(question)):
         return "time"
-    if _QUANTITY_QUESTION.search(question) or _MEASURE_QUESTION.search(question):
+    if _QUANTITY_QUESTION.search(question):
         return "quantity"
     return ""
 
