@@ -45,6 +45,7 @@ from .names import names, question_names
 from .numbers import unsupported
 from .retrieve import Hit, Retriever
 from .settings import Settings
+from .speech import asked_speaker
 from .store import Store
 
 # What every answer's prompt starts with; the generator keeps it evaluated (`prime`).
@@ -201,7 +202,8 @@ class Answerer:
         asked = asked_for(build.standalone) if s.check_asked_kind else ""
         hint = (answer_words(draft, build.standalone, build.lang, evidence)
                 if s.extract_by_draft else ())
-        item = evidence.stating(asked, s.min_extract, hint)
+        speaker = asked_speaker(build.standalone) if s.check_speakers else ""
+        item = evidence.stating(asked, s.min_extract, hint, speaker)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
@@ -211,7 +213,7 @@ class Answerer:
         return judge(draft, evidence, self.embedder, build.articles(evidence),
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
                      max_gap=s.max_relevance_gap, question_words=s.check_question_words,
-                     asked_kind=s.check_asked_kind)
+                     asked_kind=s.check_asked_kind, speakers=s.check_speakers)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""
@@ -259,7 +261,7 @@ class _Builder:
         """The best evidence itself as the answer: quoted, or — in another language — the
         model's restatement of it alone, checked as any claim and read as the same sentence."""
         quote = self.quote(item)
-        text, reason = f"“{' '.join(quote.text.split())}”", "quoted from the article"
+        text, reason = quoted(quote.text), "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:
             restated = self._restated(replace(item, number=1))
             if restated:
@@ -320,6 +322,13 @@ class _Builder:
         timings = Timings(**{k: v for k, v in self.clock.laps.items() if k in known})
         return Answer(self.question, text, kind, tuple(citations), tuple(sentences), self.hits,
                       self.standalone, self.lang, draft, self.truncated, timings, models)
+
+
+def quoted(sentence: str) -> str:
+    """``sentence`` in quotation marks, on one line; one that opens with a quotation of its
+    own ("“…”, ha detto Chanos.") keeps its marks instead of being wrapped in more."""
+    text = " ".join(sentence.split())
+    return text if text[:1] in "“«\"" else f"“{text}”"
 
 
 def answer_words(draft: str, question: str, lang: str,

@@ -9,9 +9,10 @@ Meaning, not spelling. A claim passes against an evidence item when:
   the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
   spelling of a name the item or article spells a little differently ("Cristian"/"Christian",
   "Bill Aiken" for the article's "Bill Aken", named "Aken" in the item);
-* when it says who said, reported or thinks something ("Jassy said…", "secondo
-  Electrek…"), that speaker is named in the item itself, not merely elsewhere in the
-  article: words are never moved from one mouth to another;
+* when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
+  same person or outlet speaks in the item itself (`rag.speech`), not merely elsewhere in
+  the article, nor is merely named in it: words are never moved from one mouth to another;
+  when it says who reported or announced something, the item names them;
 * in the item's own language, every word it takes from the question is one the item (or
   its title) uses too: a small model fills the question's premise into an evidence
   sentence about something else ("I cloroplasti con guaina…" for a sentence about
@@ -28,29 +29,19 @@ import re
 from .corpus import Article
 from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
-from .names import CALENDAR, fold_name, names, question_names, variant_of
+from .names import fold_name, names, question_names, variant_of
 from .numbers import unsupported
-
-_SAY = (r"said|says|say|stated|states|told|tells|reported|reports|wrote|writes|added|adds|"
-        r"argued|argues|claimed|claims|explained|explains|noted|notes|announced|warned|"
-        r"believes|thinks|according\s+to|ha\s+detto|hanno\s+detto|ha\s+dichiarato|"
-        r"ha\s+affermato|ha\s+riportato|hanno\s+riportato|ha\s+scritto|ha\s+spiegato|"
-        r"ha\s+aggiunto|ha\s+annunciato|dice|afferma|riporta|scrive|spiega|secondo")
-_NAME = r"[A-ZÀ-Ý][\w’'\-]+(?:\s+[A-ZÀ-Ý][\w’'\-]+)*"
-_SAYS = re.compile(rf"\b(?:{_SAY})\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[.;:!?]|\b(?:that|che|adding|aggiungendo|and|e|but|ma)\b",
-                         re.IGNORECASE)
-_BEFORE_SAYING = re.compile(
-    rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?(?:{_SAY})\b")
-
+from .speech import REPORTING, SAYING, speakers, speaks
 
 def disagreement(claim: str, item: Evidence, article: Article | None, question: str = "",
-                 lang: str | None = None, question_words: bool = True) -> str:
+                 lang: str | None = None, question_words: bool = True,
+                 speaking: bool = True) -> str:
     """What ``item`` does not state of what ``claim`` (in ``lang``) states, quoted; or "".
-    ``question_words``: apply the rule on words taken from the question."""
+    ``question_words``: apply the rule on words taken from the question; ``speaking``: a
+    speaker must speak in the item (else: be named in it)."""
     title = item.chunk.title
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
-            or _missing_speaker(claim, item.text)
+            or _missing_speaker(claim, item.text, speaking)
             or _missing_name(claim, f"{title}\n{item.text}",
                              article.text if article else "", question)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
@@ -89,27 +80,14 @@ def _missing_name(claim: str, evidence: str, article: str, question: str) -> str
 
 # --------------------------------------------------------------------------- speakers
 
-def speakers(claim: str) -> list[str]:
-    """Who the claim says said, reported or thinks something ("Andy Jassy", "Electrek"):
-    the name just before a verb of saying, or the last name of the clause after it ("ha
-    detto il CEO di Amazon, Andy Jassy"; "according to Electrek")."""
-    found = [m.group("who") for m in _BEFORE_SAYING.finditer(claim)]
-    for m in _SAYS.finditer(claim):
-        according = re.match(r"accord|second", m.group(0), re.I)
-        clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, claim[m.end():], 1)[0]
-        runs = [r.group(0) for r in re.finditer(_NAME, clause)
-                if fold_name(r.group(0).split()[-1]) not in CALENDAR]
-        if runs:  # "according to X, …": the first; "said the CEO of Y, X": the last
-            found.append(runs[0] if according else runs[-1])
-    cleaned = [re.sub(r"^(?:(?:The|Il|La|Lo|Gli|Le|Secondo|According)\s+|L['’])", "", who).strip()
-               for who in found]  # "L'articolo afferma…": the text itself, not a speaker
-    return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
-
-
-def _missing_speaker(claim: str, evidence: str) -> str:
-    """A speaker of the claim whose last name the item itself does not name."""
+def _missing_speaker(claim: str, evidence: str, speaking: bool = True) -> str:
+    """A speaker of the claim who does not speak in the item (for a verb of saying, when
+    ``speaking``) or whose last name the item does not name."""
+    for who in speakers(claim, SAYING) if speaking else ():
+        if not speaks(who, evidence):
+            return f"that “{who}” said so"
     folded = fold_accents(evidence).casefold()
-    for who in speakers(claim):
+    for who in speakers(claim, REPORTING) if speaking else speakers(claim):
         last = fold_name(who.split()[-1])
         if last and not re.search(rf"\b{re.escape(last)}\b", folded):
             return f"that “{who}” said so"

@@ -20,7 +20,6 @@ come first.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
@@ -34,19 +33,10 @@ from .injection import overlaps
 from .lexical import analyze, analyze_query
 from .names import speaks_of
 from .retrieve import Hit
+from .speech import asked_speaker, speaks
 from .store import Store
 
 MIN_SENTENCE_CHARS = 20
-_SPEECH = re.compile(
-    r"[“”«»\"]|\b(?:said|says|told|stated|added|argued|wrote|explained|according to|"
-    r"ha detto|hanno detto|ha dichiarato|ha affermato|ha spiegato|ha aggiunto|ha scritto|"
-    r"dice|afferma|dichiara|spiega|secondo)\b", re.IGNORECASE)
-_ASKS_SPEAKER = re.compile(
-    r"\b(?:what|how)\s+(?:did|does|do|has|have)\s+(?P<en>.+?)\s+(?:say|said|state|think|"
-    r"tell|claim|argue|add|write|explain)\b|\b(?:cosa|che\s+cosa|che)\s+(?:ha|hanno)\s+"
-    r"(?:detto|dichiarato|affermato|spiegato|scritto|aggiunto|risposto)\s+(?P<it>.+?)"
-    r"(?:\s+(?:su|sul|sulla|sugli|sulle|di|del|a|in|riguardo)\b|[?.,]|$)|\b(?:according\s+to|"
-    r"secondo)\s+(?P<by>[^?.,]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,14 +69,16 @@ class EvidenceSet:
     def best(self) -> float:
         return max((e.score for e in self.items), default=0.0)
 
-    def stating(self, asked: Asked, min_score: float = 0.0,
-                hint: Collection[str] = ()) -> Evidence | None:
-        """The item to quote as the answer: among those scoring at least ``min_score`` and
-        stating what the question asks for (an amount, a time: `rag.asked`), the one holding
+    def stating(self, asked: Asked, min_score: float = 0.0, hint: Collection[str] = (),
+                speaker: str = "") -> Evidence | None:
+        """The item to quote as the answer: among those scoring at least ``min_score``,
+        stating what the question asks for (an amount, a time: `rag.asked`) and, when it asks
+        for someone's words, giving the ``speaker``'s words (`rag.speech`), the one holding
         most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
         weighted by how rare it is among the items), then the one that answers best."""
         eligible = [e for e in self.items if e.score >= min_score
-                    and states(asked, e.text, e.chunk.lang or None)]
+                    and states(asked, e.text, e.chunk.lang or None)
+                    and (not speaker or speaks(speaker, e.text))]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
                   for w in hint}
@@ -122,7 +114,7 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
     scored = []
     for c, d, w in zip(candidates, dense, lexical):
         score = float(d) + lexical_weight * w - rank_weight * math.log(c.rank)
-        if speaker and speaker_speaks(speaker, c.text):
+        if speaker and speaks(speaker, c.text):
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
     chosen = sorted(scored, key=lambda c: (-c.score, c.rank, c.start))[:n]
@@ -172,22 +164,3 @@ def _overlaps(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.n
     weight = {w: math.log((n + 1) / (1 + sum(w in b for b in bags))) + 1e-3 for w in asked}
     total = sum(weight.values())
     return np.array([sum(weight[w] for w in asked & bag) / total for bag in bags])
-
-
-def asked_speaker(question: str) -> str:
-    """Who the question asks the words or view of ("What did Andy Jassy say?" -> "Andy
-    Jassy"), or ""."""
-    m = _ASKS_SPEAKER.search(question)
-    if not m:
-        return ""
-    who = next(g for g in (m.group("en"), m.group("it"), m.group("by")) if g)
-    return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
-
-
-def speaker_speaks(speaker: str, sentence: str) -> bool:
-    """Whether ``sentence`` gives the words or view of ``speaker`` (any of its names,
-    next to quotation marks or a verb of saying)."""
-    names = [w for w in re.findall(r"\w{3,}", speaker) if w[0].isupper()] or \
-        re.findall(r"\w{3,}", speaker)
-    return bool(_SPEECH.search(sentence)) and any(
-        re.search(rf"\b{re.escape(w)}\b", sentence, re.IGNORECASE) for w in names)

@@ -21,7 +21,9 @@ fail is re-attached to an item that passes; one nothing supports stays unverifie
 reason in words. A sentence saying the evidence does not tell ("the article does not
 mention…") is the model not answering, not a claim: it is left out, and so is one that only
 repeats the question's own words. A verified claim resting only on evidence that answers the question far
-worse than the best item is padding and is left out, and so is a repeated sentence.
+worse than the best item is padding and is left out, and so is a repeated sentence; when
+the question asks for someone's words ("what did Jassy say?"), so is one resting on no
+sentence in which they speak.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
 from .prompts import without_format
+from .speech import asked_speaker, speaks
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
@@ -123,10 +126,12 @@ def with_markers(sentence: str, cited: Sequence[int]) -> str:
 def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
           articles: Mapping[str, Article], *, question: str, lang: str,
           min_support: float, max_gap: float, question_words: bool = True,
-          asked_kind: bool = True) -> Verdict:
+          asked_kind: bool = True, speakers: bool = True) -> Verdict:
     """Verify each sentence of ``draft`` against the ``evidence`` it cites. ``asked_kind``:
     when the question asks for an amount or a time, verified sentences none of which
-    states one are no answer."""
+    states one are no answer. ``speakers``: a claim that someone said something must cite a
+    sentence in which they speak, and when the question asks for someone's words, verified
+    sentences resting on none of theirs are no answer."""
     sentences = statements(draft, lang)
     if not sentences or not len(evidence):
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
@@ -140,10 +145,12 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             continue
         checks = [Check(e.number, float(value),
                         disagreement(text, e, articles.get(e.chunk.article_id), question, lang,
-                                     question_words))
+                                     question_words, speakers))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     claims = _focus(claims, evidence, max_gap)
+    if speakers:
+        claims = _in_their_words(claims, evidence, asked_speaker(question))
     return Verdict(tuple(_answering(claims, asked_for(question), lang) if asked_kind else claims))
 
 
@@ -262,6 +269,17 @@ def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float) -> li
                           "true, but it does not answer the question", claim.support)
         out.append(claim)
     return out
+
+
+def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) -> list[Claim]:
+    """``claims``, but when the question asks for the ``speaker``'s words, a verified claim
+    resting on no item in which the speaker speaks is left out (true, but not their words)."""
+    if not speaker:
+        return claims
+    theirs = {e.number for e in evidence.items if speaks(speaker, e.text)}
+    return [Claim(c.text, c.cited, "left_out", f"it does not give what “{speaker}” said",
+                  c.support) if c.state == "verified" and theirs.isdisjoint(c.cited) else c
+            for c in claims]
 
 
 def _answering(claims: list[Claim], asked: Asked, lang: str) -> list[Claim]:

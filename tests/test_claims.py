@@ -1,9 +1,7 @@
 """Claims: quantities, names and speakers read for their meaning, not their spelling."""
 
-import pytest
-
 from rag.chunking import Chunk
-from rag.claims import disagreement, speakers
+from rag.claims import disagreement
 from rag.names import names
 from rag.corpus import Article
 from rag.evidence import Evidence
@@ -69,28 +67,6 @@ def test_a_question_name_spelled_otherwise_completes_the_articles_spelling():
                   question=question.replace("Bill", "Tom"), lang="it")  # no "Tom Aken" anywhere
 
 
-@pytest.mark.parametrize("claim,who", [
-    ("Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry.",
-     "Andy Jassy"),
-    ("According to Electrek, the sector is worth $250 billion.", "Electrek"),
-    ("The Information reported that Tesla took over a Twitter lease.", "Information"),
-    ("Secondo Electrek il settore vale 250 miliardi.", "Electrek"),
-    ("La crescita si è stabilizzata, ha detto il CEO di Amazon, Andy Jassy.", "Andy Jassy"),
-])
-def test_speakers_are_read_in_both_languages(claim, who):
-    assert who in speakers(claim)
-
-
-@pytest.mark.parametrize("claim", [
-    "L'articolo afferma che dodici astronauti hanno camminato sulla Luna.",
-    "Secondo l'articolo, Tesla offrirà soluzioni di archiviazione.",
-    "Secondo gli articoli, Musk e Bezos sono rivali.",
-    "According to the text, AWS grew 12%.",
-])
-def test_the_text_itself_is_no_speaker(claim):
-    assert speakers(claim) == []
-
-
 def test_words_are_never_moved_from_one_mouth_to_another():
     jassy = ("“La crescita di AWS si è stabilizzata,” ha detto il CEO di Amazon, Andy Jassy.")
     claim = "Andy Jassy, the CEO of Amazon, stated that Tesla's storage could intensify the rivalry."
@@ -102,6 +78,17 @@ def test_words_are_never_moved_from_one_mouth_to_another():
                                 lease + " Secondo Electrek, il settore vale 250 miliardi.")
     assert _fails("The Information reported that Tesla took over a Twitter data center lease.",
                   lease) == ""
+    rivalry = ("Se Tesla offrisse archiviazione dati ad altre aziende, aggiungerebbe un livello "
+               "alla rivalità di Musk con il fondatore di Amazon, Jeff Bezos.")
+    assert "Bezos" in _fails("Bezos said Tesla's storage could intensify the rivalry.", rivalry)
+    assert "Bezos" in _fails("Secondo Bezos, la rivalità potrebbe crescere.", rivalry, lang="it")
+    assert _fails("Tesla's storage could intensify the rivalry with Jeff Bezos.", rivalry) == ""
+
+
+def test_a_reported_act_needs_its_subject_named_not_speaking():
+    revenue = "Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari."
+    assert _fails("Amazon reported revenue of $22.1 billion.", revenue) == ""
+    assert "Microsoft" in _fails("Microsoft reported revenue of $22.1 billion.", revenue)
 
 
 def test_quantities_must_be_stated_with_their_scale():

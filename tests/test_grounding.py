@@ -67,6 +67,15 @@ def test_a_wrong_scale_or_speaker_is_named_in_the_reason():
     assert wrong_speaker.state == "unverified" and "Jim Chanos" in wrong_speaker.reason
 
 
+def test_asked_for_someones_words_a_claim_resting_on_no_sentence_of_theirs_is_left_out():
+    (claim,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].",
+                      question="Cosa ha detto Jim Chanos?").claims
+    assert claim.state == "left_out" and "Jim Chanos" in claim.reason
+    (claim,) = _judge("La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2].",
+                      question="Cosa ha detto Andy Jassy?").claims
+    assert claim.state == "verified" and claim.cited == (2,)
+
+
 def test_a_short_answer_is_supported_together_with_its_question():
     question = "Quando Jim Chanos ha scommesso contro i data center?"
     alone = _judge("Nel 2022 [3].").claims[0]

@@ -1,0 +1,105 @@
+"""Speech: who says what in a sentence, and whose words a question asks for.
+
+News attributes: "“…”, ha detto il CEO di Amazon, Andy Jassy", "Secondo Electrek, …",
+"The Information ha riportato che…". Two kinds of verbs make an attribution:
+
+* verbs of saying (said, stated, thinks, according to; ha detto, ha dichiarato, secondo…)
+  give someone's words or view: a claim using one must rest on a sentence in which that
+  same person or outlet speaks (`speaks`), not one that merely names them ("Bezos said…"
+  is no reading of "…la rivalità di Musk con Jeff Bezos");
+* verbs of reporting (reported, announced; ha riportato, ha annunciato…) also name an act
+  ("Amazon reported revenue of…" for "Amazon ha registrato un fatturato di…"): a claim
+  using one must rest on a sentence that names its subject.
+
+`speakers` reads who a sentence says speaks; `asked_speaker` whose words a question asks
+for ("What did Jassy say?", "Cosa ha detto Chanos?"): such a question is answered only from
+sentences in which they speak (`rag.evidence`, `rag.grounding`, `rag.answering`).
+
+    >>> speakers("“La crescita si è stabilizzata”, ha detto il CEO di Amazon, Andy Jassy.")
+    ['Andy Jassy']
+    >>> speaks("Bezos", "Aggiungerebbe un livello alla rivalità di Musk con Jeff Bezos.")
+    False
+"""
+
+from __future__ import annotations
+
+import re
+
+from .names import CALENDAR, fold_name
+
+_IT_PAST = (r"detto|dichiarato|affermato|spiegato|aggiunto|scritto|osservato|sottolineato|"
+            r"commentato|precisato|confermato|ammesso|ribadito|risposto|avvertito|"
+            r"raccontato|twittato")
+SAYING = (r"said|says|say|stated|states|told|tells|wrote|writes|added|adds|argued|argues|"
+          r"claimed|claims|explained|explains|noted|notes|warned|warns|commented|confirmed|"
+          r"insisted|admitted|replied|tweeted|believes|thinks|according\s+to|"
+          rf"(?:ha|hanno)\s+(?:{_IT_PAST})|dice|dicono|afferma|dichiara|scrive|spiega|"
+          r"osserva|sottolinea|secondo")
+REPORTING = (r"reported|reports|announced|announces|ha\s+riportato|hanno\s+riportato|"
+             r"ha\s+annunciato|hanno\s+annunciato|riporta|annuncia")
+_NAME = r"[A-ZÀ-Ý][\w’'\-]+(?:\s+[A-ZÀ-Ý][\w’'\-]+)*"
+_CLAUSE_END = re.compile(r"[.;:!?]|\b(?:that|che|adding|aggiungendo|and|e|but|ma)\b",
+                         re.IGNORECASE)
+_THE_TEXT = re.compile(r"^(?:(?:The|Il|La|Lo|Gli|Le|Secondo|According)\s+|L['’])")
+_ASKS_SPEAKER = re.compile(
+    r"\b(?:what|how)\s+(?:did|does|do|has|have)\s+(?P<en>.+?)\s+(?:say|said|state|think|"
+    r"tell|claim|argue|add|write|explain)\b|\b(?:cosa|che\s+cosa|che)\s+(?:ha|hanno)\s+"
+    r"(?:detto|dichiarato|affermato|spiegato|scritto|aggiunto|risposto)\s+(?P<it>.+?)"
+    r"(?:\s+(?:su|sul|sui|sulla|sugli|sulle|sull['’]|di|del|a|in|riguardo)\b|[?.,]|$)|\b(?:according\s+to|"
+    r"secondo)\s+(?P<by>[^?.,]+)", re.IGNORECASE)
+
+
+def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
+    """Who ``text`` says said, reported or thinks something with one of ``verbs`` (a
+    regex alternation; by default every verb of saying or reporting): the name just before
+    the verb, else the last name of the clause after it ("ha detto il CEO di Amazon, Andy
+    Jassy"); and the first name after "according to"/"secondo". The text itself ("L'articolo
+    afferma…", "according to the text") is no speaker."""
+    say = re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)
+    before = re.compile(rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?"
+                        rf"(?:{verbs})\b")
+    named = list(before.finditer(text))
+    found = [m.group("who") for m in named]
+    for m in say.finditer(text):
+        according = re.match(r"accord|second", m.group(0), re.I)
+        if not according and any(b.end() == m.end() for b in named):
+            continue  # "Jassy said AWS grew": the speaker came first; AWS is what was said
+        clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, text[m.end():], 1)[0]
+        runs = [r.group(0) for r in re.finditer(_NAME, clause)
+                if fold_name(r.group(0).split()[-1]) not in CALENDAR]
+        if runs:
+            found.append(runs[0] if according else runs[-1])
+    cleaned = [_THE_TEXT.sub("", who).strip() for who in found]
+    return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
+
+
+def speaks(who: str, sentence: str) -> bool:
+    """Whether ``sentence`` gives the words or view of ``who`` ("Andy Jassy", "Chanos", "the
+    CEO of Amazon"): its last name (the last capitalized word) is a word of one of the
+    sentence's speakers, or of the phrase naming one ("il CEO di Amazon, Andy Jassy")."""
+    capitalized = [w for w in re.findall(r"\w{2,}", who) if w[0].isupper()]
+    last = fold_name((capitalized or re.findall(r"\w+", who) or [""])[-1])
+    return bool(last) and any(last in _speaking_words(phrase) for phrase in _phrases(sentence))
+
+
+def asked_speaker(question: str) -> str:
+    """Whose words or view ``question`` asks for ("What did Andy Jassy say?" -> "Andy
+    Jassy"; "Secondo Electrek, quanto vale…?" -> "Electrek"), or ""."""
+    m = _ASKS_SPEAKER.search(question)
+    if not m:
+        return ""
+    who = next(g for g in (m.group("en"), m.group("it"), m.group("by")) if g)
+    return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
+
+
+def _phrases(sentence: str) -> list[str]:
+    """The speakers of ``sentence``, each with the description beside it."""
+    verbs = f"{SAYING}|{REPORTING}"
+    found = speakers(sentence, verbs)
+    described = re.finditer(rf"\b(?:{verbs})\s+(?P<who>[a-zà-ý][^,.;:!?“”«»\"]{{0,60}}"
+                            rf"(?:,\s*{_NAME})?)", sentence, re.IGNORECASE)
+    return found + [_CLAUSE_END.split(m.group("who"), 1)[0] for m in described]
+
+
+def _speaking_words(phrase: str) -> set[str]:
+    return {fold_name(w) for w in re.findall(r"\w{2,}", phrase)}
