@@ -40,20 +40,25 @@ REPORTING = (r"reported|reports|announced|announces|ha\s+riportato|hanno\s+ripor
 _NAME = r"[A-ZÀ-Ý][\w’'\-]+(?:\s+[A-ZÀ-Ý][\w’'\-]+)*"
 _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:that|che|adding|aggiungendo|and|e|but|ma)\b",
                          re.IGNORECASE)
+# A verb of saying followed by its speaker opens its clause or follows a quotation:
+# "“…”, ha detto Chanos", "…, said the CEO, Andy Jassy".
+_INVERSION = re.compile(r"(?:^|[,;:“”\"«»—–])\s*$")
 _THE_TEXT = re.compile(r"^(?:(?:The|Il|La|Lo|Gli|Le|Secondo|According)\s+|L['’])")
 _ASKS_SPEAKER = re.compile(
     r"\b(?:what|how)\s+(?:did|does|do|has|have)\s+(?P<en>.+?)\s+(?:say|said|state|think|"
     r"tell|claim|argue|add|write|explain)\b|\b(?:cosa|che\s+cosa|che)\s+(?:ha|hanno)\s+"
     r"(?:detto|dichiarato|affermato|spiegato|scritto|aggiunto|risposto)\s+(?P<it>.+?)"
-    r"(?:\s+(?:su|sul|sui|sulla|sugli|sulle|sull['’]|di|del|a|in|riguardo)\b|[?.,]|$)|\b(?:according\s+to|"
+    r"(?:\s+(?:su|sul|sui|sulla|sugli|sulle|sull['’]|di|del|dei|della|delle|degli|a|in|"
+    r"riguardo)\b|[?.,]|$)|\b(?:according\s+to|"
     r"secondo)\s+(?P<by>[^?.,]+)", re.IGNORECASE)
 
 
 def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     """Who ``text`` says said, reported or thinks something with one of ``verbs`` (a
     regex alternation; by default every verb of saying or reporting): the name just before
-    the verb, else the last name of the clause after it ("ha detto il CEO di Amazon, Andy
-    Jassy"); and the first name after "according to"/"secondo". The text itself ("L'articolo
+    the verb, else, when the verb opens its clause or follows a quotation, the last name
+    of the clause after it ("…”, ha detto il CEO di Amazon, Andy Jassy"); and the first
+    name after "according to"/"secondo". The text itself ("L'articolo
     afferma…", "according to the text") is no speaker."""
     say = re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)
     before = re.compile(rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?"
@@ -62,8 +67,9 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     found = [m.group("who") for m in named]
     for m in say.finditer(text):
         according = re.match(r"accord|second", m.group(0), re.I)
-        if not according and any(b.end() == m.end() for b in named):
-            continue  # "Jassy said AWS grew": the speaker came first; AWS is what was said
+        if not according and (any(b.end() == m.end() for b in named)
+                              or not _INVERSION.search(text[:m.start()])):
+            continue  # "Jassy said AWS grew", "the minister said Fiji…": what was said
         clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, text[m.end():], 1)[0]
         runs = [r.group(0) for r in re.finditer(_NAME, clause)
                 if fold_name(r.group(0).split()[-1]) not in CALENDAR]
@@ -84,21 +90,30 @@ def speaks(who: str, sentence: str) -> bool:
 
 def asked_speaker(question: str) -> str:
     """Whose words or view ``question`` asks for ("What did Andy Jassy say?" -> "Andy
-    Jassy"; "Secondo Electrek, quanto vale…?" -> "Electrek"), or ""."""
+    Jassy"; "Secondo Electrek, quanto vale…?" -> "Electrek"), or "" (also when it names no
+    one: "according to a recent survey")."""
     m = _ASKS_SPEAKER.search(question)
     if not m:
         return ""
     who = next(g for g in (m.group("en"), m.group("it"), m.group("by")) if g)
+    if not re.search(r"\b[A-ZÀ-Ý]", who):
+        return ""  # "according to a new poll", "what did the report say": no one in particular
     return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
 
 
 def _phrases(sentence: str) -> list[str]:
-    """The speakers of ``sentence``, each with the description beside it."""
+    """The speakers of ``sentence``, each with the description beside it: the words just
+    before a verb ("Fiji’s defense minister said") or, when it opens its clause, just after
+    it ("…”, ha detto il CEO di Amazon, Andy Jassy")."""
     verbs = f"{SAYING}|{REPORTING}"
     found = speakers(sentence, verbs)
+    found += [m.group("who") for m in re.finditer(
+        rf"(?P<who>(?:[^\W\d][\w’'\-]*\s+){{1,6}})(?:has\s+|had\s+)?(?:{verbs})\b", sentence,
+        re.IGNORECASE)]
     described = re.finditer(rf"\b(?:{verbs})\s+(?P<who>[a-zà-ý][^,.;:!?“”«»\"]{{0,60}}"
                             rf"(?:,\s*{_NAME})?)", sentence, re.IGNORECASE)
-    return found + [_CLAUSE_END.split(m.group("who"), 1)[0] for m in described]
+    return found + [_CLAUSE_END.split(m.group("who"), 1)[0] for m in described
+                    if _INVERSION.search(sentence[:m.start()])]
 
 
 def _speaking_words(phrase: str) -> set[str]:

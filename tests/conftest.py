@@ -1,14 +1,29 @@
 """Shared pytest hooks: the run's summary names the llama.cpp build the answers came from
-(so a CI log shows which builds the end-to-end tests passed on)."""
+(so a CI log shows which builds the end-to-end tests passed on); and `fake_assistant`."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
+
 # Offline and private in every test, whatever imports first (gradio_client pulls in
 # huggingface_hub, which otherwise thinks it is online and calls home).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture
+def fake_assistant(tmp_path):
+    """Builds an `Assistant` on the fake models: ``fake_assistant(reply, **settings)``."""
+    from rag import Assistant, Settings
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    def build(reply, **overrides):
+        settings = Settings.load({"index_dir": tmp_path / "index",
+                                  "corpus_dir": tmp_path / "corpus", **overrides}, environ={})
+        return Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator(reply))
+    return build
 
 
 def pytest_configure(config):

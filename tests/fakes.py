@@ -93,3 +93,12 @@ class FakeGenerator:
         source = "memory" if list(prefix) in self.primed else "evaluated"
         self.primed.append(list(prefix))
         return Primed(sum(self.count_tokens(m.content) for m in prefix), source, 0.0)
+
+
+def citing(sentence_start: str, claim: str) -> Callable[[Sequence[Message]], str]:
+    """A fake model's reply: ``claim``, citing the evidence item that begins so."""
+    def reply(messages: Sequence[Message]) -> str:
+        items = dict(re.findall(r"^\[(\d+)\] (.*)$", messages[-1].content, flags=re.M))
+        number = next(n for n, text in items.items() if text.startswith(sentence_start))
+        return f"{claim} [{number}]."
+    return reply

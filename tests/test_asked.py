@@ -1,33 +1,13 @@
 """What a question asks for (an amount, a time) and whether a sentence states it."""
 
-import re
 from pathlib import Path
 
 import pytest
 
-from rag import Assistant, Settings
 from rag.asked import asked_for, states
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def make(tmp_path):
-    def build(reply, **overrides):
-        settings = Settings.load({"index_dir": tmp_path / "index",
-                                  "corpus_dir": tmp_path / "corpus", **overrides}, environ={})
-        return Assistant(settings, embedder=FakeEmbedder(), generator=FakeGenerator(reply))
-    return build
-
-
-def citing(sentence_start: str, claim: str):
-    """A fake model's reply: ``claim``, citing the evidence item that begins so."""
-    def reply(messages):
-        items = dict(re.findall(r"^\[(\d+)\] (.*)$", messages[-1].content, flags=re.M))
-        number = next(n for n, text in items.items() if text.startswith(sentence_start))
-        return f"{claim} [{number}]."
-    return reply
 
 
 @pytest.mark.parametrize("question, asked", [
@@ -108,11 +88,11 @@ def test_when_nothing_is_asked_every_sentence_will_do():
     assert states("", "Musk e Bezos sono rivali.", "it")
 
 
-def test_a_draft_giving_no_amount_asked_for_falls_back_to_the_evidence_stating_one(make):
+def test_a_draft_giving_no_amount_asked_for_falls_back_to_the_evidence_stating_one(fake_assistant):
     question = "Di quanto è cresciuto il fatturato di AWS?"
     reply = citing("“La crescita di AWS",
                    "La crescita di AWS si è stabilizzata, ha detto Andy Jassy")
-    checked = make(reply)
+    checked = fake_assistant(reply)
     checked.index_files([REPO / "corpus"])
     answer = checked.ask(question).answer()
     assert answer.kind == "extracted"
@@ -120,11 +100,11 @@ def test_a_draft_giving_no_amount_asked_for_falls_back_to_the_evidence_stating_o
     assert answer.sentences[0].reason == "it does not say how many or how much"
     (citation,) = answer.citations
     assert "12%" in citation.quote.text and citation.quote.text in answer.text
-    unchecked = make(reply, check_asked_kind=False).ask(question).answer()
+    unchecked = fake_assistant(reply, check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "generated" and "stabilizzata" in unchecked.text
 
 
-def test_a_when_question_is_not_answered_by_evidence_that_gives_no_time(make, tmp_path):
+def test_a_when_question_is_not_answered_by_evidence_that_gives_no_time(fake_assistant, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "bezos.txt").write_text(
@@ -132,25 +112,25 @@ def test_a_when_question_is_not_answered_by_evidence_that_gives_no_time(make, tm
         "online.\n\nJeff Bezos è anche il fondatore della società spaziale Blue Origin.\n",
         encoding="utf-8")
     question = "Quando è nato Jeff Bezos?"
-    checked = make(lambda messages: "", min_evidence=0, min_extract=0)  # no draft
+    checked = fake_assistant(lambda messages: "", min_evidence=0, min_extract=0)  # no draft
     checked.index_files([corpus])
     answer = checked.ask(question).answer()
     assert answer.abstained and answer.citations == ()
-    unchecked = make(lambda messages: "", min_evidence=0, min_extract=0,
+    unchecked = fake_assistant(lambda messages: "", min_evidence=0, min_extract=0,
                      check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "extracted" and "Bezos" in unchecked.text
 
 
-def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_amount(make):
+def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_amount(fake_assistant):
     """Asked for Tesla's stock price, which the article does not give, a draft restating
     another true sentence is no answer (it once passed as verified)."""
     question = "What is Tesla's stock price?"
     reply = citing("The Information", "The Information ha riportato che Tesla ha rilevato "
                    "l’affitto di un centro dati precedentemente affittato da Twitter")
-    checked = make(reply, min_evidence=0, min_extract=0.99)
+    checked = fake_assistant(reply, min_evidence=0, min_extract=0.99)
     checked.index_files([REPO / "corpus"])
     answer = checked.ask(question).answer()
     assert answer.abstained and answer.citations == ()
     assert answer.sentences[0].reason == "it does not say how many or how much"
-    unchecked = make(reply, min_evidence=0, check_asked_kind=False).ask(question).answer()
+    unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "generated" and "Twitter" in unchecked.text

@@ -137,6 +137,24 @@ def test_a_follow_up_quote_question_is_answered_from_the_speakers_own_words(assi
     assert quotes and all(JASSY in q for q in quotes), answer.to_json()["citations"]
 
 
+CHANOS = "ha detto Chanos"                          # Chanos's own words
+
+
+def test_a_quote_question_is_answered_only_from_the_speakers_words(assistant):
+    answer = assistant.ask("Cosa ha detto Jim Chanos sui data center?").answer()
+    assert not answer.abstained, answer.to_json()
+    quotes = _quotes(answer)
+    assert quotes and all(CHANOS in q for q in quotes), answer.to_json()["citations"]
+
+
+@pytest.mark.parametrize("question", ["What did Bezos say about Tesla?",
+                                      "Cosa ha detto Musk dei data center?"])
+def test_words_no_article_gives_are_not_answered(assistant, question):
+    """Bezos and Musk are named in the article but say nothing there."""
+    answer = assistant.ask(question).answer()
+    assert answer.abstained and answer.citations == (), answer.to_json()
+
+
 def test_english_question_finds_the_italian_passage_in_the_top_3(assistant):
     hits = assistant.search("Why might the Musk–Bezos rivalry grow?", k=3)
     assert any(STORAGE in h.chunk.text for h in hits)

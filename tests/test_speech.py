@@ -1,9 +1,13 @@
 """Speech: who speaks in a sentence, and whose words a question asks for."""
 
+from pathlib import Path
+
 import pytest
 
 from rag.speech import asked_speaker, speakers, speaks
-from tests.test_asked import REPO, citing, make  # noqa: F401  (make: a fixture)
+from tests.fakes import citing
+
+REPO = Path(__file__).resolve().parent.parent
 
 JASSY = "“La crescita di AWS si è stabilizzata,” ha detto il CEO di Amazon, Andy Jassy."
 CHANOS = ("“Il cloud è il loro nemico, non il loro business”, ha detto Chanos l’anno scorso.")
@@ -42,11 +46,15 @@ def test_the_text_itself_is_no_speaker(claim):
 def test_a_speaker_named_first_is_not_followed_by_what_they_said():
     assert speakers("Andy Jassy said AWS growth has stabilized.") == ["Andy Jassy"]
     assert speakers("Jassy ha detto che AWS cresce.") == ["Jassy"]
+    assert speakers("Fiji’s defense minister said climate change is the biggest threat in "
+                    "the Asia-Pacific region.") == []  # not "Asia-Pacific"
+    assert speakers("L’annuncio riporta la località di Austin, dove ha sede Tesla.") == []
 
 
 @pytest.mark.parametrize("sentence, who", [
     (JASSY, "Andy Jassy"), (JASSY, "Jassy"), (JASSY, "the CEO of Amazon"),
     (CHANOS, "Jim Chanos"), (ELECTREK, "Electrek"), (LEASE, "The Information"),
+    ("Fiji’s defense minister said climate change posed the biggest threat.", "Fiji’s minister"),
 ])
 def test_a_sentence_gives_the_words_of_its_speaker(sentence, who):
     assert speaks(who, sentence)
@@ -56,6 +64,7 @@ def test_a_sentence_gives_the_words_of_its_speaker(sentence, who):
     (RIVALRY, "Bezos"), (RIVALRY, "Musk"),  # named, but saying nothing
     (ELECTREK, "Tesla"),  # named in what Electrek says
     (LEASE, "Tesla"), (JASSY, "Chanos"),
+    ("The minister said Bezos was wrong about the rivalry.", "Bezos"),
 ])
 def test_a_sentence_naming_someone_does_not_give_their_words(sentence, who):
     assert not speaks(who, sentence)
@@ -68,17 +77,19 @@ def test_a_sentence_naming_someone_does_not_give_their_words(sentence, who):
     ("Che cosa ha dichiarato il CEO di Amazon?", "CEO"),  # "di …" may be the topic
     ("According to Electrek, how big is the sector?", "Electrek"),
     ("Why might the Musk–Bezos rivalry grow?", ""),
+    ("According to a recent survey, what share of adults disapprove?", ""),
+    ("What did the report say about prices?", ""),
 ])
 def test_whose_words_a_question_asks_for(question, who):
     assert asked_speaker(question) == who
 
 
-def test_a_question_for_someones_words_is_answered_from_their_own_words(make):
+def test_a_question_for_someones_words_is_answered_from_their_own_words(fake_assistant):
     """Asked what Chanos said, a draft restating a sentence about him is true but not his
     words (it once passed as verified): the answer quotes his words instead."""
     question = "Cosa ha detto Jim Chanos sui data center?"
     reply = citing("Il venditore allo scoperto", "Jim Chanos si è inacidito sui data center")
-    assistant = make(reply, min_evidence=0, min_extract=0)
+    assistant = fake_assistant(reply, min_evidence=0, min_extract=0)
     assistant.index_files([REPO / "corpus"])
     answer = assistant.ask(question).answer()
     assert answer.kind == "extracted", answer.to_json()
@@ -89,17 +100,17 @@ def test_a_question_for_someones_words_is_answered_from_their_own_words(make):
     assert answer.text.startswith("“La storia è che") and "““" not in answer.text
 
 
-def test_words_nobody_in_the_articles_said_are_not_answered(make):
+def test_words_nobody_in_the_articles_said_are_not_answered(fake_assistant):
     """Bezos is named in the article but says nothing there. (The question's "detto", which
     the sentence does not use, would also refuse the draft: that rule is set aside here.)"""
     question = "Cosa ha detto Bezos su Tesla?"
     reply = citing("Se Tesla offrisse", "Bezos ha detto che Tesla aggiungerebbe un ulteriore "
                    "livello alla rivalità")
-    assistant = make(reply, min_evidence=0, min_extract=0, check_question_words=False)
+    assistant = fake_assistant(reply, min_evidence=0, min_extract=0, check_question_words=False)
     assistant.index_files([REPO / "corpus"])
     answer = assistant.ask(question).answer()
     assert answer.abstained and answer.citations == (), answer.to_json()
     assert "Bezos" in answer.sentences[0].reason
-    unchecked = make(reply, min_evidence=0, min_extract=0, check_question_words=False,
+    unchecked = fake_assistant(reply, min_evidence=0, min_extract=0, check_question_words=False,
                      check_speakers=False)
     assert unchecked.ask(question).answer().kind == "generated"  # Bezos is named: enough
