@@ -18,7 +18,10 @@ split's paragraphs. Reported:
 citation precision (benchmarks/grounding-audit.md). `--replay FILE` answers with the drafts
 such a file recorded instead of running the model, so the checks can be compared under other
 `--settings` on the very same drafts in a minute (a quote in another language is then shown
-as it is, not restated). The script speaks only the public API
+as it is, not restated). `--in-english` asks the answerable questions in English, as the
+model translates them (once, kept beside the index): English questions over Italian articles,
+the product's own case, where "gold contained" counts only answers that keep the gold words
+(numbers, names) and quote accuracy is unchanged in meaning. The script speaks only the public API
 and reads both the current one (`ask()` returns a `Response`) and the one before the
 evidence-first redesign (`ask()` returned the `Answer`), so one question set measures the
 old design and the new side by side:
@@ -250,6 +253,23 @@ class ReplayedDrafts:
         yield self.drafts.get(" ".join(asked.group(1).split()), "") if asked else ""
 
 
+def in_english(questions: list[Question], generator, cache: Path) -> list[Question]:
+    """``questions`` as a reader would ask them in English: each translated once by the
+    model (greedy) and kept in ``cache``, so every later run asks the same words."""
+    from rag.generate import Message
+    done = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    for q in questions:
+        if q.text not in done:
+            messages = [Message("system", "Translate the user's Italian question into English. "
+                                          "Reply with the English question only."),
+                        Message("user", q.text)]
+            reply = "".join(generator.generate(messages, max_tokens=64, temperature=0.0))
+            done[q.text] = next((line.strip().strip('"') for line in reply.splitlines()
+                                 if line.strip()), q.text)
+    cache.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
+    return [Question(done[q.text], q.golds, q.paragraph) for q in questions]
+
+
 def settings_pairs(text: str) -> dict[str, str]:
     """``key=value,key=value`` as Settings overrides (an argparse type; perf.py's too)."""
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
@@ -271,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="settings to change from the defaults")
     parser.add_argument("--replay", type=Path, metavar="RECORDS",
                         help="answer with the drafts of this --records file, not the model")
+    parser.add_argument("--in-english", action="store_true",
+                        help="ask the answerable questions in English (translated once by the "
+                             "model, kept beside the index): English questions, Italian articles")
     args = parser.parse_args(argv)
 
     from rag import Assistant, Settings
@@ -288,7 +311,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     off = [line.strip() for line in args.off.read_text(encoding="utf-8").splitlines()
            if line.strip() and not line.startswith("#")]
-    asked = [(q, True) for q in sample(questions, args.n)[:args.limit]] + \
+    answerable = sample(questions, args.n)[:args.limit]
+    if args.in_english:
+        cache = args.index.parent / f"{args.index.name}-questions-en.json"
+        answerable = in_english(answerable, assistant.generator, cache)
+    asked = [(q, True) for q in answerable] + \
         [(Question(text), False) for text in off[:args.limit]]
     records = []
     for i, (q, answerable) in enumerate(asked, 1):

@@ -8,7 +8,10 @@ Meaning, not spelling. A claim passes against an evidence item when:
 * every name it uses is in the item or the title, or completes one the item uses with
   the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
   spelling of a name the item or article spells a little differently ("Cristian"/"Christian",
-  "Bill Aiken" for the article's "Bill Aken", named "Aken" in the item);
+  "Bill Aiken" for the article's "Bill Aken", named "Aken" in the item), or — when the claim
+  is in another language than the item — names it loosely ("Mongols" for "mongoli") or
+  means the same as a name the item uses ("Ottoman Empire" for "Impero ottomano", "London"
+  for "Londra": ``translates``);
 * when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
   same person or outlet speaks in the item itself (`rag.speech`), not merely elsewhere in
   the article, nor is merely named in it: words are never moved from one mouth to another;
@@ -25,25 +28,34 @@ or "" when the claim holds.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from .corpus import Article
 from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
-from .names import fold_name, names, question_names, variant_of
+from .names import fold_name, in_other_words, names, question_names, variant_of
 from .numbers import unsupported
 from .speech import REPORTING, SAYING, speakers, speaks
 
+# Whether a name means the same as one the text uses, in another language ("Ottoman
+# Empire" in "…l'Impero ottomano…"): `rag.grounding` asks the embedder.
+Translates = Callable[[str, str], bool]
+
+
 def disagreement(claim: str, item: Evidence, article: Article | None, question: str = "",
                  lang: str | None = None, question_words: bool = True,
-                 speaking: bool = True) -> str:
+                 speaking: bool = True, translates: Translates | None = None) -> str:
     """What ``item`` does not state of what ``claim`` (in ``lang``) states, quoted; or "".
     ``question_words``: apply the rule on words taken from the question; ``speaking``: a
-    speaker must speak in the item (else: be named in it)."""
+    speaker must speak in the item (else: be named in it); ``translates``: how a name of a
+    claim in another language than the item's may be read as one the item uses."""
     title = item.chunk.title
+    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
             or _missing_name(claim, f"{title}\n{item.text}",
-                             article.text if article else "", question)
+                             article.text if article else "", question,
+                             translates if other_language else None)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
                                item.chunk.lang or None) if question_words else ""))
 
@@ -66,14 +78,17 @@ def _missing_quantity(claim: str, evidence: str, claim_lang: str | None,
 
 # --------------------------------------------------------------------------- names
 
-def _missing_name(claim: str, evidence: str, article: str, question: str) -> str:
+def _missing_name(claim: str, evidence: str, article: str, question: str,
+                  translates: Translates | None = None) -> str:
     folded, whole = fold_accents(evidence).casefold(), fold_accents(article).casefold()
     known = question_names(question)
     for run in names(claim, known):
         spelled = [w if w in folded or w not in known else variant_of(w, evidence) or w
                    for w in run]  # the question's spelling read as the item's
-        missing = [w for w in spelled if w not in folded]
-        if missing and not (len(missing) < len(run) and " ".join(spelled) in whole):
+        missing = [w for w in spelled if w not in folded and not (
+            translates and in_other_words(w, evidence))]  # "mongols" for "mongoli"
+        if (missing and not (len(missing) < len(run) and " ".join(spelled) in whole)
+                and not (translates and translates(" ".join(run).title(), evidence))):
             return f"“{' '.join(run).title()}”"
     return ""
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -41,11 +41,17 @@ from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
+from .names import name_phrases
 from .prompts import without_format
 from .speech import asked_speaker, speaks
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
+# A name means the same as a phrase in another language at this cosine: "Ottoman Empire" /
+# "Impero ottomano" 0.88, "London" / "Londra" 0.89, "Mongols" / "Mongoli" 0.85, "Naples" /
+# "Napoli" 0.96; never another of its kind: "Milan" / "Firenze" 0.66, "Germany" / "Francia"
+# 0.64, "Ottoman Empire" / "Impero romano" 0.54, "Tom Aken" / "Bill Aken" 0.81.
+NAME_TRANSLATION = 0.84
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
 # A sentence saying the evidence does not tell is no claim: the model's way of not answering.
@@ -137,6 +143,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
                                    "no evidence to check it against") for s in sentences))
     support = _support([strip_markers(s) for s in sentences], evidence, embedder, question)
+    translates = _translates(embedder)
     claims = []
     for sentence, row in zip(sentences, support):
         text = strip_markers(sentence)
@@ -145,7 +152,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             continue
         checks = [Check(e.number, float(value),
                         disagreement(text, e, articles.get(e.chunk.article_id), question, lang,
-                                     question_words, speakers))
+                                     question_words, speakers, translates))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
     claims = _focus(claims, evidence, max_gap)
@@ -226,6 +233,18 @@ def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
     if asked:
         support = np.maximum(support, vectors[n:] @ items.T)
     return support
+
+
+def _translates(embedder: Embedder) -> Callable[[str, str], bool]:
+    """Whether a name means what a phrase of a text means, in another language: their
+    vectors (as queries) meet `NAME_TRANSLATION`."""
+    def translates(name: str, text: str) -> bool:
+        phrases = name_phrases(text)
+        if not phrases:
+            return False
+        vectors = embedder.embed([name, *phrases], kind="query")
+        return float((vectors[1:] @ vectors[0]).max()) >= NAME_TRANSLATION
+    return translates
 
 
 def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim:

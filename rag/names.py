@@ -80,6 +80,16 @@ def question_names(question: str) -> frozenset[str]:
                      for run in names(sentence) for word in run)
 
 
+def name_phrases(text: str, longest: int = 3) -> list[str]:
+    """The phrases of ``text`` a name may be, in any language: each capitalized word with
+    up to ``longest`` - 1 words after it ("Impero", "Impero ottomano", "Progetto Mercury")."""
+    tokens = list(re.finditer(r"\w[\w\-]*", text))  # "l'Impero": "l", "Impero"
+    return list(dict.fromkeys(
+        text[first.start():tokens[i + n - 1].end()]
+        for i, first in enumerate(tokens) if _CAPITALIZED.fullmatch(first.group(0))
+        for n in range(1, longest + 1) if i + n <= len(tokens)))
+
+
 def fold_name(word: str) -> str:
     return re.sub(r"['’]s$", "", fold_accents(word).casefold()).strip("’'-")
 
@@ -105,6 +115,14 @@ def speaks_of(named: Collection[str], text: str) -> bool:
     folded = fold_accents(text).casefold()
     capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)}
     return any(_named(word, folded, capitalized) for word in named)
+
+
+def in_other_words(word: str, text: str) -> bool:
+    """Whether ``text`` names the (folded) name ``word`` loosely, as `speaks_of` reads it: as
+    spelled, by a form sharing its first letters ("mongoli" for "mongols"), or by a
+    capitalized word spelled close to it ("Londra" for "london")."""
+    return _named(word, fold_accents(text).casefold(),
+                  {fold_name(w) for w in _CAPITALIZED.findall(text)})
 
 
 def _named(word: str, folded: str, capitalized: set[str]) -> bool:

@@ -40,3 +40,10 @@ def test_function_words_of_a_name_do_not_count_as_naming_it():
     named = question_names("What did The Information report about Twitter?")
     assert not speaks_of(named, "The company opened a new office in the city.")
     assert speaks_of(named, "Secondo The Information, Twitter lascia il data center.")
+
+
+def test_the_phrases_a_name_may_be_start_at_capitalized_words():
+    from rag.names import name_phrases
+    phrases = name_phrases("Durante la guerra l'Impero ottomano si alleò con la Germania.")
+    assert "Impero ottomano" in phrases and "Germania" in phrases
+    assert not any(p.startswith(("l'", "guerra")) for p in phrases)
