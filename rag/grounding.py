@@ -11,8 +11,10 @@ against each evidence item:
 * agreement (`rag.claims`) — every quantity the claim states (numbers with their scale,
   dates, percentages) and every name it uses must be stated by the evidence or its
   article's title; a name may complete one the evidence uses when its article spells
-  it out ("Elon Musk" for "Musk"); a claim that says who said or reported something
-  must cite a sentence in which that same person or outlet does; and a word the claim
+  it out ("Elon Musk" for "Musk"), and in another language it may be one that means the
+  same (the embedder's cosine between the name and a phrase of the evidence:
+  `NAME_TRANSLATION`); a claim that says who said something must cite a sentence in
+  which that same person or outlet speaks (`rag.speech`); and a word the claim
   takes from the question must be one the evidence uses (in the evidence's language), or
   the claim is the question's premise dressed as an answer.
 
