@@ -212,7 +212,8 @@ class Answerer:
         s = self.settings
         return judge(draft, evidence, self.embedder, build.articles(evidence),
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
-                     max_gap=s.max_relevance_gap, question_words=s.check_question_words,
+                     max_gap=s.max_relevance_gap, min_evidence=s.min_evidence,
+                     question_words=s.check_question_words,
                      asked_kind=s.check_asked_kind, speakers=s.check_speakers)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:

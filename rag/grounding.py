@@ -23,7 +23,8 @@ fail is re-attached to an item that passes; one nothing supports stays unverifie
 reason in words. A sentence saying the evidence does not tell ("the article does not
 mention…") is the model not answering, not a claim: it is left out, and so is one that only
 repeats the question's own words. A verified claim resting only on evidence that answers the question far
-worse than the best item is padding and is left out, and so is a repeated sentence; when
+worse than the best item, or only on evidence scoring below what could answer it at all
+(`min_evidence`), is padding and is left out, and so is a repeated sentence; when
 the question asks for someone's words ("what did Jassy say?"), so is one resting on no
 sentence in which they speak.
 """
@@ -133,8 +134,9 @@ def with_markers(sentence: str, cited: Sequence[int]) -> str:
 
 def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
           articles: Mapping[str, Article], *, question: str, lang: str,
-          min_support: float, max_gap: float, question_words: bool = True,
-          asked_kind: bool = True, speakers: bool = True) -> Verdict:
+          min_support: float, max_gap: float, min_evidence: float = 0.0,
+          question_words: bool = True, asked_kind: bool = True,
+          speakers: bool = True) -> Verdict:
     """Verify each sentence of ``draft`` against the ``evidence`` it cites. ``asked_kind``:
     when the question asks for an amount or a time, verified sentences none of which
     states one are no answer. ``speakers``: a claim that someone said something must cite a
@@ -157,7 +159,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
                                      question_words, speakers, translates))
                   for e, value in zip(evidence.items, row)]
         claims.append(_decide(sentence, checks, min_support))
-    claims = _focus(claims, evidence, max_gap)
+    claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
     return Verdict(tuple(_answering(claims, asked_for(question), lang) if asked_kind else claims))
@@ -279,10 +281,12 @@ def _reason(cited: Sequence[int], checks: Sequence[Check], min_support: float) -
     return "no source says this"
 
 
-def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float) -> list[Claim]:
+def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float,
+           min_score: float = 0.0) -> list[Claim]:
     """Leave out padding: a verified claim whose evidence answers the question more than
-    ``max_gap`` worse than the best item of all (true, but not an answer)."""
-    answering = {e.number for e in evidence.within(max_gap)}
+    ``max_gap`` worse than the best item of all, or scores below ``min_score`` (what could
+    not answer it alone: `min_evidence`), is true, but not an answer."""
+    answering = {e.number for e in evidence.within(max_gap) if e.score >= min_score}
     out = []
     for claim in claims:
         if claim.state == "verified" and answering.isdisjoint(claim.cited):

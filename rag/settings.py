@@ -96,7 +96,8 @@ class Settings:
     # BENCHMARKS.md). The fallback still draws on all. 0 = read every item.
     evidence_gap: float = 0.0
     # Below this best evidence score nothing answers the question: abstain without
-    # calling the model.
+    # calling the model. A sentence of the answer resting only on evidence scoring below
+    # it is padding, left out.
     min_evidence: float = 0.45
     # Evidence comes only from articles that name one of the question's names (when it
     # names any): a question about Torino is not answered from an article on Newcastle.

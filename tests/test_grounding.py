@@ -76,6 +76,17 @@ def test_asked_for_someones_words_a_claim_resting_on_no_sentence_of_theirs_is_le
     assert claim.state == "verified" and claim.cited == (2,)
 
 
+def test_a_claim_resting_only_on_evidence_below_min_evidence_is_padding():
+    """"Chi è il CEO di Microsoft?" was answered, verified, with a true sentence scoring
+    0.42 that names Microsoft among Tesla's rivals: true, but nothing that weak answers."""
+    evidence, articles = _evidence(scores=[0.55, 0.42, 0.40])
+    draft = "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."
+    for min_evidence, state in ((0.45, "left_out"), (0.0, "verified")):
+        (claim,) = judge(draft, evidence, FakeEmbedder(), articles, question="", lang="it",
+                         min_support=0.5, max_gap=0.2, min_evidence=min_evidence).claims
+        assert claim.state == state, (min_evidence, claim)
+
+
 def test_a_short_answer_is_supported_together_with_its_question():
     question = "Quando Jim Chanos ha scommesso contro i data center?"
     alone = _judge("Nel 2022 [3].").claims[0]
