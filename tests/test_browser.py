@@ -307,7 +307,9 @@ def test_5_uploads_are_reported_plainly_rejects_not_kept_removal_confirmed(page,
 
 def test_6_an_answer_cut_at_the_length_limit_is_marked(page):
     open_filters(page)
-    page.locator("#max-tokens input[type=number]").fill("40")
+    # 32, on the slider's steps: "40" showed in the box while the slider snapped to 48, and
+    # whichever reached the server decided whether the 46-word reply was cut (flaky)
+    page.locator("#max-tokens input[type=number]").fill("32")
     page.locator("#max-tokens input[type=number]").press("Enter")
     answer = ask(page, "How long did the harbour of Mirtana take to plan?")
     cut = answer.locator(".s.cut")
