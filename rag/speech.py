@@ -23,6 +23,7 @@ sentences in which they speak (`rag.evidence`, `rag.grounding`, `rag.answering`)
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .names import CALENDAR, fold_name
@@ -60,9 +61,7 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     of the clause after it ("…”, ha detto il CEO di Amazon, Andy Jassy"); and the first
     name after "according to"/"secondo". The text itself ("L'articolo
     afferma…", "according to the text") is no speaker."""
-    say = re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)
-    before = re.compile(rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?"
-                        rf"(?:{verbs})\b")
+    say, before = _patterns(verbs)
     named = list(before.finditer(text))
     found = [m.group("who") for m in named]
     for m in say.finditer(text):
@@ -77,6 +76,14 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
             found.append(runs[0] if according else runs[-1])
     cleaned = [_THE_TEXT.sub("", who).strip() for who in found]
     return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns(verbs: str) -> tuple[re.Pattern, re.Pattern]:
+    """The verbs, and a name just before them, compiled once per alternation."""
+    return (re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE),
+            re.compile(rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?"
+                       rf"(?:{verbs})\b"))
 
 
 def speaks(who: str, sentence: str) -> bool:
@@ -101,7 +108,8 @@ def asked_speaker(question: str) -> str:
     return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
 
 
-def _phrases(sentence: str) -> list[str]:
+@functools.lru_cache(maxsize=256)  # each evidence sentence is read for every claim
+def _phrases(sentence: str) -> tuple[str, ...]:
     """The speakers of ``sentence``, each with the description beside it: the words just
     before a verb ("Fiji’s defense minister said") or, when it opens its clause, just after
     it ("…”, ha detto il CEO di Amazon, Andy Jassy")."""
@@ -112,8 +120,8 @@ def _phrases(sentence: str) -> list[str]:
         re.IGNORECASE)]
     described = re.finditer(rf"\b(?:{verbs})\s+(?P<who>[a-zà-ý][^,.;:!?“”«»\"]{{0,60}}"
                             rf"(?:,\s*{_NAME})?)", sentence, re.IGNORECASE)
-    return found + [_CLAUSE_END.split(m.group("who"), 1)[0] for m in described
-                    if _INVERSION.search(sentence[:m.start()])]
+    return tuple(found + [_CLAUSE_END.split(m.group("who"), 1)[0] for m in described
+                          if _INVERSION.search(sentence[:m.start()])])
 
 
 def _speaking_words(phrase: str) -> set[str]:
