@@ -60,6 +60,16 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
                                item.chunk.lang or None) if question_words else ""))
 
 
+def missing_name(claim: str, item: Evidence, article: Article | None, question: str = "",
+                 lang: str | None = None, translates: Translates | None = None) -> str:
+    """The name of ``claim`` that ``item`` does not use, quoted; or "" (`disagreement`'s
+    rule on names alone)."""
+    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
+    return _missing_name(claim, f"{item.chunk.title}\n{item.text}",
+                         article.text if article else "", question,
+                         translates if other_language else None)
+
+
 # --------------------------------------------------------------------------- quantities
 
 # "the two companies", "i due rivali", "both": a count of what the sentence already names

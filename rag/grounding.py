@@ -20,12 +20,14 @@ against each evidence item:
 
 A claim is verified by the cited items that support and agree with it; one whose citations
 fail is re-attached to an item that passes; one nothing supports stays unverified, with the
-reason in words. A sentence saying the evidence does not tell ("the article does not
-mention…") is the model not answering, not a claim: it is left out, and so is one that only
-repeats the question's own words. A verified claim resting only on evidence that answers the question far
-worse than the best item, or only on evidence scoring below what could answer it at all
-(`min_evidence`), is padding and is left out, and so is a repeated sentence; when
-the question asks for someone's words ("what did Jassy say?"), so is one resting on no
+reason in words, and so does one that another item states far better while naming someone
+else (the claim moved that item's fact to another name). A sentence saying the evidence
+does not tell ("the article does not mention…") is the model not answering, not a claim:
+it is left out, and so is one that only repeats the question's own words.
+A verified claim resting only on evidence that answers the question far worse than the
+best item, or only on evidence scoring below what could answer it at all (`min_evidence`),
+is padding and is left out, and so is a repeated sentence; when the question asks for
+someone's words ("what did Jassy say?"), so is one resting on no
 sentence in which they speak.
 """
 
@@ -39,7 +41,7 @@ import numpy as np
 
 from .asked import Asked, asked_for, states
 from .chunking import split_sentences
-from .claims import disagreement
+from .claims import Translates, disagreement, missing_name
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
@@ -158,7 +160,9 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
                         disagreement(text, e, articles.get(e.chunk.article_id), question, lang,
                                      question_words, speakers, translates))
                   for e, value in zip(evidence.items, row)]
-        claims.append(_decide(sentence, checks, min_support))
+        claim = _decide(sentence, checks, min_support)
+        claims.append(_unswapped(claim, checks, evidence, articles, question, lang,
+                                 translates, min_support))
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
@@ -266,6 +270,27 @@ def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim
         return Claim(text, (best.number,), "verified", support=best.support)
     return Claim(text, tuple(cited), "unverified", _reason(cited, checks, min_support),
                  max((c.support for c in checks), default=0.0))
+
+
+def _unswapped(claim: Claim, checks: Sequence[Check], evidence: EvidenceSet,
+               articles: Mapping[str, Article], question: str, lang: str,
+               translates: Translates, min_support: float) -> Claim:
+    """``claim``, unless an item states it far better (`BETTER_SUPPORT`) than the one it
+    rests on, and names someone else: then the claim moved that item's fact to another name
+    ("The Information reported on the job listing", resting on a sentence about The
+    Information, when the sentence about the job listing names Electrek)."""
+    if claim.state != "verified":
+        return claim
+    top = max(checks, key=lambda c: c.support)
+    if not top.problem or top.support < max(claim.support + BETTER_SUPPORT, min_support):
+        return claim
+    item = next(e for e in evidence.items if e.number == top.number)
+    name = missing_name(claim.text, item, articles.get(item.chunk.article_id), question, lang,
+                        translates)
+    if not name:
+        return claim
+    return Claim(claim.text, (top.number,), "unverified",
+                 f"the source that says this does not name {name}", claim.support)
 
 
 def _reason(cited: Sequence[int], checks: Sequence[Check], min_support: float) -> str:

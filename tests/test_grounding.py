@@ -205,3 +205,28 @@ def test_a_period_after_an_abbreviation_does_not_end_a_statement():
         "Tesla cerca un Sr. Engineering Program Manager a Austin [1]."]
     assert statements("Lavora per Acme Inc. [1] Poi se ne è andato [2].", "en") == [
         "Lavora per Acme Inc [1].", "Poi se ne è andato [2]."]
+
+
+def test_a_fact_moved_to_another_name_is_not_verified():
+    text = ("Tesla posted a job listing for a data center manager, spotted by Electrek. "
+            "The Information reported that Tesla took over the lease of a data center.")
+    sentences = ["Tesla posted a job listing for a data center manager, spotted by Electrek.",
+                 "The Information reported that Tesla took over the lease of a data center."]
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Tesla", "en")
+    evidence = EvidenceSet(tuple(
+        Evidence(n, chunk, text.index(s), text.index(s) + len(s), s, 0.8)
+        for n, s in enumerate(sentences, start=1)))
+    articles = {"a": Article("a", "Tesla", text, lang="en")}
+
+    def claim(draft):
+        (judged,) = judge(draft, evidence, FakeEmbedder(), articles, question="Which outlet?",
+                          lang="en", min_support=0.5, max_gap=0.0).claims
+        return judged
+
+    moved = claim("The Information spotted the job listing Tesla posted for a data center "
+                  "manager [2].")
+    assert moved.state == "unverified" and "Information" in moved.reason
+    assert claim("Electrek spotted the job listing Tesla posted for a data center manager "
+                 "[1].").state == "verified"
+    assert claim("The Information reported that Tesla took over the lease of a data center "
+                 "[2].").state == "verified"
