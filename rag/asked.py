@@ -15,7 +15,9 @@ million"). A "when / in what year" question (quando,
 in che anno…) only by one that states a time: a date, a year, a century or decade, a
 month or weekday, a span of days or years, or a clause of time ("durante l'impero
 romano", "after the war", "in conditions of low light"). Any other question asks for
-nothing this module can check: ``""``.
+nothing this module can check: ``""``. A "which outlet / quale società…" question asks to
+name a thing of that kind: an answer that puts the kind itself where the name should stand
+("The outlet spotted the listing in Austin") names none (`unnamed`).
 
 The time test is generous on purpose — it must hold for every sentence that could answer
 a "when" question, so that it rejects only sentences that state no time at all; evidence
@@ -94,6 +96,38 @@ _AMOUNT = re.compile(rf"\b(?:{_AMOUNT_WORDS})\b(?!['’]\w)|\d", re.IGNORECASE)
 _TIME = re.compile(rf"\b(?:{_TIME_WORDS})\b(?!['’]\w)|\b\d{{2,4}}\b|\d0s\b|['’]\d0\b|"
                    r"\b[IVX]+\s*(?:sec|cent)", re.IGNORECASE)
 _MONTH_WORDS = frozenset(MONTHS)
+
+
+# "Which outlet…?", "Quale società…?": a question asking to name a kind of thing.
+_ENTITY_NOUNS = (r"outlets?|websites?|sites?|newspapers?|magazines?|publications?|channels?|"
+                 r"networks?|compan(?:y|ies)|firms?|brands?|automakers?|carmakers?|agenc(?:y|ies)|"
+                 r"organi[sz]ations?|teams?|countr(?:y|ies)|nations?|cit(?:y|ies)|states?|"
+                 r"universit(?:y|ies)|schools?|parties|party|banks?|"
+                 r"testat[ae]|sit[oi]|giornal[ei]|riviste?|canal[ei]|reti|rete|società|aziend[ae]|"
+                 r"marc(?:hio|hi)|agenzi[ae]|organizzazion[ei]|squadr[ae]|paes[ei]|nazion[ei]|"
+                 r"città|stat[oi]|universit[àa]|scuol[ae]|partit[oi]|banc[ah]e?")
+_ASKED_ENTITY = re.compile(rf"\b(?:which|what|quale|quali|che)\s+({_ENTITY_NOUNS})\b",
+                           re.IGNORECASE)
+_DETERMINER = (r"(?:the|this|that|these|those|il|lo|la|i|gli|le|l['’]\s*|"
+               r"questa|questo|queste|questi)")
+
+
+def unnamed(question: str, claim: str) -> str:
+    """The kind of thing ``question`` asks to name ("outlet": "Which outlet spotted the
+    listing?") when ``claim`` opens with that word itself where the name should stand
+    ("The outlet spotted the listing in Austin"); else "". A name, a comma, a copula or a
+    relative clause after it ("The outlet Electrek…", "The outlet that…is Electrek") is
+    an answer's shape, and passes."""
+    asked = _ASKED_ENTITY.search(question)
+    if not asked:
+        return ""
+    noun = asked.group(1)
+    opening = re.match(rf"\W*{_DETERMINER}\s*{re.escape(noun)}\s+(\S+)", claim, re.IGNORECASE)
+    if not opening or opening.group(1)[0].isupper() or re.fullmatch(
+            r"that|which|who|is|was|are|were|che|cui|è|e'|era|sono|erano|fu|,.*",
+            opening.group(1).casefold()):
+        return ""
+    return noun.casefold()
 
 
 def asked_for(question: str) -> Asked:

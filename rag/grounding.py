@@ -23,7 +23,8 @@ fail is re-attached to an item that passes; one nothing supports stays unverifie
 reason in words, and so does one that another item states far better while naming someone
 else (the claim moved that item's fact to another name). A sentence saying the evidence
 does not tell ("the article does not mention…") is the model not answering, not a claim:
-it is left out, and so is one that only repeats the question's own words.
+it is left out, and so is one that only repeats the question's own words, or puts the kind
+of thing asked for where its name should be ("The outlet spotted…" for "Which outlet…?").
 A verified claim resting only on evidence that answers the question far worse than the
 best item, or only on evidence scoring below what could answer it at all (`min_evidence`),
 is padding and is left out, and so is a repeated sentence; when the question asks for
@@ -39,7 +40,7 @@ from typing import Callable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from .asked import Asked, asked_for, states
+from .asked import Asked, asked_for, states, unnamed
 from .chunking import split_sentences
 from .claims import Translates, disagreement, missing_name
 from .corpus import Article
@@ -171,13 +172,16 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
 
 def not_an_answer(claim: str, question: str, lang: str) -> str:
     """Why ``claim`` (markers stripped) is no answer at all, or "": it says the articles do
-    not tell, asks a question, or only repeats the question's words."""
+    not tell, asks a question, only repeats the question's words, or puts the kind of thing
+    asked for where its name should be ("The outlet spotted…" for "Which outlet…?")."""
     if NON_ANSWER.search(claim):
         return "it says the articles do not tell"
     if claim.rstrip().endswith("?"):
         return "it asks a question instead of answering"
     if question and repeats(claim, question, lang):
         return "it only repeats the question"
+    if question and (kind := unnamed(question, claim)):
+        return f"it does not say which {kind}"
     return ""
 
 

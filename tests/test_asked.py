@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.asked import asked_for, states
+from rag.asked import asked_for, states, unnamed
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,3 +134,22 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
     assert answer.sentences[0].reason == "it does not say how many or how much"
     unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "generated" and "Twitter" in unchecked.text
+
+
+@pytest.mark.parametrize("question,claim,kind", [
+    ("Which outlet spotted Tesla's job listing?", "The outlet spotted it in Austin, Texas.",
+     "outlet"),
+    ("Which company recalled 2.9 million vehicles?", "The company recalled 2.9 million vehicles.",
+     "company"),
+    ("Quale testata ha scoperto l'annuncio?", "La testata ha scoperto l'annuncio ad Austin.",
+     "testata"),
+    ("What country elected a leftist leader?", "The country elected Gustavo Petro.", "country"),
+    ("Which outlet spotted Tesla's job listing?", "The outlet Electrek spotted it.", ""),
+    ("Which outlet spotted Tesla's job listing?", "The outlet that spotted it was Electrek.", ""),
+    ("Which company recalled 2.9 million vehicles?", "The company is Ford.", ""),
+    ("Which company recalled 2.9 million vehicles?", "Ford recalled them.", ""),
+    ("Quale testata ha scoperto l'annuncio?", "L'annuncio è stato scoperto da Electrek.", ""),
+    ("Quali offerte ha ampliato Tesla?", "Le offerte ampliate includono la connettività.", ""),
+])
+def test_the_kind_of_thing_asked_for_is_no_name_for_it(question, claim, kind):
+    assert unnamed(question, claim) == kind

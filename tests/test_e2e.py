@@ -129,11 +129,13 @@ def test_twitter_lease(assistant, question):
 ELECTREK = "individuato da Electrek"                # Electrek spotted the job listing
 
 
-@pytest.mark.parametrize("question", ["Which website reported on Tesla's job listing?"])
+@pytest.mark.parametrize("question", ["Which outlet spotted Tesla's job listing?",
+                                      "Which website reported on Tesla's job listing?"])
 def test_the_outlet_credited_with_the_job_listing_is_the_one_the_article_names(
         assistant, question):
     """The article credits Electrek with the job listing and The Information with the
-    lease. The model once credited The Information, and it passed as verified."""
+    lease. The model once credited The Information, and once answered "The outlet
+    spotted…" naming none; both passed as verified."""
     answer = assistant.ask(question).answer()
     assert not answer.abstained and "Information" not in answer.text, answer.to_json()
     assert any(ELECTREK in q for q in _quotes(answer)), answer.to_json()["citations"]

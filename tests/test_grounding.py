@@ -184,6 +184,12 @@ def test_a_claim_that_only_repeats_the_question_is_not_an_answer():
     assert answer.state == "verified"
 
 
+def test_the_kind_of_thing_asked_for_standing_for_its_name_is_not_an_answer():
+    (claim,) = _judge("La società ha registrato un fatturato di 22,1 miliardi di dollari per AWS [1].",
+                      question="Quale società ha registrato un fatturato di 22,1 miliardi?").claims
+    assert claim.state == "left_out" and claim.reason == "it does not say which società"
+
+
 def test_a_how_much_question_is_not_answered_by_true_sentences_that_give_no_amount():
     question = "Di quanto è cresciuto il fatturato di AWS?"
     draft = "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."
