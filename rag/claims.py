@@ -51,6 +51,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     claim in another language than the item's may be read as one the item uses."""
     title = item.chunk.title
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
+    claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
             or _missing_name(claim, f"{title}\n{item.text}",
@@ -65,9 +66,28 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
     """The name of ``claim`` that ``item`` does not use, quoted; or "" (`disagreement`'s
     rule on names alone)."""
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
+    claim = without_known_asides(claim, article.text if article else "")
     return _missing_name(claim, f"{item.chunk.title}\n{item.text}",
                          article.text if article else "", question,
                          translates if other_language else None)
+
+
+# --------------------------------------------------------------------------- asides
+
+_ASIDE = re.compile(r"\s*\(([^()]{1,60})\)")
+
+
+def without_known_asides(claim: str, article: str) -> str:
+    """``claim`` without each parenthesis that the ``article`` puts after the same word
+    ("Tesla Inc. (NASDAQ:TSLA) ha sede ad Austin"): a ticker or acronym copied with its name
+    is how the article names it, no claim of its own for the item to state."""
+    def dropped(aside: re.Match) -> str:
+        before = re.findall(r"\w+", claim[:aside.start()])
+        known = before and re.search(
+            rf"\b{re.escape(before[-1])}\W*\(\s*{re.escape(aside.group(1).strip())}\s*\)",
+            article, re.IGNORECASE)
+        return "" if known else aside.group(0)
+    return _ASIDE.sub(dropped, claim) if article else claim
 
 
 # --------------------------------------------------------------------------- quantities

@@ -45,6 +45,8 @@ _CAPITALIZED = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}")
 _WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
 mercoledi giovedi venerdi sabato domenica""".split())
 CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
+# A company's legal form after its name ("Tesla, Inc.", "Microsoft Corp") names no one else.
+COMPANY_FORMS = frozenset("inc corp corporation ltd llc plc spa srl gmbh".split())
 # Words that open a sentence before a name ("In Tesla's plan", "Secondo Electrek").
 _OPENERS = set("""the a an in on at for by with as from to after before when while since
 according both and but if il lo la i gli le un una uno nel nella nei negli nelle per secondo
@@ -53,7 +55,7 @@ con da dal dalla dopo prima quando mentre anche ma se""".split())
 
 def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
     """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped; month
-    and weekday names are dates, not names.
+    and weekday names are dates, not names, and a company's legal form ("Inc") is no name.
 
     A sentence's first word is capitalized anyway: alone, or as a function word ("In",
     "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
@@ -64,7 +66,8 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     skip = first.end() if first else 0
     runs = []
     for m in _NAME_RUN.finditer(body):
-        run = tuple(w for w in (fold_name(w) for w in m.group(0).split()) if w not in CALENDAR)
+        run = tuple(w for w in (fold_name(w) for w in m.group(0).split())
+                    if w not in CALENDAR and w not in COMPANY_FORMS)
         if run and m.start() < skip and run[0] not in known and (
                 len(run) == 1 or run[0] in _OPENERS):
             run = run[1:]

@@ -32,6 +32,19 @@ def test_a_full_name_completes_a_surname_when_the_article_spells_it_out():
     assert "Andy Jassy" in _fails("Andy Jassy agrees.", SEED_EVIDENCE, SEED_ARTICLE + " Andy Jassy")
 
 
+def test_a_ticker_the_article_gives_a_name_and_a_company_form_are_no_claims_of_their_own():
+    article = ("Tesla Inc (NASDAQ:TSLA) potrebbe presto avere un altro segmento di attività. "
+               "L’annuncio di lavoro riporta la località di Austin, in Texas, dove ha sede Tesla.")
+    austin = "L’annuncio di lavoro riporta la località di Austin, in Texas, dove ha sede Tesla."
+    assert _fails("Tesla Inc. (NASDAQ:TSLA) ha sede ad Austin, in Texas.", austin, article,
+                  lang="it") == ""
+    assert "Nasdaq" in _fails("Amazon (NASDAQ:TSLA) ha sede ad Austin.", austin, article,
+                              lang="it")  # the ticker is Tesla's, not Amazon's
+    assert "Nasdaq" in _fails("Tesla (NASDAQ:TSLA) ha sede ad Austin.", austin, austin, lang="it")
+    assert _fails("Elon Musk is the CEO of Tesla, Inc.", "Elon Musk, the CEO of Tesla, spoke.") == ""
+    assert names("Shares of Tesla, Inc. and Microsoft Corp grew.") == [("tesla",), ("microsoft",)]
+
+
 def test_names_skip_the_first_word_unless_the_question_names_it_and_dates_are_not_names():
     assert names("The rivalry between Elon Musk and Jeff Bezos") == [("elon", "musk"),
                                                                      ("jeff", "bezos")]
