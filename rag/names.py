@@ -41,6 +41,8 @@ SHARED_PREFIX = 5
 _ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|quell|sant)['’](?=\w)",
                      re.IGNORECASE)  # "L'azienda Amazon", "dell’Europa": articles, not names
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
+# The words of a run: "Musk-Bezos" is two names, as "Musk–Bezos" is.
+_WORDS_OF_RUN = re.compile(r"\s+|-(?=[A-ZÀ-Ý])")
 _CAPITALIZED = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}")
 _WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
 mercoledi giovedi venerdi sabato domenica""".split())
@@ -54,8 +56,9 @@ con da dal dalla dopo prima quando mentre anche ma se""".split())
 
 
 def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
-    """Runs of capitalized words ("Jeff Bezos"), accent-folded, possessives stripped; month
-    and weekday names are dates, not names, and a company's legal form ("Inc") is no name.
+    """Runs of capitalized words ("Jeff Bezos"; "Musk-Bezos" is two), accent-folded,
+    possessives stripped; month and weekday names are dates, not names, and a company's
+    legal form ("Inc") is no name.
 
     A sentence's first word is capitalized anyway: alone, or as a function word ("In",
     "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
@@ -66,7 +69,7 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     skip = first.end() if first else 0
     runs = []
     for m in _NAME_RUN.finditer(body):
-        run = tuple(w for w in (fold_name(w) for w in m.group(0).split())
+        run = tuple(w for w in (fold_name(w) for w in _WORDS_OF_RUN.split(m.group(0)))
                     if w not in CALENDAR and w not in COMPANY_FORMS)
         if run and m.start() < skip and run[0] not in known and (
                 len(run) == 1 or run[0] in _OPENERS):

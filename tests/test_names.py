@@ -47,3 +47,9 @@ def test_the_phrases_a_name_may_be_start_at_capitalized_words():
     phrases = name_phrases("Durante la guerra l'Impero ottomano si alleò con la Germania.")
     assert "Impero ottomano" in phrases and "Germania" in phrases
     assert not any(p.startswith(("l'", "guerra")) for p in phrases)
+
+
+def test_names_joined_by_a_hyphen_are_each_a_name():
+    assert question_names("What could make the Musk-Bezos rivalry grow?") == {"musk", "bezos"}
+    assert speaks_of(question_names("Why might the Musk-Bezos rivalry grow?"),
+                     "La rivalità tra Musk e Bezos potrebbe intensificarsi?")
