@@ -47,7 +47,7 @@ from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
-from .names import name_phrases
+from .names import fold_name, name_phrases
 from .prompts import without_format
 from .speech import asked_speaker, speaks
 
@@ -249,9 +249,11 @@ def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
 
 def _translates(embedder: Embedder) -> Callable[[str, str], bool]:
     """Whether a name means what a phrase of a text means, in another language: their
-    vectors (as queries) meet `NAME_TRANSLATION`."""
+    vectors (as queries) meet `NAME_TRANSLATION`. A phrase of the name's own words is no
+    translation of it: "Amazon Jeff Bezos" does not mean "Bezos"."""
     def translates(name: str, text: str) -> bool:
-        phrases = name_phrases(text)
+        own = {fold_name(w) for w in name.split()}
+        phrases = [p for p in name_phrases(text) if not {fold_name(w) for w in p.split()} <= own]
         if not phrases:
             return False
         vectors = embedder.embed([name, *phrases], kind="query")

@@ -1,5 +1,9 @@
 """Grounding: each draft sentence judged against the evidence sentence(s) it cites."""
 
+import hashlib
+
+import numpy as np
+
 from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.embed import CachedEmbedder
@@ -236,3 +240,32 @@ def test_a_fact_moved_to_another_name_is_not_verified():
                  "[1].").state == "verified"
     assert claim("The Information reported that Tesla took over the lease of a data center "
                  "[2].").state == "verified"
+
+
+class _Phrasebook(FakeEmbedder):
+    """Sentences all mean the same; a short phrase means what the book says it means (a
+    name's translation), else something of its own."""
+
+    BOOK = {"ottoman empire": 1, "impero ottomano": 1, "amazon jeff bezos": 2, "bezos": 2}
+
+    def embed(self, texts, *, kind="document", titles=None, progress=False):
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            key = " ".join(text.casefold().split())
+            own = 3 + int(hashlib.md5(key.encode()).hexdigest(), 16) % 61
+            out[i, 0 if len(key.split()) > 3 else self.BOOK.get(key, own)] = 1.0
+        return out
+
+
+def test_a_name_in_another_language_is_a_translation_only_of_a_phrase_not_its_own_words():
+    def judged(claim, italian):
+        evidence, articles = _evidence(text=italian, sentences=[italian])
+        (verdict,) = judge(claim, evidence, _Phrasebook(), articles, question="", lang="en",
+                           min_support=0.5, max_gap=0.0).claims
+        return verdict
+
+    assert judged("The Ottoman Empire allied with Germany [1].",
+                  "L'Impero ottomano si alleò con la Germania.").state == "verified"
+    added = judged("Jim Chanos opposed Amazon's Jeff Bezos [1].",
+                   "Jim Chanos si è opposto a Bezos.")
+    assert added.state == "unverified" and "Amazon" in added.reason
