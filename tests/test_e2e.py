@@ -78,6 +78,7 @@ def _quotes(answer) -> list[str]:
 
 @pytest.mark.parametrize("question,lang", [
     ("Why might the Musk–Bezos rivalry grow?", "en"),
+    ("What could make the Musk-Bezos rivalry grow?", "en"),
     ("Perché la rivalità tra Musk e Bezos potrebbe crescere?", "it"),
 ])
 def test_rivalry_answered_in_the_question_language_citing_the_storage_sentence(
@@ -139,6 +140,14 @@ def test_the_outlet_credited_with_the_job_listing_is_the_one_the_article_names(
     answer = assistant.ask(question).answer()
     assert not answer.abstained and "Information" not in answer.text, answer.to_json()
     assert any(ELECTREK in q for q in _quotes(answer)), answer.to_json()["citations"]
+
+
+def test_who_someone_is_is_answered_from_the_sentences_about_them(assistant):
+    """The model once made Chanos "an opponent of Amazon's Jeff Bezos" (he opposes Tesla)."""
+    answer = assistant.ask("Who is Jim Chanos?").answer()
+    assert not answer.abstained and "Bezos" not in answer.text, answer.to_json()
+    quotes = _quotes(answer)
+    assert quotes and all("Chanos" in q for q in quotes), answer.to_json()["citations"]
 
 
 def test_a_follow_up_quote_question_is_answered_from_the_speakers_own_words(assistant):
