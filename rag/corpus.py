@@ -152,11 +152,19 @@ def detect_language(text: str, *, fallback: tuple[str, ...] = ()) -> str:
     return max(fallback, key=lambda code: scores.get(code, 0.0)) if fallback else ""
 
 
+# Elided function words only Italian writes ("dell'articolo", "un'azienda", "quest'anno").
+_ITALIAN_ELISION = re.compile(r"\b(?:dell|all|nell|dall|sull|coll|un|quest|quell|anch|"
+                              r"com|dov|sant)['’](?=\w)", re.IGNORECASE)
+
+
 def answer_language(question: str, *, fallback: tuple[str, ...] = ("en", "it")) -> str:
     """The language to answer ``question`` in: the one its function words clearly point to
     ("Chi è il CEO di Amazon Web Services?" is Italian, however English its names and
-    borrowed words read), else `detect_language`'s."""
-    hits = function_words(words(question)).most_common(2)
+    borrowed words read; so is "Qual è l'argomento dell'articolo?", by its elided "dell'",
+    although "qual" and "è" read as Portuguese too), else `detect_language`'s."""
+    counts = function_words(words(question))
+    counts["it"] += len(_ITALIAN_ELISION.findall(question))
+    hits = (+counts).most_common(2)
     if hits and (len(hits) == 1 or hits[0][1] > hits[1][1]):
         return hits[0][0]
     return detect_language(question, fallback=fallback)

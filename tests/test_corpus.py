@@ -250,6 +250,8 @@ def test_detect_language(text, lang):
     ("Who is the CEO of Amazon Web Services?", "en"),
     ("Qui est le PDG de Tesla?", "fr"),
     ("Tesla in Italia?", "it"),                            # "in" is both: the detector decides
+    ("Qual è l'argomento dell'articolo?", "it"),           # "qual", "è" read Portuguese too
+    ("Quelle est la capitale de la France?", "fr"),
     ("1234", "en"),
 ])
 def test_a_question_is_answered_in_the_language_of_its_function_words(question, lang):
