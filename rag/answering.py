@@ -3,7 +3,9 @@
 1. *understanding* — a follow-up is condensed with the conversation into a standalone
    question (by the model, under the same system prompt, whose KV cache it keeps);
 2. *searching* — retrieval finds passages, and `rag.evidence` picks the few sentences
-   that answer; they are sent out at once (`Sources`), before the model reads anything;
+   that answer (for a question on what the articles say, "What is the article about?",
+   "What does it say about Jassy?", `rag.overview` picks them); they are sent out at once
+   (`Sources`), before the model reads anything;
 3. no sentence answers well enough: the assistant abstains, without calling the model;
 4. *reading*, *writing* — the model reads the numbered evidence and writes a draft
    citing it (`Draft` pieces);
@@ -43,6 +45,7 @@ from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an
 from .lexical import analyze, analyze_query, fold_accents
 from .names import names, question_names
 from .numbers import unsupported
+from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .speech import asked_speaker
@@ -132,12 +135,14 @@ class Answerer:
         hits = self.retriever.search(standalone, k=options.k, mode=options.mode,
                                      filters=options.filters, today=options.today, vector=query)
         clock.lap("retrieve_ms")
-        evidence = select_evidence(standalone, query, hits, self.store, self.embedder,
-                                   n=s.evidence_sentences,
-                                   lexical_weight=s.evidence_lexical_weight,
-                                   rank_weight=s.evidence_rank_weight,
-                                   subject=question_names(standalone) if s.check_subject
-                                   else frozenset())
+        subject = question_names(standalone) if s.check_subject else frozenset()
+        evidence = overview_evidence(standalone, hits, self.store, self.embedder,
+                                     n=s.evidence_sentences, subject=subject)
+        if not evidence.items:
+            evidence = select_evidence(standalone, query, hits, self.store, self.embedder,
+                                       n=s.evidence_sentences,
+                                       lexical_weight=s.evidence_lexical_weight,
+                                       rank_weight=s.evidence_rank_weight, subject=subject)
         clock.lap("evidence_ms")
         return hits, evidence
 

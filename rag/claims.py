@@ -145,6 +145,13 @@ def _missing_speaker(claim: str, evidence: str, speaking: bool = True) -> str:
 SHARED_STEM = 5
 
 
+# Words for the text itself and what it says: "L'articolo parla di…" answers "Di cosa
+# parla l'articolo?" without the evidence saying "articolo" or "parla".
+_ABOUT_THE_TEXT = ("article articles story stories summary summarize discusses says "
+                   "articolo articoli notizia notizie testo parla parlano tratta trattano "
+                   "dice dicono riassunto riassumi sintesi argomento")
+
+
 def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
                    evidence_lang: str | None) -> str:
     """A word of ``claim`` that comes from ``question`` and that ``evidence`` (in the same
@@ -152,7 +159,7 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
     words differ anyway, and meaning is left to the support score."""
     if not question or not lang or evidence_lang != lang:
         return ""
-    asked = set(analyze(question, lang))
+    asked = set(analyze(question, lang)) - set(analyze(_ABOUT_THE_TEXT, lang))
     used = set(analyze(evidence, lang))
     named = {w for run in names(claim, question_names(question)) for w in run}
     for word in words(claim):

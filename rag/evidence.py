@@ -102,17 +102,16 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
                     rank_weight: float, subject: Collection[str] = ()) -> EvidenceSet:
     """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector),
     taken only from articles that name one of the ``subject`` names, if any are given."""
-    candidates = _candidates(hits, store, subject)
-    if not candidates:
+    found = candidates(hits, store, subject)
+    if not found:
         return EvidenceSet()
-    vectors = embedder.embed([c.text for c in candidates], kind="document",
-                             titles=[c.chunk.title for c in candidates])
+    vectors = embedder.embed([c.text for c in found], kind="document",
+                             titles=[c.chunk.title for c in found])
     dense = vectors @ np.asarray(query, np.float32)
-    lexical = _overlaps(question, [c.text for c in candidates],
-                        [c.chunk.lang for c in candidates])
+    lexical = _overlaps(question, [c.text for c in found], [c.chunk.lang for c in found])
     speaker = asked_speaker(question)
     scored = []
-    for c, d, w in zip(candidates, dense, lexical):
+    for c, d, w in zip(found, dense, lexical):
         score = float(d) + lexical_weight * w - rank_weight * math.log(c.rank)
         if speaker and speaks(speaker, c.text):
             score += lexical_weight
@@ -122,8 +121,8 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
                              for number, c in enumerate(chosen, start=1)))
 
 
-def _candidates(hits: Sequence[Hit], store: Store,
-                subject: Collection[str]) -> list[Candidate]:
+def candidates(hits: Sequence[Hit], store: Store,
+               subject: Collection[str] = ()) -> list[Candidate]:
     """Each distinct, usable sentence of the hits (not flagged, not a headline question)
     whose article names one of the ``subject`` names (`rag.names.speaks_of`)."""
     found: dict[tuple[str, int, int], Candidate] = {}

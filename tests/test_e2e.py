@@ -142,6 +142,22 @@ def test_the_outlet_credited_with_the_job_listing_is_the_one_the_article_names(
     assert any(ELECTREK in q for q in _quotes(answer)), answer.to_json()["citations"]
 
 
+@pytest.mark.parametrize("question,lang", [("What is the article about?", "en"),
+                                           ("Di cosa parla l'articolo?", "it")])
+def test_what_the_article_is_about_is_answered_from_its_gist(assistant, question, lang):
+    answer = assistant.ask(question).answer()
+    assert not answer.abstained and _quotes(answer), answer.to_json()
+    assert detect_language(answer.text) == lang, answer.text
+    assert re.search(r"data cent|Tesla|Musk", answer.text), answer.text
+
+
+def test_what_the_article_says_of_someone_rests_on_the_sentences_naming_them(assistant):
+    answer = assistant.ask("What does the article say about Jassy?").answer()
+    assert not answer.abstained, answer.to_json()
+    quotes = _quotes(answer)
+    assert quotes and all("Jassy" in q for q in quotes), answer.to_json()["citations"]
+
+
 def test_who_someone_is_is_answered_from_the_sentences_about_them(assistant):
     """The model once made Chanos "an opponent of Amazon's Jeff Bezos" (he opposes Tesla)."""
     answer = assistant.ask("Who is Jim Chanos?").answer()
