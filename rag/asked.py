@@ -112,21 +112,27 @@ _DETERMINER = (r"(?:the|this|that|these|those|il|lo|la|i|gli|le|l['’]\s*|"
                r"questa|questo|queste|questi)")
 
 
+_COPULA = re.compile(r"is|was|are|were|è|e'|era|sono|erano|fu")
+
+
 def unnamed(question: str, claim: str) -> str:
     """The kind of thing ``question`` asks to name ("outlet": "Which outlet spotted the
     listing?") when ``claim`` opens with that word itself where the name should stand
-    ("The outlet spotted the listing in Austin"); else "". A name, a comma, a copula or a
-    relative clause after it ("The outlet Electrek…", "The outlet that…is Electrek") is
-    an answer's shape, and passes."""
+    ("The outlet spotted the listing in Austin", "L'azienda è leader di mercato"); else "".
+    A name, a comma, a relative clause or a copula before a name after it ("The outlet
+    Electrek…", "The outlet that…is Electrek", "The company is Ford") is an answer's
+    shape, and passes."""
     asked = _ASKED_ENTITY.search(question)
     if not asked:
         return ""
     noun = asked.group(1)
-    opening = re.match(rf"\W*{_DETERMINER}\s*{re.escape(noun)}\s+(\S+)", claim, re.IGNORECASE)
+    opening = re.match(rf"\W*{_DETERMINER}\s*{re.escape(noun)}\s+(\S+)(?:\s+(\S+))?", claim,
+                       re.IGNORECASE)
     if not opening or opening.group(1)[0].isupper() or re.fullmatch(
-            r"that|which|who|is|was|are|were|che|cui|è|e'|era|sono|erano|fu|,.*",
-            opening.group(1).casefold()):
+            r"that|which|who|che|cui|,.*", opening.group(1).casefold()):
         return ""
+    if _COPULA.fullmatch(opening.group(1).casefold()) and (opening.group(2) or "a")[0].isupper():
+        return ""  # "The company is Ford"; not "L'azienda è leader di mercato"
     return noun.casefold()
 
 

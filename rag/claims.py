@@ -4,7 +4,7 @@ Meaning, not spelling. A claim passes against an evidence item when:
 
 * every quantity it states (`rag.numbers`: a number with its scale — "22,1 miliardi" is
   "22.1 billion" — a number in words, a percentage, a date) is one the item or its
-  article's title states;
+  article's title states (a title that asks a question states nothing);
 * every name it uses is in the item or the title, or completes one the item uses with
   the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
   spelling of a name the item or article spells a little differently ("Cristian"/"Christian",
@@ -49,7 +49,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     ``question_words``: apply the rule on words taken from the question; ``speaking``: a
     speaker must speak in the item (else: be named in it); ``translates``: how a name of a
     claim in another language than the item's may be read as one the item uses."""
-    title = item.chunk.title
+    title = stating(item.chunk.title)
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
@@ -67,9 +67,15 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
     rule on names alone)."""
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
-    return _missing_name(claim, f"{item.chunk.title}\n{item.text}",
+    return _missing_name(claim, f"{stating(item.chunk.title)}\n{item.text}",
                          article.text if article else "", question,
                          translates if other_language else None)
+
+
+def stating(title: str) -> str:
+    """``title``, unless it asks a question: "La rivalità tra Musk e Bezos potrebbe
+    intensificarsi?" states nothing, and vouches for no claim's names or numbers."""
+    return "" if title.rstrip().endswith("?") else title
 
 
 # --------------------------------------------------------------------------- asides

@@ -147,6 +147,7 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
     ("Which outlet spotted Tesla's job listing?", "The outlet Electrek spotted it.", ""),
     ("Which outlet spotted Tesla's job listing?", "The outlet that spotted it was Electrek.", ""),
     ("Which company recalled 2.9 million vehicles?", "The company is Ford.", ""),
+    ("Quale azienda è leader nel cloud?", "L'azienda è leader di mercato nel cloud.", "azienda"),
     ("Which company recalled 2.9 million vehicles?", "Ford recalled them.", ""),
     ("Quale testata ha scoperto l'annuncio?", "L'annuncio è stato scoperto da Electrek.", ""),
     ("Quali offerte ha ampliato Tesla?", "Le offerte ampliate includono la connettività.", ""),

@@ -45,6 +45,14 @@ def test_a_ticker_the_article_gives_a_name_and_a_company_form_are_no_claims_of_t
     assert names("Shares of Tesla, Inc. and Microsoft Corp grew.") == [("tesla",), ("microsoft",)]
 
 
+def test_a_title_that_asks_a_question_vouches_for_nothing():
+    sentence = "L’azienda è stata leader di mercato nel cloud storage."
+    claim = "The rivalry between Musk and Bezos could intensify."
+    assert "Musk" in _fails(claim, sentence, title="La rivalità tra Musk e Bezos potrebbe "
+                                                   "intensificarsi?")
+    assert _fails(claim, sentence, title="La rivalità tra Musk e Bezos") == ""
+
+
 def test_names_skip_the_first_word_unless_the_question_names_it_and_dates_are_not_names():
     assert names("The rivalry between Elon Musk and Jeff Bezos") == [("elon", "musk"),
                                                                      ("jeff", "bezos")]
