@@ -37,7 +37,7 @@ from .asked import asked_for
 from .corpus import Article, answer_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
-from .evidence import Evidence, EvidenceSet, select_evidence
+from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
 from .filters import Filters
 from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
@@ -264,8 +264,11 @@ class _Builder:
         return self.answer(text, "generated", sentences, numbering, evidence, draft)
 
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
-        """The best evidence itself as the answer: quoted, or — in another language — the
-        model's restatement of it alone, checked as any claim and read as the same sentence."""
+        """The best evidence itself as the answer (with the sentence before, when it points
+        back to it: `with_antecedent`): quoted, or — in another language — the model's
+        restatement of it alone, checked as any claim and read as the same sentence."""
+        article = self.article(item)
+        item = with_antecedent(item, article.text) if article else item
         quote = self.quote(item)
         text, reason = quoted(quote.text), "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:

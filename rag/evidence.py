@@ -20,6 +20,7 @@ come first.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
@@ -37,6 +38,8 @@ from .speech import asked_speaker, speaks
 from .store import Store
 
 MIN_SENTENCE_CHARS = 20
+# How far back a sentence pointing back looks for the one it points to.
+ANTECEDENT_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,35 @@ class EvidenceSet:
 
     def get(self, number: int) -> Evidence | None:
         return next((e for e in self.items if e.number == number), None)
+
+
+# A sentence opening with a word that points back ("L'azienda è stata leader…", "It
+# grew…") names what it speaks of in the sentence before.
+_POINTS_BACK = re.compile(
+    r"^\W*(?:l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
+    r"questo|questa|questi|queste|ciò|esso|essa|egli|lui|lei|loro|the\s+company|the\s+firm|"
+    r"the\s+group|the\s+latter|it|this|these|he|she|they)\b(?!\s+(?-i:[A-ZÀ-Ý]))"
+    r"(?!\s+(?:week|weekend|year|month|morning|evening|quarter|season|time|settimana|anno|"
+    r"mese|mattina|sera|trimestre|stagione|volta)\b)",
+    re.IGNORECASE)  # not "La società E. W. Scripps…" (it names it), nor "This week…"
+
+
+def with_antecedent(item: Evidence, article_text: str) -> Evidence:
+    """``item``, joined to the sentence before it in ``article_text`` when it opens with a
+    word pointing back to it: quoted alone, "L'azienda è stata leader di mercato nel cloud
+    storage" does not say which company; with the sentence before, it says Amazon. A
+    heading before it ("Perché è importante") is no antecedent."""
+    if not _POINTS_BACK.match(item.text) or item.start > len(article_text):
+        return item
+    window = max(0, item.start - ANTECEDENT_CHARS)
+    before = split_sentences(article_text[window:item.start], item.chunk.lang)
+    if not before:
+        return item
+    start, end = window + before[-1][0], window + before[-1][1]
+    if not re.search(r"[.!?…\"”»)]\s*$", article_text[start:end]):
+        return item
+    return Evidence(item.number, item.chunk, start, item.end, article_text[start:item.end],
+                    item.score)
 
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,

@@ -127,6 +127,20 @@ def test_a_draft_that_fails_the_checks_is_answered_from_the_best_evidence_quoted
     assert answer.text.endswith("[1]") and answer.sentences[-1].reason == "quoted from the article"
 
 
+def test_a_quoted_sentence_pointing_back_comes_with_the_sentence_it_points_to(make):
+    """Alone, "L'azienda è stata leader di mercato nel cloud storage…" does not say which
+    company; the sentence before it in its paragraph says Amazon."""
+    assistant = make(FakeGenerator(lambda messages: ""))  # no draft: the evidence answers
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale azienda è leader di mercato nel cloud storage?").answer()
+    assert answer.kind == "extracted", answer.to_json()
+    (citation,) = answer.citations
+    article = assistant.store.article(citation.chunk.article_id)
+    assert article.text[citation.quote.start:citation.quote.end] == citation.quote.text
+    assert citation.quote.text.startswith("L’attività AWS di Amazon")
+    assert citation.quote.text.endswith("soluzioni di archiviazione aziendale.")
+
+
 def test_answering_embeds_the_question_and_the_candidate_sentences_once_each(make):
     assistant = make(FakeGenerator(lambda messages: ""), min_extract=1.01)
     assistant.index_files([REPO / "corpus"])
