@@ -45,8 +45,8 @@ def test_a_question_about_something_in_the_article_does_not(question):
     assert not asks_overview(question)
 
 
-def test_the_overview_is_written_from_the_articles_gist_not_its_likeness_to_the_question(
-        fake_assistant, tmp_path):
+def _assistant_reading(fake_assistant, tmp_path, draft: str):
+    """An assistant over ARTICLE whose model writes ``draft``, and the prompts it read."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "tesla.txt").write_text(ARTICLE, encoding="utf-8")
@@ -54,15 +54,27 @@ def test_the_overview_is_written_from_the_articles_gist_not_its_likeness_to_the_
 
     def reply(messages):
         read.append(messages[-1].content)
-        return "L'articolo parla di Tesla che potrebbe entrare nel settore dei data center [1]."
+        return draft
 
     assistant = fake_assistant(reply)
     assistant.index_files([corpus])
+    return assistant, read
+
+
+def _items(prompt: str) -> list[str]:
+    return [line.split("] ", 1)[1] for line in prompt.splitlines() if line.startswith("[")]
+
+
+def test_the_overview_is_written_from_the_articles_gist_not_its_likeness_to_the_question(
+        fake_assistant, tmp_path):
+    assistant, read = _assistant_reading(
+        fake_assistant, tmp_path,
+        "L'articolo parla di Tesla che potrebbe entrare nel settore dei data center [1].")
     answer = assistant.ask("Di cosa parla l'articolo?").answer()
     assert answer.kind == "generated", answer.to_json()["sentences"]
     assert "entrare nel settore dei data center" in answer.citations[0].quote.text
     assert "Ricevi una notifica" not in read[0]  # a newsletter prompt is no gist
-    gist = [line.split("] ", 1)[1] for line in read[0].splitlines() if line.startswith("[")]
+    gist = _items(read[0])
     where = [ARTICLE.index(text) for text in gist]
     assert len(gist) == 4 and where == sorted(where), gist  # in the article's order
 
@@ -81,20 +93,12 @@ def test_a_question_on_what_the_articles_say_of_a_subject_names_it(question, sub
 
 def test_what_the_article_says_of_a_subject_is_every_sentence_naming_it(fake_assistant,
                                                                       tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "tesla.txt").write_text(ARTICLE, encoding="utf-8")
-    read: list[str] = []
-
-    def reply(messages):
-        read.append(messages[-1].content)
-        return "L'articolo dice che Amazon guida il mercato dei data center con AWS [1]."
-
-    assistant = fake_assistant(reply)
-    assistant.index_files([corpus])
+    assistant, read = _assistant_reading(
+        fake_assistant, tmp_path,
+        "L'articolo dice che Amazon guida il mercato dei data center con AWS [1].")
     answer = assistant.ask("Cosa dice l'articolo su Amazon?").answer()
     assert answer.kind == "generated", answer.to_json()["sentences"]
-    items = [line for line in read[0].splitlines() if line.startswith("[")]
-    assert len(items) == 2 and all("Amazon" in line for line in items), items
+    items = _items(read[0])
+    assert len(items) == 2 and all("Amazon" in item for item in items), items
     nothing = assistant.ask("Cosa dice l'articolo su Microsoft?").answer()
     assert nothing.abstained and len(read) == 1  # no sentence names it: no model call
