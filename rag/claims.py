@@ -50,13 +50,10 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     speaker must speak in the item (else: be named in it); ``translates``: how a name of a
     claim in another language than the item's may be read as one the item uses."""
     title = stating(item.chunk.title)
-    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
-            or _missing_name(claim, f"{title}\n{item.text}",
-                             article.text if article else "", question,
-                             translates if other_language else None)
+            or missing_name(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
                                item.chunk.lang or None) if question_words else ""))
 
@@ -64,7 +61,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
 def missing_name(claim: str, item: Evidence, article: Article | None, question: str = "",
                  lang: str | None = None, translates: Translates | None = None) -> str:
     """The name of ``claim`` that ``item`` does not use, quoted; or "" (`disagreement`'s
-    rule on names alone)."""
+    rule on names, alone). ``translates`` applies only when ``lang`` is not the item's."""
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
     return _missing_name(claim, f"{stating(item.chunk.title)}\n{item.text}",
