@@ -19,7 +19,9 @@ Meaning, not spelling. A claim passes against an evidence item when:
 * in the item's own language, every word it takes from the question is one the item (or
   its title) uses too: a small model fills the question's premise into an evidence
   sentence about something else ("I cloroplasti con guaina…" for a sentence about
-  mesophyll chloroplasts; "la commedia…" for a sentence about a drama).
+  mesophyll chloroplasts; "la commedia…" for a sentence about a drama). The question's
+  frame of time ("this week", "di recente", "soon": `rag.dates.without_relative_times`)
+  is when it is asked, not a fact: "JetBlue announced a deal this week" may keep it.
 
 `disagreement` returns what the item does not state, quoted for a reader ("“Electrek”"),
 or "" when the claim holds.
@@ -31,6 +33,7 @@ import re
 from typing import Callable
 
 from .corpus import Article
+from .dates import without_relative_times
 from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
 from .names import fold_name, in_other_words, names, question_names, variant_of
@@ -162,7 +165,8 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
     words differ anyway, and meaning is left to the support score."""
     if not question or not lang or evidence_lang != lang:
         return ""
-    asked = set(analyze(question, lang)) - set(analyze(_ABOUT_THE_TEXT, lang))
+    asked = (set(analyze(without_relative_times(question), lang))
+             - set(analyze(_ABOUT_THE_TEXT, lang)))
     used = set(analyze(evidence, lang))
     named = {w for run in names(claim, question_names(question)) for w in run}
     for word in words(claim):

@@ -153,6 +153,22 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [(name, re.compile(p, re.IGNORECASE)) 
 ]]
 
 
+# Expressions whose day depends on when they are said ("this week", "di recente", "soon"):
+# a question's frame of time, not a fact an article states in the same words.
+_RELATIVE = {"this_year", "last_year", "this_month", "last_month", "last_weekend", "weekend",
+             "this_week", "last_week", "recent", "last_n", "ago", "day_before_yesterday",
+             "yesterday", "today"}
+_SOON = re.compile(r"\b(?:soon|shortly|a\s+breve|prossimamente|tra\s+poco)\b", re.IGNORECASE)
+
+
+def without_relative_times(text: str) -> str:
+    """``text`` without its expressions of time relative to the day it is said."""
+    for name, pattern in _PATTERNS:
+        if name in _RELATIVE:
+            text = pattern.sub(" ", text)
+    return _SOON.sub(" ", text)
+
+
 def date_range_from_question(question: str, today: dt.date) -> DateRange | None:
     """The first and last day the question's time expressions point at, or None."""
     ranges = list(_ranges(question, today))

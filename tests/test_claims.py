@@ -155,6 +155,22 @@ def test_a_word_taken_from_the_question_must_be_one_the_evidence_uses():
                   evidence, question="What are sheath chloroplasts specialised for?") == ""
 
 
+def test_the_questions_frame_of_time_is_no_borrowed_word():
+    """"This week", "recently", "soon" say when the question is asked, not what the
+    evidence states: a claim may keep them. The question's other words still count."""
+    text = "JetBlue Airways on Thursday announced it would buy Spirit Airlines."
+    item = Evidence(1, Chunk("a:0", "a", 0, text, 0, len(text), "", "en"), 0, len(text), text, 0.8)
+    question = "Which airline announced a deal this week to buy Spirit Airlines?"
+    for claim, missing in [("JetBlue Airways announced it would buy Spirit Airlines this week.", ""),
+                           ("JetBlue Airways announced a deal this week to buy Spirit Airlines.",
+                            "“deal”")]:
+        assert disagreement(claim, item, Article("a", "", text), question, "en") == missing
+    assert _fails("L'Unione europea richiederà presto un caricatore unico.",
+                  "L'Unione europea richiederà un caricatore unico.",
+                  question="Chi richiederà a breve un caricatore unico, di recente?",
+                  lang="it") == ""
+
+
 def test_a_name_in_another_language_passes_when_it_means_the_same():
     """An English claim over an Italian sentence: "Ottoman Empire" is the sentence's "Impero
     ottomano" when the translation test says so, "Mongols" its "mongoli" by their letters."""

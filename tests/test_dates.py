@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from rag.dates import MONTHS, date_range_from_question, month_alone
+from rag.dates import MONTHS, date_range_from_question, month_alone, without_relative_times
 
 TODAY = dt.date(2022, 9, 1)  # a Thursday
 D = dt.date
@@ -130,3 +130,14 @@ def test_month_names_come_in_six_languages():
     assert month_alone("en mai", 3, "mai", "fr") == 5
     assert month_alone("What happened in May?", 17, "May", "en") == 5
     assert month_alone("It may rain", 3, "may", "en") == 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Who resigned this week?", "Who resigned ?"),
+    ("Cosa ha detto di recente, la settimana scorsa?", "Cosa ha detto , la ?"),
+    ("Which law will soon apply?", "Which law will apply?"),
+    ("What happened three days ago or yesterday?", "What happened or ?"),
+    ("What happened in June 2022?", "What happened in June 2022?"),  # a date, not a frame
+])
+def test_without_relative_times(text, expected):
+    assert without_relative_times(text).split() == expected.split()
