@@ -82,16 +82,21 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
 def _patterns(verbs: str) -> tuple[re.Pattern, re.Pattern]:
     """The verbs, and a name just before them, compiled once per alternation."""
     return (re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE),
-            re.compile(rf"(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},)?\s+(?:has\s+|had\s+)?"
+            re.compile(rf"(?P<apposed>,\s)?(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},|(?(apposed),))?"
+                       rf"\s+(?:has\s+|had\s+)?"
                        rf"(?:{verbs})\b"))
 
 
 def speaks(who: str, sentence: str) -> bool:
     """Whether ``sentence`` gives the words or view of ``who`` ("Andy Jassy", "Chanos", "the
-    CEO of Amazon"): its last name (the last capitalized word) is a word of one of the
-    sentence's speakers, or of the phrase naming one ("il CEO di Amazon, Andy Jassy")."""
+    CEO of Amazon", "Olivia Newton-John's husband"): its last name (the last capitalized
+    word; after a possessive, the last word: "husband") is a word of one of the sentence's
+    speakers, or of the phrase naming one ("il CEO di Amazon, Andy Jassy", "her husband,
+    John Easterling, wrote")."""
+    described = re.search(r"['’]s\s+([a-zà-ý][\w\s]*)$", who)  # "Newton-John's husband"
     capitalized = [w for w in re.findall(r"\w{2,}", who) if w[0].isupper()]
-    last = fold_name((capitalized or re.findall(r"\w+", who) or [""])[-1])
+    last = fold_name(described.group(1).split()[-1] if described else
+                     (capitalized or re.findall(r"\w+", who) or [""])[-1])
     return bool(last) and any(last in _speaking_words(phrase) for phrase in _phrases(sentence))
 
 
@@ -116,7 +121,7 @@ def _phrases(sentence: str) -> tuple[str, ...]:
     verbs = f"{SAYING}|{REPORTING}"
     found = speakers(sentence, verbs)
     found += [m.group("who") for m in re.finditer(
-        rf"(?P<who>(?:[^\W\d][\w’'\-]*\s+){{1,6}})(?:has\s+|had\s+)?(?:{verbs})\b", sentence,
+        rf"(?P<who>(?:[^\W\d][\w’'\-]*,?\s+){{1,6}})(?:has\s+|had\s+)?(?:{verbs})\b", sentence,
         re.IGNORECASE)]
     described = re.finditer(rf"\b(?:{verbs})\s+(?P<who>[a-zà-ý][^,.;:!?“”«»\"]{{0,60}}"
                             rf"(?:,\s*{_NAME})?)", sentence, re.IGNORECASE)

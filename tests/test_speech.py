@@ -51,6 +51,19 @@ def test_a_speaker_named_first_is_not_followed_by_what_they_said():
     assert speakers("L’annuncio riporta la località di Austin, dove ha sede Tesla.") == []
 
 
+def test_a_speaker_set_off_by_commas_before_the_verb_speaks():
+    """"…,” her husband, John Easterling, wrote in a statement on Instagram": the name
+    between commas speaks, not the last name after the verb; a place before a comma and
+    the verb is no speaker."""
+    widow = ("“She passed away peacefully,” her husband, John Easterling, wrote in a statement "
+             "on the singer’s verified Instagram account.")
+    assert speakers(widow) == ["John Easterling"]
+    assert speaks("John Easterling", widow) and speaks("Olivia Newton-John's husband", widow)
+    assert not speaks("Olivia Newton-John's daughter", widow)
+    assert speakers("In Rome, said the minister, prices rose.") == []
+    assert speakers("A Roma, ha detto il ministro, i prezzi sono saliti.") == []
+
+
 @pytest.mark.parametrize("sentence, who", [
     (JASSY, "Andy Jassy"), (JASSY, "Jassy"), (JASSY, "the CEO of Amazon"),
     (CHANOS, "Jim Chanos"), (ELECTREK, "Electrek"), (LEASE, "The Information"),
