@@ -136,6 +136,19 @@ def unnamed(question: str, claim: str) -> str:
     return noun.casefold()
 
 
+# "How old was she?", "Quanto è alto…?": the adjective names the kind of amount asked for;
+# an answer states it as a number ("She was 73 years old"), the evidence may not use it.
+_DIMENSION = re.compile(
+    r"\bhow\s+(?:old|tall|high|heavy|deep|wide|fast|far|long|big|large)\b|"
+    r"^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|profond|larg|distant|grand)\w*",
+    re.IGNORECASE)
+
+
+def without_dimension(question: str) -> str:
+    """``question`` without the word naming the dimension it asks for ("how old")."""
+    return _DIMENSION.sub(" ", question)
+
+
 def asked_for(question: str) -> Asked:
     """What ``question`` asks for: ``"quantity"``, ``"time"`` or ``""``."""
     if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question

@@ -21,7 +21,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   sentence about something else ("I cloroplasti con guaina…" for a sentence about
   mesophyll chloroplasts; "la commedia…" for a sentence about a drama). The question's
   frame of time ("this week", "di recente", "soon": `rag.dates.without_relative_times`)
-  is when it is asked, not a fact: "JetBlue announced a deal this week" may keep it.
+  is when it is asked, not a fact: "JetBlue announced a deal this week" may keep it; so
+  is the dimension it asks for ("How old was she?": "She was 73 years old").
 
 `disagreement` returns what the item does not state, quoted for a reader ("“Electrek”"),
 or "" when the claim holds.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from .asked import without_dimension
 from .corpus import Article
 from .dates import without_relative_times
 from .evidence import Evidence
@@ -165,7 +167,7 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
     words differ anyway, and meaning is left to the support score."""
     if not question or not lang or evidence_lang != lang:
         return ""
-    asked = (set(analyze(without_relative_times(question), lang))
+    asked = (set(analyze(without_relative_times(without_dimension(question)), lang))
              - set(analyze(_ABOUT_THE_TEXT, lang)))
     used = set(analyze(evidence, lang))
     named = {w for run in names(claim, question_names(question)) for w in run}

@@ -156,8 +156,9 @@ def test_a_word_taken_from_the_question_must_be_one_the_evidence_uses():
 
 
 def test_the_questions_frame_of_time_is_no_borrowed_word():
-    """"This week", "recently", "soon" say when the question is asked, not what the
-    evidence states: a claim may keep them. The question's other words still count."""
+    """"This week", "recently", "soon" say when the question is asked, and "how old" what
+    kind of amount it asks for, not what the evidence states: a claim may keep them. The
+    question's other words still count."""
     text = "JetBlue Airways on Thursday announced it would buy Spirit Airlines."
     item = Evidence(1, Chunk("a:0", "a", 0, text, 0, len(text), "", "en"), 0, len(text), text, 0.8)
     question = "Which airline announced a deal this week to buy Spirit Airlines?"
@@ -165,6 +166,11 @@ def test_the_questions_frame_of_time_is_no_borrowed_word():
                            ("JetBlue Airways announced a deal this week to buy Spirit Airlines.",
                             "“deal”")]:
         assert disagreement(claim, item, Article("a", "", text), question, "en") == missing
+    article = "Olivia Newton-John died on Monday. She was 73."
+    obituary = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "", "en"), 0,
+                        len(article), article, 0.8)
+    assert disagreement("Olivia Newton-John died on Monday, 73 years old.", obituary,
+                        Article("a", "", article), "How old was Olivia Newton-John?", "en") == ""
     assert _fails("L'Unione europea richiederà presto un caricatore unico.",
                   "L'Unione europea richiederà un caricatore unico.",
                   question="Chi richiederà a breve un caricatore unico, di recente?",
