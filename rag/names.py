@@ -49,6 +49,10 @@ mercoledi giovedi venerdi sabato domenica""".split())
 CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
 # A company's legal form after its name ("Tesla, Inc.", "Microsoft Corp") names no one else.
 COMPANY_FORMS = frozenset("inc corp corporation ltd llc plc spa srl gmbh".split())
+# A title before or after a name ("JetBlue CEO Robin Hayes", "Jackson Mayor Chokwe
+# Lumumba", "President Joe Biden") is no part of it: it ends one name and starts the next.
+TITLES = frozenset("""ceo cfo coo cto cio chairman chairwoman president mayor governor gov
+senator sen rep administrator minister secretary""".split())
 # Words that open a sentence before a name ("In Tesla's plan", "Secondo Electrek").
 _OPENERS = set("""the a an in on at for by with as from to after before when while since
 according both and but if il lo la i gli le un una uno nel nella nei negli nelle per secondo
@@ -57,8 +61,8 @@ con da dal dalla dopo prima quando mentre anche ma se""".split())
 
 def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
     """Runs of capitalized words ("Jeff Bezos"; "Musk-Bezos" is two), accent-folded,
-    possessives stripped; month and weekday names are dates, not names, and a company's
-    legal form ("Inc") is no name.
+    possessives stripped; month and weekday names are dates, not names, a company's legal
+    form ("Inc") is no name, and a title ("CEO", "Mayor") separates two.
 
     A sentence's first word is capitalized anyway: alone, or as a function word ("In",
     "The", "Secondo") before a name, it counts only when it is one of the ``known`` names
@@ -69,14 +73,25 @@ def names(text: str, known: frozenset[str] = frozenset()) -> list[tuple[str, ...
     skip = first.end() if first else 0
     runs = []
     for m in _NAME_RUN.finditer(body):
-        run = tuple(w for w in (fold_name(w) for w in _WORDS_OF_RUN.split(m.group(0)))
-                    if w not in CALENDAR and w not in COMPANY_FORMS)
-        if run and m.start() < skip and run[0] not in known and (
-                len(run) == 1 or run[0] in _OPENERS):
-            run = run[1:]
-        if run:
-            runs.append(run)
+        parts = _between_titles(m.group(0))
+        first = parts[0]
+        if first and m.start() < skip and first[0] not in known and (
+                len(parts) == 1 and len(first) == 1 or first[0] in _OPENERS):
+            parts[0] = first[1:]
+        runs += [run for run in parts if run]
     return runs
+
+
+def _between_titles(run: str) -> list[tuple[str, ...]]:
+    """The names of a run of capitalized words, folded, split at its titles ("Amazon CEO
+    Andy Jassy": "amazon", "andy jassy"), without dates and legal forms."""
+    found: list[tuple[str, ...]] = [()]
+    for word in map(fold_name, _WORDS_OF_RUN.split(run)):
+        if word in TITLES:
+            found.append(())
+        elif word not in CALENDAR and word not in COMPANY_FORMS:
+            found[-1] += (word,)
+    return found
 
 
 def question_names(question: str) -> frozenset[str]:

@@ -53,3 +53,14 @@ def test_names_joined_by_a_hyphen_are_each_a_name():
     assert question_names("What could make the Musk-Bezos rivalry grow?") == {"musk", "bezos"}
     assert speaks_of(question_names("Why might the Musk-Bezos rivalry grow?"),
                      "La rivalità tra Musk e Bezos potrebbe intensificarsi?")
+
+
+def test_a_title_separates_two_names_and_is_neither():
+    """"JetBlue CEO Robin Hayes" names JetBlue and Robin Hayes; "CEO" is neither, so "JetBlue
+    Airways CEO is Robin Hayes" needs no "JetBlue Airways CEO" in the article."""
+    assert names("Amazon CEO Andy Jassy said AWS grew.") == [("amazon",), ("andy", "jassy"),
+                                                              ("aws",)]
+    assert names("JetBlue Airways CEO is Robin Hayes.") == [("jetblue", "airways"),
+                                                           ("robin", "hayes")]
+    assert names("Ha parlato President Joe Biden.") == [("joe", "biden")]
+    assert names("Tesla cresce.") == []  # a sentence's first word alone is no name
