@@ -14,14 +14,15 @@ headline questions, nor sentences of an article that names nothing the question 
 ("Quanti abitanti ha Torino?" is not answered from an article on Newcastle, however alike
 its sentences are: `rag.names.speaks_of`). When the question asks what someone said
 ("what did Jassy say?", "cosa ha detto Chanos?"), sentences in which that person speaks
-come first.
+come first, and a sentence of a quotation that names them elsewhere comes with the sentence
+that does: news quotes run over several sentences and name their speaker once.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Collection, Sequence
 
 import numpy as np
@@ -34,12 +35,14 @@ from .injection import overlaps
 from .lexical import analyze, analyze_query
 from .names import speaks_of
 from .retrieve import Hit
-from .speech import asked_speaker, speaks
+from .speech import asked_speaker, quoted_by, speaks
 from .store import Store
 
 MIN_SENTENCE_CHARS = 20
 # How far back a sentence pointing back looks for the one it points to.
 ANTECEDENT_CHARS = 600
+# How long a quoted sentence may grow when it takes in the sentence naming its speaker.
+QUOTE_CHARS = 800
 
 
 @dataclass(frozen=True)
@@ -134,29 +137,46 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
                     rank_weight: float, subject: Collection[str] = ()) -> EvidenceSet:
     """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector),
     taken only from articles that name one of the ``subject`` names, if any are given."""
-    found = candidates(hits, store, subject)
+    speaker = asked_speaker(question)
+    found = candidates(hits, store, subject, speaker)
     if not found:
         return EvidenceSet()
     vectors = embedder.embed([c.text for c in found], kind="document",
                              titles=[c.chunk.title for c in found])
     dense = vectors @ np.asarray(query, np.float32)
     lexical = _overlaps(question, [c.text for c in found], [c.chunk.lang for c in found])
-    speaker = asked_speaker(question)
     scored = []
     for c, d, w in zip(found, dense, lexical):
         score = float(d) + lexical_weight * w - rank_weight * math.log(c.rank)
         if speaker and speaks(speaker, c.text):
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
-    chosen = sorted(scored, key=lambda c: (-c.score, c.rank, c.start))[:n]
+    chosen = _distinct(sorted(scored, key=lambda c: (-c.score, c.rank, c.start)), n)
     return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, c.score)
                              for number, c in enumerate(chosen, start=1)))
 
 
-def candidates(hits: Sequence[Hit], store: Store,
-               subject: Collection[str] = ()) -> list[Candidate]:
+def _distinct(ranked: Sequence[Candidate], n: int) -> list[Candidate]:
+    """The first ``n`` of ``ranked`` that do not overlap one before them: a quotation's
+    sentences each come with the one naming its speaker (`with_speaker`). Of two that
+    overlap, the one holding the other takes its place, with its score."""
+    chosen: list[Candidate] = []
+    for c in ranked:
+        same = next((i for i, o in enumerate(chosen) if o.chunk.article_id == c.chunk.article_id
+                     and o.start < c.end and c.start < o.end), None)
+        if same is None and len(chosen) < n:
+            chosen.append(c)
+        elif same is not None and c.start <= chosen[same].start and chosen[same].end <= c.end:
+            chosen[same] = replace(c, score=chosen[same].score)
+    return chosen
+
+
+def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
+               speaker: str = "") -> list[Candidate]:
     """Each distinct, usable sentence of the hits (not flagged, not a headline question)
-    whose article names one of the ``subject`` names (`rag.names.speaks_of`)."""
+    whose article names one of the ``subject`` names (`rag.names.speaks_of`). A sentence
+    of a quotation whose ``speaker`` is named in another of its sentences comes with that
+    one (`with_speaker`)."""
     found: dict[tuple[str, int, int], Candidate] = {}
     flagged: dict[str, tuple | None] = {}
     for hit in hits:
@@ -172,7 +192,32 @@ def candidates(hits: Sequence[Hit], store: Store,
                     or overlaps(key[1:], flagged[chunk.article_id])):
                 continue
             found[key] = Candidate(chunk, key[1], key[2], text, hit.rank)
+    if speaker:
+        return [with_speaker(c, store.article(c.chunk.article_id), speaker)
+                for c in found.values()]
     return list(found.values())
+
+
+def with_speaker(candidate: Candidate, article: Article | None, speaker: str) -> Candidate:
+    """``candidate``; or, when it is a sentence of a quotation that names its ``speaker`` in
+    another sentence ("“When Delta announced the fare in 2012…" after "“…,” said Scott
+    Keyes"), the span of the ``article`` from it to that one, so that it says whose words
+    it gives (unless that is longer than `QUOTE_CHARS`)."""
+    if article is None or speaks(speaker, candidate.text):
+        return candidate
+    first = max(0, candidate.start - QUOTE_CHARS)
+    window = article.text[first:candidate.end + QUOTE_CHARS]
+    spans = [(first + a, first + b) for a, b in split_sentences(window, candidate.chunk.lang)]
+    sentences = [article.text[a:b] for a, b in spans]
+    here = next((i for i, (a, b) in enumerate(spans) if a <= candidate.start < b), None)
+    owner = quoted_by(sentences)[here] if here is not None else None
+    if owner is None or not speaks(speaker, sentences[owner]):
+        return candidate
+    start = min(candidate.start, spans[owner][0])
+    end = max(candidate.end, spans[owner][1])
+    if end - start > QUOTE_CHARS:
+        return candidate
+    return Candidate(candidate.chunk, start, end, article.text[start:end], candidate.rank)
 
 
 def _flagged(article: Article | None, subject: Collection[str]) -> tuple | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Sequence
 
 from .names import CALENDAR, fold_name
 
@@ -131,3 +132,59 @@ def _phrases(sentence: str) -> tuple[str, ...]:
 
 def _speaking_words(phrase: str) -> set[str]:
     return {fold_name(w) for w in re.findall(r"\w{2,}", phrase)}
+
+
+
+_OPENING, _CLOSING, _STRAIGHT = "“«", "”»", '"'
+
+
+def quoted_by(sentences: Sequence[str]) -> list[int | None]:
+    """For each of ``sentences`` (in order), the index of the sentence naming who speaks the
+    quotation it is part of, or None. News quotes run over several sentences and name their
+    speaker once: "“Spirit and Frontier play a big role…,” said Scott Keyes… “When Delta
+    announced the basic economy fare in 2012… I’m not a fan of either merger…”". A quoted
+    sentence without a speaker of its own goes with the nearest one before it in the same
+    unbroken run of quoted sentences (else the nearest after it); who speaks is read
+    outside the quotation marks only ("When Delta announced…" inside is what was said)."""
+    owner: list[int | None] = [None] * len(sentences)
+    run: dict[int, bool] = {}  # index: whether it names a speaker
+    depth = 0
+    for i, sentence in enumerate(sentences):
+        after = _depth_after(sentence, depth)
+        if depth > 0 or sentence.lstrip()[:1] in _OPENING + _STRAIGHT or after > 0:
+            run[i] = bool(speakers(_outside(sentence, depth)))
+        else:
+            _own(run, owner)
+            run = {}
+        depth = after
+    _own(run, owner)
+    return owner
+
+
+def _own(run: dict[int, bool], owner: list[int | None]) -> None:
+    speaking = [i for i, named in run.items() if named]
+    for i in run:
+        before = [j for j in speaking if j <= i]
+        owner[i] = before[-1] if before else next(iter(speaking), None)
+
+
+def _depth_after(sentence: str, depth: int) -> int:
+    for char in sentence:
+        if char in _OPENING or (char == _STRAIGHT and depth == 0):
+            depth += 1
+        elif char in _CLOSING or char == _STRAIGHT:
+            depth = max(0, depth - 1)
+    return depth
+
+
+def _outside(sentence: str, depth: int) -> str:
+    """``sentence`` with what is inside quotation marks (open at ``depth``) as "…"."""
+    kept = []
+    for char in sentence:
+        inside = depth > 0
+        depth = _depth_after(char, depth)
+        if char in _OPENING + _CLOSING + _STRAIGHT or not inside and depth == 0:
+            kept.append(char)
+        elif not kept or kept[-1] != "…":
+            kept.append("…")
+    return "".join(kept)

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.speech import asked_speaker, speakers, speaks
+from rag.chunking import Chunk
+from rag.corpus import Article
+from rag.evidence import Candidate, with_speaker
+from rag.speech import asked_speaker, quoted_by, speakers, speaks
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,3 +130,62 @@ def test_words_nobody_in_the_articles_said_are_not_answered(fake_assistant):
     unchecked = fake_assistant(reply, min_evidence=0, min_extract=0, check_question_words=False,
                      check_speakers=False)
     assert unchecked.ask(question).answer().kind == "generated"  # Bezos is named: enough
+
+
+KEYES = ["“Spirit and Frontier play a big role in the fare you pay,” said Scott Keyes, founder "
+         "of Scott’s Cheap Flights.",
+         "“When Delta announced the basic economy fare in 2012, they described it as a "
+         "‘Spirit-matching fare.’",
+         "I’m not a fan of either merger.”",
+         "For that reason, the deal will face antitrust scrutiny.",
+         "“We made some positive gains within the system.",
+         "We are encouraged,” Mayor Chokwe Antar Lumumba said Thursday."]
+
+
+def test_a_quotation_over_several_sentences_is_spoken_by_the_one_it_names():
+    """Each quoted sentence goes with the sentence naming its speaker, before or after it in
+    the same quotation; "When Delta announced…" inside the quotation names no speaker."""
+    assert quoted_by(KEYES) == [0, 0, 0, None, 5, 5]
+    assert quoted_by(["Reeves said: “There were challenges.", "We think it is quick.”",
+                      "Schools were shut."]) == [0, 0, None]
+    assert quoted_by(["Tesla grew.", "“Nobody said who.”"]) == [None, None]
+
+
+def test_a_quoted_sentence_comes_with_the_sentence_naming_its_speaker():
+    """Asked what Keyes said, the Delta sentence is evidence that says it is his words; asked
+    nothing of anyone, or of someone else, it stays one sentence."""
+    text = " ".join(KEYES)
+    article = Article("a", "Deal", text, lang="en")
+    start = text.index("“When Delta")
+    end = start + len(KEYES[1])
+    delta = Candidate(Chunk("a:0", "a", 0, text, 0, len(text), "Deal", "en"), start, end,
+                      text[start:end], 1)
+    joined = with_speaker(delta, article, "Scott Keyes")
+    assert joined.text == " ".join(KEYES[:2]) and speaks("Scott Keyes", joined.text)
+    assert with_speaker(delta, article, "Lumumba") == delta
+
+
+def test_asked_for_someones_words_the_evidence_holds_each_quotation_once():
+    """The Delta sentence, joined to Keyes's, takes the place of his sentence alone rather
+    than repeating it beside it; other sentences stay one each."""
+    from rag.evidence import select_evidence
+    from rag.retrieve import Hit
+    from tests.fakes import FakeEmbedder
+
+    text = " ".join(KEYES)
+    article = Article("a", "Deal", text, lang="en")
+
+    class OneArticle:
+        def article(self, article_id):
+            return article
+
+    embedder = FakeEmbedder()
+    question = "What did Scott Keyes say about Delta?"
+    evidence = select_evidence(question, embedder.embed([question], kind="query")[0],
+                               [Hit(Chunk("a:0", "a", 0, text, 0, len(text), "Deal", "en"),
+                                    1, 1.0, 0.9)], OneArticle(), embedder, n=4,
+                               lexical_weight=0.3, rank_weight=0.02)
+    texts = [e.text for e in evidence.items]
+    assert texts[0].startswith(KEYES[0]) and "Delta" in texts[0]
+    assert sum(KEYES[0] in t for t in texts) == 1
+    assert KEYES[3] in texts
