@@ -235,7 +235,8 @@ def summary(records: list[Record]) -> dict[str, float]:
 
 class ReplayedDrafts:
     """A generator that writes, for each question, the draft a recorded run wrote for it
-    (and nothing for a prompt it has no record of); tokens are counted by ``real``."""
+    (and nothing for a question it has no record of); tokens are counted, and other
+    prompts (translating a question) answered, by ``real``."""
 
     def __init__(self, records: Path, real):
         self.drafts = {" ".join(r["question"].split()): r["draft"]
@@ -248,9 +249,12 @@ class ReplayedDrafts:
     def prime(self, prefix):
         return None
 
-    def generate(self, messages, **_):
+    def generate(self, messages, **options):
         asked = re.search(r"\nQuestion: (.*)\nAnswer in ", messages[-1].content)
-        yield self.drafts.get(" ".join(asked.group(1).split()), "") if asked else ""
+        if not asked:
+            yield from self.real.generate(messages, **options)
+            return
+        yield self.drafts.get(" ".join(asked.group(1).split()), "")
 
 
 def in_english(questions: list[Question], generator, cache: Path) -> list[Question]:

@@ -66,6 +66,7 @@ class Timings:
 
     language_ms: float = 0.0
     condense_ms: float = 0.0
+    translate_ms: float = 0.0
     retrieve_ms: float = 0.0
     evidence_ms: float = 0.0
     first_evidence_ms: float = 0.0

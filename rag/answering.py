@@ -6,6 +6,9 @@
    that answer (for a question on what the articles say, "What is the article about?",
    "What does it say about Jassy?", `rag.overview` picks them); they are sent out at once
    (`Sources`), before the model reads anything;
+   When none answers well enough and the passages are mostly in another language than
+   the question, the model translates the question into theirs and the search runs again
+   with it (across languages no word matches, and every score is lower);
 3. no sentence answers well enough: the assistant abstains, without calling the model;
 4. *reading*, *writing* — the model reads the numbered evidence and writes a draft
    citing it (`Draft` pieces);
@@ -55,6 +58,9 @@ from .store import Store
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
 
 CONDENSE_TOKENS = 60
+TRANSLATE_TOKENS = 80
+# The passages a question is translated for: most of the first ones in another language.
+LANGUAGE_PASSAGES = 5
 # "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
@@ -116,7 +122,7 @@ class Answerer:
             standalone = self.condense(history, question)
             clock.lap("condense_ms")
         yield Stage("searching", clock.elapsed())
-        hits, evidence = self._search(standalone, options, clock)
+        hits, evidence = self._search(standalone, lang, options, clock)
         yield Sources(tuple(hits), evidence.items)
         clock.mark("first_evidence_ms")
         build = _Builder(self, question, standalone, lang, tuple(hits), clock)
@@ -128,23 +134,52 @@ class Answerer:
         yield Stage("checking", clock.elapsed())
         yield Done(self._settle(build, draft, evidence, options))
 
-    def _search(self, standalone: str, options: Options,
+    def _search(self, standalone: str, lang: str, options: Options,
                 clock: Clock) -> tuple[list[Hit], EvidenceSet]:
+        """The passages and the evidence for the question. When no evidence answers well
+        enough and the passages are mostly in another language, the question is
+        translated into theirs (`translate`) and searched again: across languages no word
+        matches and every score is lower. The better of the two searches is kept."""
+        hits, evidence = self._find(standalone, standalone, options, clock)
+        target = passage_language(hits, lang) if self.settings.translate_questions else ""
+        if target and evidence.best < self.settings.min_evidence:
+            translated = self.translate(standalone, target)
+            clock.lap("translate_ms")
+            if translated != standalone:
+                again = self._find(standalone, translated, options, clock)
+                if again[1].best > evidence.best:
+                    hits, evidence = again
+        return hits, evidence
+
+    def _find(self, standalone: str, asked: str, options: Options,
+              clock: Clock) -> tuple[list[Hit], EvidenceSet]:
+        """The passages found for ``asked`` (``standalone``, or its translation), and the
+        evidence chosen from them."""
         s = self.settings
-        query = self.embedder.embed([standalone], kind="query")[0]
-        hits = self.retriever.search(standalone, k=options.k, mode=options.mode,
+        query = self.embedder.embed([asked], kind="query")[0]
+        hits = self.retriever.search(asked, k=options.k, mode=options.mode,
                                      filters=options.filters, today=options.today, vector=query)
         clock.lap("retrieve_ms")
         subject = question_names(standalone) if s.check_subject else frozenset()
         evidence = overview_evidence(standalone, hits, self.store, self.embedder,
                                      n=s.evidence_sentences, subject=subject)
         if not evidence.items:
-            evidence = select_evidence(standalone, query, hits, self.store, self.embedder,
+            evidence = select_evidence(asked, query, hits, self.store, self.embedder,
                                        n=s.evidence_sentences,
                                        lexical_weight=s.evidence_lexical_weight,
                                        rank_weight=s.evidence_rank_weight, subject=subject)
         clock.lap("evidence_ms")
         return hits, evidence
+
+    def translate(self, question: str, lang: str) -> str:
+        """``question`` in ``lang``, by the model (greedy); the question itself when the
+        model replies with nothing usable."""
+        messages = [Message(role, content) for role, content in
+                    prompts.translate_messages(question, lang)]
+        text = "".join(self.generator.generate(messages, max_tokens=TRANSLATE_TOKENS,
+                                               temperature=0.0))
+        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+        return line.strip('"“”«»') or question
 
     def _write(self, standalone: str, evidence: EvidenceSet, lang: str, options: Options,
                clock: Clock) -> Iterator[Event]:
@@ -229,6 +264,21 @@ class Answerer:
                                                temperature=0.0))
         line = next((x.strip() for x in text.splitlines() if x.strip()), "")
         return line.strip('"“”«»') or question
+
+
+def passage_language(hits: Sequence[Hit], lang: str) -> str:
+    """The language most of the first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not
+    ``lang`` (the question's) and the model can be asked for it; else "". Evidence is
+    chosen with the question in the passages' own language: across languages a
+    question's words never match, and the best sentence scores lower however well it
+    answers."""
+    langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES] if h.chunk.lang]
+    if not langs:
+        return ""
+    top = max(set(langs), key=langs.count)
+    if top == lang or top not in prompts.LANGUAGE_NAMES or 2 * langs.count(top) <= len(langs):
+        return ""
+    return top
 
 
 class _Builder:

@@ -39,6 +39,8 @@ Answer: Acme sold 3.5 million bicycles in 2023, 12% more than in 2022 [1], becau
 CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation: replace pronouns and vague words with what they refer to, and always name what the conversation is about (the company, person or product). Keep names, dates and numbers. Keep the language of the last question. Reply with the question only.
 Examples: “and what did she say?” becomes “What did Anna Neri say about Acme's bicycle sales?”; “E di quanto è cresciuto?” becomes “Di quanto è cresciuto il fatturato di Acme nel 2023?”."""
 
+TRANSLATE = """Translate the user's question into {language}. Keep names, dates and numbers as they are. Reply with the translated question only."""
+
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "fr": "French", "de": "German",
                   "es": "Spanish", "pt": "Portuguese"}
 
@@ -106,6 +108,14 @@ def without_format(draft: str) -> str:
     cut = _NEXT_QUESTION.search(draft)
     draft = draft[:cut.start()] if cut else draft
     return _ANSWER_LABEL.sub("", _FORMAT_LINE.sub("", draft))
+
+
+def translate_messages(question: str, lang: str) -> list[tuple[str, str]]:
+    """The translation task: its own short system turn (a prompt not starting with the
+    answering one is read from its start; `SYSTEM` made the model answer, not translate),
+    then ``question``."""
+    return [("system", TRANSLATE.format(language=language_name(lang))),
+            ("user", as_data(question))]
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:

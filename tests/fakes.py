@@ -12,6 +12,7 @@ from rag.embed import PassageVectors
 from rag.generate import Message
 from rag.lexical import analyze
 from rag.prefix_state import Primed
+from rag.prompts import TRANSLATE
 
 DIM = 256
 
@@ -68,13 +69,17 @@ def extractive_reply(messages: Sequence[Message]) -> str:
 
 
 class FakeGenerator:
-    """Replies with ``reply(messages)``, streamed word by word; records the prompts."""
+    """Replies with ``reply(messages)``, streamed word by word; asked to translate a
+    question, with its entry in ``translations``, else the question itself. Records the
+    prompts."""
 
     name = "fake-llm"
     context_tokens = 4096
 
-    def __init__(self, reply: Callable[[Sequence[Message]], str] = extractive_reply):
+    def __init__(self, reply: Callable[[Sequence[Message]], str] = extractive_reply,
+                 translations: dict[str, str] | None = None):
         self.reply = reply
+        self.translations = translations or {}
         self.prompts: list[list[Message]] = []
         self.primed: list[list[Message]] = []
 
@@ -84,7 +89,11 @@ class FakeGenerator:
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256,
                  temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
         self.prompts.append(list(messages))
-        words = self.reply(messages).split(" ")
+        if messages[0].content.startswith(TRANSLATE.split("{")[0]):
+            asked = messages[-1].content
+            words = self.translations.get(asked, asked).split(" ")
+        else:
+            words = self.reply(messages).split(" ")
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word
 

@@ -573,3 +573,43 @@ def test_a_process_ends_only_after_its_background_load(tmp_path, start):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "primed"
+
+
+def test_a_question_finding_passages_in_another_language_is_translated_for_the_evidence(make):
+    """An English question over the Italian article whose evidence scores too low: the
+    model translates it, and the passages and evidence are found again in Italian, where
+    its words match; with the setting off, or a question in the passages' language,
+    nothing is translated."""
+    question = "How much revenue did Amazon report for AWS last quarter?"
+    italian = "Quanto fatturato ha registrato Amazon per AWS nell'ultimo trimestre?"
+
+    def best(assistant, asked):
+        sources = next(e for e in assistant.ask(asked).events() if isinstance(e, Sources))
+        return sources.evidence[0]
+
+    translating = make(FakeGenerator(translations={question: italian}))
+    translating.index_files([REPO / "corpus"])
+    plain = make(FakeGenerator(), translate_questions=False)
+    item, untranslated = best(translating, question), best(plain, question)
+    assert "22,1 miliardi" in item.text and item.score > untranslated.score + 0.1
+    translations = [p for p in translating.generator.prompts if p[0].content.startswith("Translate")]
+    assert [p[-1].content for p in translations] == [question]
+    assert not any(p[0].content.startswith("Translate") for p in plain.generator.prompts)
+    best(translating, italian)
+    assert len([p for p in translating.generator.prompts
+                if p[0].content.startswith("Translate")]) == 1  # Italian: not translated
+
+
+def test_the_passages_language_is_that_of_most_of_the_first_passages():
+    from rag.answering import passage_language
+    from rag.chunking import Chunk
+    from rag.retrieve import Hit
+
+    def hits(*langs):
+        return [Hit(Chunk(f"a:{i}", "a", i, "x", 0, 1, "", lang), i + 1, 1.0, 0.5)
+                for i, lang in enumerate(langs)]
+    assert passage_language(hits("it", "it", "en"), "en") == "it"
+    assert passage_language(hits("it", "en", "en", "it"), "en") == ""  # no majority
+    assert passage_language(hits("it", "it"), "it") == ""
+    assert passage_language(hits("xx", "xx"), "en") == ""  # a language the model is not asked for
+    assert passage_language([], "en") == ""
