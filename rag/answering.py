@@ -58,6 +58,8 @@ from .store import Store
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
 
 CONDENSE_TOKENS = 60
+# A draft that writes this many characters it has written before is in a loop: it stops.
+REPEAT_CHARS = 60
 TRANSLATE_TOKENS = 80
 # The passages a question is translated for: most of the first ones in another language.
 LANGUAGE_PASSAGES = 5
@@ -220,6 +222,8 @@ class Answerer:
                     return
                 text += piece
                 yield piece
+                if repeating(text):
+                    return
         finally:
             stream.close()
 
@@ -264,6 +268,14 @@ class Answerer:
                                                temperature=0.0))
         line = next((x.strip() for x in text.splitlines() if x.strip()), "")
         return line.strip('"“”«»') or question
+
+
+def repeating(text: str) -> bool:
+    """Whether ``text`` ends by writing again, word for word, `REPEAT_CHARS` it has written
+    before: a small model caught in a loop ("…Oracle, IBM, Microsoft, Google, Oracle, IBM,
+    Microsoft, Google…") would write it until the token limit."""
+    tail = text[-REPEAT_CHARS:]
+    return len(text) > 2 * REPEAT_CHARS and tail in text[:-REPEAT_CHARS]
 
 
 def passage_language(hits: Sequence[Hit], lang: str) -> str:

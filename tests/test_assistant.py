@@ -613,3 +613,15 @@ def test_the_passages_language_is_that_of_most_of_the_first_passages():
     assert passage_language(hits("it", "it"), "it") == ""
     assert passage_language(hits("xx", "xx"), "en") == ""  # a language the model is not asked for
     assert passage_language([], "en") == ""
+
+
+def test_a_draft_caught_in_a_loop_stops_without_waiting_for_the_token_limit(make):
+    """A small model listing names can loop until the token limit ("Oracle, IBM, Microsoft,
+    Oracle, IBM…"): the draft stops once it writes again what it wrote before."""
+    from rag.answering import repeating
+    loop = "Le aziende sono Amazon, " + "Oracle, IBM, Microsoft, Google, Alibaba, Cisco, " * 40
+    assistant = make(FakeGenerator(lambda messages: loop))
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quali aziende dominano il cloud?").answer()
+    assert len(answer.draft) < 300 and repeating(answer.draft)
+    assert not repeating("Amazon ha registrato 22,1 miliardi di dollari per AWS. " * 2)  # short
