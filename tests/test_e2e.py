@@ -127,6 +127,18 @@ def test_twitter_lease(assistant, question):
     assert "Twitter" in answer.text
 
 
+def test_an_english_question_whose_evidence_is_weak_is_searched_again_in_italian(assistant):
+    """"Where is the job located?" shares no word with the Italian sentence that answers it
+    ("L’annuncio di lavoro riporta la località di Austin…"): its best evidence scored below
+    `min_evidence` and it was refused. Translated into Italian and searched again, it is
+    answered from that sentence."""
+    answer = assistant.ask("Where is the job located?").answer()
+    assert not answer.abstained and "Austin" in answer.text, answer.to_json()
+    assert any("località di Austin" in q for q in _quotes(answer)), answer.to_json()
+    assert answer.timings.translate_ms > 0
+    _assert_spans_exact(assistant, answer)
+
+
 ELECTREK = "individuato da Electrek"                # Electrek spotted the job listing
 
 
