@@ -53,6 +53,7 @@ from .retrieve import Hit, Retriever
 from .settings import Settings
 from .speech import asked_speaker
 from .store import Store
+from .translation import passage_language, translate_question
 
 # What every answer's prompt starts with; the generator keeps it evaluated (`prime`).
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
@@ -60,9 +61,6 @@ PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDEN
 CONDENSE_TOKENS = 60
 # A draft that writes this many characters it has written before is in a loop: it stops.
 REPEAT_CHARS = 60
-TRANSLATE_TOKENS = 80
-# The passages a question is translated for: most of the first ones in another language.
-LANGUAGE_PASSAGES = 5
 # "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
@@ -140,12 +138,12 @@ class Answerer:
                 clock: Clock) -> tuple[list[Hit], EvidenceSet]:
         """The passages and the evidence for the question. When no evidence answers well
         enough and the passages are mostly in another language, the question is
-        translated into theirs (`translate`) and searched again: across languages no word
-        matches and every score is lower. The better of the two searches is kept."""
+        translated into theirs (`rag.translation`) and searched again. The better of the
+        two searches is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
         target = passage_language(hits, lang) if self.settings.translate_questions else ""
         if target and evidence.best < self.settings.min_evidence:
-            translated = self.translate(standalone, target)
+            translated = translate_question(self.generator, standalone, target)
             clock.lap("translate_ms")
             if translated != standalone:
                 again = self._find(standalone, translated, options, clock)
@@ -172,16 +170,6 @@ class Answerer:
                                        rank_weight=s.evidence_rank_weight, subject=subject)
         clock.lap("evidence_ms")
         return hits, evidence
-
-    def translate(self, question: str, lang: str) -> str:
-        """``question`` in ``lang``, by the model (greedy); the question itself when the
-        model replies with nothing usable."""
-        messages = [Message(role, content) for role, content in
-                    prompts.translate_messages(question, lang)]
-        text = "".join(self.generator.generate(messages, max_tokens=TRANSLATE_TOKENS,
-                                               temperature=0.0))
-        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-        return line.strip('"“”«»') or question
 
     def _write(self, standalone: str, evidence: EvidenceSet, lang: str, options: Options,
                clock: Clock) -> Iterator[Event]:
@@ -276,21 +264,6 @@ def repeating(text: str) -> bool:
     Microsoft, Google…") would write it until the token limit."""
     tail = text[-REPEAT_CHARS:]
     return len(text) > 2 * REPEAT_CHARS and tail in text[:-REPEAT_CHARS]
-
-
-def passage_language(hits: Sequence[Hit], lang: str) -> str:
-    """The language most of the first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not
-    ``lang`` (the question's) and the model can be asked for it; else "". Evidence is
-    chosen with the question in the passages' own language: across languages a
-    question's words never match, and the best sentence scores lower however well it
-    answers."""
-    langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES] if h.chunk.lang]
-    if not langs:
-        return ""
-    top = max(set(langs), key=langs.count)
-    if top == lang or top not in prompts.LANGUAGE_NAMES or 2 * langs.count(top) <= len(langs):
-        return ""
-    return top
 
 
 class _Builder:

@@ -601,7 +601,7 @@ def test_a_question_finding_passages_in_another_language_is_translated_for_the_e
 
 
 def test_the_passages_language_is_that_of_most_of_the_first_passages():
-    from rag.answering import passage_language
+    from rag.translation import passage_language
     from rag.chunking import Chunk
     from rag.retrieve import Hit
 

@@ -1,0 +1,44 @@
+"""Translation: a question put into the language of the passages it finds.
+
+Across languages no word of a question matches its passages', and the dense score of the
+sentence that answers it is lower too: "Where is the job located?" scores below
+`min_evidence` against "L’annuncio di lavoro riporta la località di Austin…" and would be
+refused. When that happens and most passages found are in another language
+(`passage_language`), `rag.answering` has the model translate the question
+(`translate_question`: one short greedy call under its own system prompt) and searches
+again with it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import prompts
+from .generate import Generator, Message
+from .retrieve import Hit
+
+TRANSLATE_TOKENS = 80
+# The passages a question is translated for: most of the first ones in another language.
+LANGUAGE_PASSAGES = 5
+
+
+def passage_language(hits: Sequence[Hit], lang: str) -> str:
+    """The language most of the first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not
+    ``lang`` (the question's) and the model can be asked for it; else ""."""
+    langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES] if h.chunk.lang]
+    if not langs:
+        return ""
+    top = max(set(langs), key=langs.count)
+    if top == lang or top not in prompts.LANGUAGE_NAMES or 2 * langs.count(top) <= len(langs):
+        return ""
+    return top
+
+
+def translate_question(generator: Generator, question: str, lang: str) -> str:
+    """``question`` in ``lang``, by the model (greedy); the question itself when the
+    model replies with nothing usable."""
+    messages = [Message(role, content) for role, content in
+                prompts.translate_messages(question, lang)]
+    text = "".join(generator.generate(messages, max_tokens=TRANSLATE_TOKENS, temperature=0.0))
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return line.strip('"“”«»') or question
