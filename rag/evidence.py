@@ -179,10 +179,12 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
     one (`with_speaker`)."""
     found: dict[tuple[str, int, int], Candidate] = {}
     flagged: dict[str, tuple | None] = {}
+    articles: dict[str, Article | None] = {}  # each read from the store once
     for hit in hits:
         chunk = hit.chunk
         if chunk.article_id not in flagged:
-            flagged[chunk.article_id] = _flagged(store.article(chunk.article_id), subject)
+            articles[chunk.article_id] = store.article(chunk.article_id)
+            flagged[chunk.article_id] = _flagged(articles[chunk.article_id], subject)
         if flagged[chunk.article_id] is None:
             continue
         for start, end in split_sentences(chunk.text, chunk.lang):
@@ -193,8 +195,7 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
                 continue
             found[key] = Candidate(chunk, key[1], key[2], text, hit.rank)
     if speaker:
-        return [with_speaker(c, store.article(c.chunk.article_id), speaker)
-                for c in found.values()]
+        return [with_speaker(c, articles[c.chunk.article_id], speaker) for c in found.values()]
     return list(found.values())
 
 
