@@ -28,6 +28,7 @@ from .answer import Answer
 from .conversation import Conversation, Turn
 from .errors import RagError
 from .settings import Settings
+from .sqlite_wal import use_wal
 from .store import store_file
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class ChatStore:
         with closing(sqlite3.connect(self.path, timeout=30)) as db:
             db.execute("PRAGMA foreign_keys = ON")
             if not self._ready:
-                db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+                use_wal(db)  # readers never wait for a writer
                 db.executescript(_SCHEMA)
                 self._ready = True
             with db:  # one transaction: committed on success, rolled back on error

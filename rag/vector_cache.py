@@ -24,6 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .sqlite_wal import use_wal
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
     id INTEGER PRIMARY KEY,
@@ -72,7 +74,7 @@ class VectorCache:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
+                use_wal(connection)
                 connection.execute("PRAGMA synchronous=NORMAL")
                 connection.executescript(SCHEMA)
             except (sqlite3.Error, OSError) as exc:
