@@ -254,8 +254,7 @@ class Answerer:
                     Message("user", prompts.condense_message(history[-3:], question))]
         text = "".join(self.generator.generate(messages, max_tokens=CONDENSE_TOKENS,
                                                temperature=0.0))
-        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-        return line.strip('"“”«»') or question
+        return prompts.question_reply(text, question)
 
 
 def repeating(text: str) -> bool:

@@ -13,6 +13,7 @@ import re
 from typing import Sequence
 
 from .evidence import Evidence
+from .generate import Message
 
 EVIDENCE_HEAD = "Evidence:"  # how every question's message begins (the warm-up evaluates it)
 
@@ -110,12 +111,20 @@ def without_format(draft: str) -> str:
     return _ANSWER_LABEL.sub("", _FORMAT_LINE.sub("", draft))
 
 
-def translate_messages(question: str, lang: str) -> list[tuple[str, str]]:
+def translate_messages(question: str, lang: str) -> list[Message]:
     """The translation task: its own short system turn (a prompt not starting with the
     answering one is read from its start; `SYSTEM` made the model answer, not translate),
     then ``question``."""
-    return [("system", TRANSLATE.format(language=language_name(lang))),
-            ("user", as_data(question))]
+    return [Message("system", TRANSLATE.format(language=language_name(lang))),
+            Message("user", as_data(question))]
+
+
+def question_reply(reply: str, question: str) -> str:
+    """The question the model wrote when asked to rewrite or translate ``question``: the
+    first line of its ``reply`` without quotation marks; ``question`` itself when the reply
+    holds nothing."""
+    line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
+    return line.strip('"“”«»') or question
 
 
 def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:

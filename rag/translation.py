@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from . import prompts
-from .generate import Generator, Message
+from .generate import Generator
 from .retrieve import Hit
 
 TRANSLATE_TOKENS = 80
@@ -37,8 +37,6 @@ def passage_language(hits: Sequence[Hit], lang: str) -> str:
 def translate_question(generator: Generator, question: str, lang: str) -> str:
     """``question`` in ``lang``, by the model (greedy); the question itself when the
     model replies with nothing usable."""
-    messages = [Message(role, content) for role, content in
-                prompts.translate_messages(question, lang)]
-    text = "".join(generator.generate(messages, max_tokens=TRANSLATE_TOKENS, temperature=0.0))
-    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-    return line.strip('"“”«»') or question
+    text = "".join(generator.generate(prompts.translate_messages(question, lang),
+                                      max_tokens=TRANSLATE_TOKENS, temperature=0.0))
+    return prompts.question_reply(text, question)
