@@ -20,6 +20,7 @@ that does: news quotes run over several sentences and name their speaker once.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -206,19 +207,24 @@ def with_speaker(candidate: Candidate, article: Article | None, speaker: str) ->
     it gives (unless that is longer than `QUOTE_CHARS`)."""
     if article is None or speaks(speaker, candidate.text):
         return candidate
-    first = max(0, candidate.start - QUOTE_CHARS)
-    window = article.text[first:candidate.end + QUOTE_CHARS]
-    spans = [(first + a, first + b) for a, b in split_sentences(window, candidate.chunk.lang)]
-    sentences = [article.text[a:b] for a, b in spans]
+    spans, owners = _quotations(article.text, candidate.chunk.lang)
     here = next((i for i, (a, b) in enumerate(spans) if a <= candidate.start < b), None)
-    owner = quoted_by(sentences)[here] if here is not None else None
-    if owner is None or not speaks(speaker, sentences[owner]):
+    owner = owners[here] if here is not None else None
+    if owner is None or not speaks(speaker, article.text[slice(*spans[owner])]):
         return candidate
     start = min(candidate.start, spans[owner][0])
     end = max(candidate.end, spans[owner][1])
     if end - start > QUOTE_CHARS:
         return candidate
     return Candidate(candidate.chunk, start, end, article.text[start:end], candidate.rank)
+
+
+@functools.lru_cache(maxsize=16)  # every candidate of an article reads the same quotations
+def _quotations(text: str, lang: str) -> tuple[list[tuple[int, int]], list[int | None]]:
+    """The sentence spans of an article's ``text``, and for each the sentence naming the
+    speaker of the quotation it is part of (`rag.speech.quoted_by`)."""
+    spans = split_sentences(text, lang)
+    return spans, quoted_by([text[a:b] for a, b in spans])
 
 
 def _flagged(article: Article | None, subject: Collection[str]) -> tuple | None:
