@@ -61,6 +61,9 @@ PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDEN
 CONDENSE_TOKENS = 60
 # A draft that writes this many characters it has written before is in a loop: it stops.
 REPEAT_CHARS = 60
+# Why a draft ended mid-sentence; its unfinished last sentence is left out of the answer.
+LENGTH_LIMIT = "cut off at the length limit"
+REPEATED = "stopped while repeating itself"
 # "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
@@ -129,8 +132,7 @@ class Answerer:
         if not evidence.items or evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
             return
-        draft, truncated = yield from self._write(standalone, evidence, lang, options, clock)
-        build.truncated = truncated
+        draft, build.cut = yield from self._write(standalone, evidence, lang, options, clock)
         yield Stage("checking", clock.elapsed())
         yield Done(self._settle(build, draft, evidence, options))
 
@@ -174,7 +176,8 @@ class Answerer:
     def _write(self, standalone: str, evidence: EvidenceSet, lang: str, options: Options,
                clock: Clock) -> Iterator[Event]:
         """Stream the model's draft (at most `max_answer_sentences` sentences); return it,
-        and whether the token limit cut it mid-sentence."""
+        and whether it was cut mid-sentence: by the token limit, or stopped writing again
+        what it wrote before (its last, unfinished sentence is then left out)."""
         yield Stage("reading", clock.elapsed())
         pieces: list[str] = []
         limit = options.max_tokens or self.settings.max_answer_tokens
@@ -187,7 +190,11 @@ class Answerer:
             yield Draft(piece)
         clock.lap("generate_ms")
         draft = "".join(pieces).strip()
-        return draft, len(pieces) >= limit and not SENTENCE_END.search(draft[-1:] + " ")
+        if SENTENCE_END.search(draft[-1:] + " "):
+            return draft, ""
+        if len(pieces) >= limit:
+            return draft, LENGTH_LIMIT
+        return draft, REPEATED if repeating(draft) else ""
 
     def draft(self, question: str, items: Sequence[Evidence], lang: str,
               max_tokens: int | None = None) -> Iterator[str]:
@@ -225,8 +232,8 @@ class Answerer:
             if not verify:
                 return build.unchecked(draft, evidence)
             verdict = self.judge(draft, evidence, build)
-            if build.truncated:
-                verdict = verdict.cut_off()
+            if build.cut:
+                verdict = verdict.cut_off(build.cut)
             build.clock.lap("verify_ms")
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
@@ -273,7 +280,7 @@ class _Builder:
                  hits: tuple[Hit, ...], clock: Clock):
         self.answerer, self.question, self.standalone = answerer, question, standalone
         self.lang, self.hits, self.clock = lang, hits, clock
-        self.truncated = False  # the draft ended at the token limit, mid-sentence
+        self.cut = ""  # why the draft ended mid-sentence: LENGTH_LIMIT, REPEATED or not cut
         self._articles: dict[str, Article | None] = {}
 
     def article(self, item: Evidence) -> Article | None:
@@ -364,7 +371,8 @@ class _Builder:
         known = {f.name for f in dataclasses.fields(Timings)}
         timings = Timings(**{k: v for k, v in self.clock.laps.items() if k in known})
         return Answer(self.question, text, kind, tuple(citations), tuple(sentences), self.hits,
-                      self.standalone, self.lang, draft, self.truncated, timings, models)
+                      self.standalone, self.lang, draft, self.cut == LENGTH_LIMIT, timings,
+                      models)
 
 
 def quoted(sentence: str) -> str:

@@ -446,6 +446,20 @@ def test_a_draft_cut_at_the_token_limit_leaves_its_unfinished_sentence_out(make)
     assert not whole.truncated
 
 
+def test_a_draft_stopped_while_repeating_itself_leaves_its_unfinished_repeat_out(make):
+    """A draft that writes its sentence again stops once it repeats itself; the repeat it
+    broke off ("…22,1 miliardi di dol") is not kept as a claim of its own."""
+    sentence = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di "
+                "dollari per AWS [1]. ")
+    assistant = make(FakeGenerator(lambda m: sentence * 4))
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
+    assert not answer.truncated  # not the length limit
+    assert answer.sentences[-1].state == "left_out"
+    assert answer.sentences[-1].reason == "stopped while repeating itself"
+    assert answer.text.count("22,1 miliardi") == 1 and answer.text.endswith("AWS [1].")
+
+
 def test_the_draft_is_not_stopped_inside_a_number_that_arrives_in_pieces(make):
     class Pieces(FakeGenerator):  # "587" "." "000": a tokenizer splits numbers like this
         def generate(self, messages, **options):
