@@ -18,8 +18,11 @@ against each evidence item:
   takes from the question must be one the evidence uses (in the evidence's language), or
   the claim is the question's premise dressed as an answer.
 
-A claim is verified by the cited items that support and agree with it; one whose citations
-fail is re-attached to an item that passes; one nothing supports stays unverified, with the
+A claim is verified by the cited items that support and agree with it; one citing several
+items, none of which states all of it, by those items read together ("…a data center
+role [1] in Austin [2]": one supports it, together they state its names and numbers),
+unless it reports someone's words; one whose citations fail is re-attached to an item that
+passes; one nothing supports stays unverified, with the
 reason in words, and so does one that another item states far better while naming someone
 else (the claim moved that item's fact to another name). A sentence saying the evidence
 does not tell ("the article does not mention…") is the model not answering, not a claim:
@@ -49,7 +52,7 @@ from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
 from .names import fold_name, name_phrases
 from .prompts import without_format
-from .speech import asked_speaker, speaks
+from .speech import asked_speaker, speakers, speaks
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
@@ -95,12 +98,13 @@ class Verdict:
     def verified(self) -> tuple[Claim, ...]:
         return tuple(c for c in self.claims if c.state == "verified")
 
-    def cut_off(self) -> "Verdict":
-        """The verdict of a draft cut at the length limit: its last claim is left out."""
+    def cut_off(self, why: str) -> "Verdict":
+        """The verdict of a draft cut mid-sentence (``why``: at the length limit, or while
+        repeating itself): its last, unfinished claim is left out."""
         if not self.claims:
             return self
         last = self.claims[-1]
-        cut = Claim(last.text, (), "left_out", "cut off at the length limit", last.support)
+        cut = Claim(last.text, (), "left_out", why, last.support)
         return Verdict(self.claims[:-1] + (cut,))
 
 
@@ -122,7 +126,8 @@ def markers(text: str) -> list[int]:
 
 
 def strip_markers(text: str) -> str:
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", MARKER.sub("", text))  # "role [1] in"
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
 
 
 def with_markers(sentence: str, cited: Sequence[int]) -> str:
@@ -162,6 +167,9 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
                                      question_words, speakers, translates))
                   for e, value in zip(evidence.items, row)]
         claim = _decide(sentence, checks, min_support)
+        if claim.state == "unverified":
+            claim = _jointly(sentence, checks, evidence, articles, question, lang,
+                             question_words, translates, min_support) or claim
         claims.append(_unswapped(claim, checks, evidence, articles, question, lang,
                                  translates, min_support))
     claims = _focus(claims, evidence, max_gap, min_evidence)
@@ -259,6 +267,30 @@ def _translates(embedder: Embedder) -> Callable[[str, str], bool]:
         vectors = embedder.embed([name, *phrases], kind="query")
         return float((vectors[1:] @ vectors[0]).max()) >= NAME_TRANSLATION
     return translates
+
+
+def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,
+             articles: Mapping[str, Article], question: str, lang: str, question_words: bool,
+             translates: Translates, min_support: float) -> Claim | None:
+    """The claim verified by the items it cites read together, when no one of them states
+    all of it: "Tesla is advertising a data center role [1] in Austin [2]" joins the job
+    listing's sentence and the one placing it. One cited item must support it, and their
+    joined text state all its names and numbers. Never for words said or reported: they
+    are checked against the one sentence in which their speaker speaks."""
+    cited = [evidence.get(n) for n in dict.fromkeys(markers(sentence))]
+    items = sorted((e for e in cited if e is not None), key=lambda e: e.number)
+    text = strip_markers(sentence)
+    support = max((c.support for c in checks if c.number in {e.number for e in items}),
+                  default=0.0)
+    if len(items) < 2 or support < min_support or speakers(text):
+        return None
+    first = items[0]
+    joined = Evidence(first.number, first.chunk, first.start, first.end,
+                      " ".join(e.text for e in items), first.score)
+    if disagreement(text, joined, articles.get(first.chunk.article_id), question, lang,
+                    question_words, True, translates):
+        return None
+    return Claim(text, tuple(e.number for e in items), "verified", support=support)
 
 
 def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim:

@@ -269,3 +269,19 @@ def test_a_name_in_another_language_is_a_translation_only_of_a_phrase_not_its_ow
     added = judged("Jim Chanos opposed Amazon's Jeff Bezos [1].",
                    "Jim Chanos si è opposto a Bezos.")
     assert added.state == "unverified" and "Amazon" in added.reason
+
+
+def test_a_claim_citing_two_sentences_is_checked_against_both_together():
+    """"…[1] … [3]": the figures of two cited sentences, each stated by one of them, verify
+    a claim joining them; a figure neither states, or words said, still do not."""
+    joined = ("Amazon ha registrato 22,1 miliardi di dollari per AWS [1] e Jim Chanos ha "
+              "scommesso contro i data center nel 2022 [3].")
+    (claim,) = _judge(joined).claims
+    assert claim.state == "verified" and claim.cited == (1, 3)
+    (wrong,) = _judge(joined.replace("2022", "2023")).claims
+    assert wrong.state == "unverified"
+    (alone,) = _judge(joined.replace(" [1]", "")).claims  # one citation: that sentence alone
+    assert alone.state == "unverified"
+    said = ("Amazon ha registrato 22,1 miliardi di dollari per AWS [1], ha detto Jim Chanos "
+            "nel 2022 [3].")
+    assert _judge(said).claims[0].state == "unverified"
