@@ -7,7 +7,8 @@ against each evidence item:
 * support — the cosine between the claim (alone, or after the question it answers: "Nel
   1946." states its fact only with its question), embedded as a query, and the evidence
   sentence's document vector: the one evidence selection computed, which the embedder's
-  cache returns, so a check embeds only the draft's sentences;
+  cache returns, so a check embeds only the draft's sentences; a claim falling just short
+  of a long sentence is also compared with its clauses (an aside may state the answer);
 * agreement (`rag.claims`) — every quantity the claim states (numbers with their scale,
   dates, percentages) and every name it uses must be stated by the evidence or its
   article's title; a name may complete one the evidence uses when its article spells
@@ -61,6 +62,8 @@ LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # "Napoli" 0.96; never another of its kind: "Milan" / "Firenze" 0.66, "Germany" / "Francia"
 # 0.64, "Ottoman Empire" / "Impero romano" 0.54, "Tom Aken" / "Bill Aken" 0.81.
 NAME_TRANSLATION = 0.84
+# A claim this close below `min_support` against an item is compared with its clauses too.
+CLAUSE_BAND, CLAUSE_WORDS = 0.08, 3
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
 # A sentence saying the evidence does not tell is no claim: the model's way of not answering.
@@ -154,7 +157,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     if not sentences or not len(evidence):
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
                                    "no evidence to check it against") for s in sentences))
-    support = _support([strip_markers(s) for s in sentences], evidence, embedder, question)
+    support = _support([strip_markers(s) for s in sentences], evidence, embedder, question,
+                       min_support)
     translates = _translates(embedder)
     claims = []
     for sentence, row in zip(sentences, support):
@@ -241,7 +245,7 @@ def _joined_after_abbreviations(text: str, spans: Sequence[tuple[int, int]]) -> 
 
 
 def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
-             question: str) -> np.ndarray:
+             question: str, min_support: float) -> np.ndarray:
     """(claims × items) cosines, each claim read alone or after the question, against the
     items' document vectors (as `rag.evidence` embedded them: cached, not recomputed)."""
     asked = [f"{question.strip()} {c}" for c in claims] if question.strip() else []
@@ -252,7 +256,37 @@ def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
     support = vectors[:n] @ items.T
     if asked:
         support = np.maximum(support, vectors[n:] @ items.T)
+    return _clause_support(support, vectors[:n], evidence, embedder, min_support)
+
+
+def _clause_support(support: np.ndarray, claims: np.ndarray, evidence: EvidenceSet,
+                    embedder: Embedder, min_support: float) -> np.ndarray:
+    """``support``, where a claim falls just short of an item, raised to its cosine with
+    the item's best clause: a long sentence holding the answer in an aside ("…la rivalità
+    di Musk con il fondatore di Amazon, Jeff Bezos") is far from the short claim stating
+    it ("Amazon was founded by Jeff Bezos") as a whole, not in that part."""
+    near = (support < min_support) & (support >= min_support - CLAUSE_BAND)
+    for j in sorted(set(np.nonzero(near)[1].tolist())):
+        item = evidence.items[j]
+        windows = clause_windows(item.text)
+        if not windows:
+            continue
+        vectors = embedder.embed(windows, kind="document",
+                                 titles=[item.chunk.title] * len(windows))
+        best = (claims @ vectors.T).max(axis=1)
+        support[:, j] = np.where(near[:, j], np.maximum(support[:, j], best), support[:, j])
     return support
+
+
+def clause_windows(sentence: str) -> list[str]:
+    """The spans of ``sentence`` of one or two consecutive clauses (cut at commas,
+    semicolons, colons, dashes and parentheses) with at least `CLAUSE_WORDS` words; none
+    when it has a single clause."""
+    pieces = [p.strip() for p in re.split(r"[,;:]\s|\s[–—]\s|[()]", sentence) if p.strip()]
+    if len(pieces) < 2:
+        return []
+    spans = pieces + [f"{a}, {b}" for a, b in zip(pieces, pieces[1:])]
+    return [x for x in dict.fromkeys(spans) if len(x.split()) >= CLAUSE_WORDS]
 
 
 def _translates(embedder: Embedder) -> Callable[[str, str], bool]:
