@@ -7,8 +7,10 @@ kept in the embedder's vector cache), plus how many of the question's rarer word
 holds, minus a small share for its passage's rank — and the best become numbered `Evidence`. The
 model reads only these, and every claim it makes is checked against the ones it cites.
 
-Each item is one sentence, so a citation points at exactly the sentence a claim rests on;
-items are numbered best first: a small model answers from the first items it reads.
+Each item is one sentence, so a citation points at exactly the sentence a claim rests on —
+with the sentence before it when it points back to it ("Neither airline has first class
+seats" says which airlines only after the sentence naming them; it is scored alone); items
+are numbered best first: a small model answers from the first items it reads.
 Sentences the library flagged as addressing the assistant never become evidence, nor do
 headline questions, nor sentences of an article that names nothing the question names
 ("Quanti abitanti ha Torino?" is not answered from an article on Newcastle, however alike
@@ -24,7 +26,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Collection, Sequence
+from typing import Collection, Sequence, TypeVar
 
 import numpy as np
 
@@ -44,6 +46,7 @@ MIN_SENTENCE_CHARS = 20
 ANTECEDENT_CHARS = 600
 # How long a quoted sentence may grow when it takes in the sentence naming its speaker.
 QUOTE_CHARS = 800
+E = TypeVar("E", "Evidence", "Candidate")  # a sentence with its place in the article
 
 
 @dataclass(frozen=True)
@@ -105,17 +108,19 @@ class EvidenceSet:
 
 
 # A sentence opening with a word that points back ("L'azienda è stata leader…", "It
-# grew…") names what it speaks of in the sentence before.
+# grew…", "Neither airline has…") names what it speaks of in the sentence before.
 _POINTS_BACK = re.compile(
     r"^\W*(?:l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
     r"questo|questa|questi|queste|ciò|esso|essa|egli|lui|lei|loro|the\s+company|the\s+firm|"
-    r"the\s+group|the\s+latter|it|this|these|he|she|they)\b(?!\s+(?-i:[A-ZÀ-Ý]))"
+    r"the\s+group|the\s+latter|it|this|these|he|she|they|neither|both|either|the\s+two|"
+    r"entramb[ie]|ambedue|nessun[oa]\s+dei\s+due|nessuna\s+delle\s+due|i\s+due|le\s+due)"
+    r"\b(?!\s+(?-i:[A-ZÀ-Ý]))"
     r"(?!\s+(?:week|weekend|year|month|morning|evening|quarter|season|time|settimana|anno|"
     r"mese|mattina|sera|trimestre|stagione|volta)\b)",
     re.IGNORECASE)  # not "La società E. W. Scripps…" (it names it), nor "This week…"
 
 
-def with_antecedent(item: Evidence, article_text: str) -> Evidence:
+def with_antecedent(item: E, article_text: str) -> E:
     """``item``, joined to the sentence before it in ``article_text`` when it opens with a
     word pointing back to it: quoted alone, "L'azienda è stata leader di mercato nel cloud
     storage" does not say which company; with the sentence before, it says Amazon. A
@@ -129,8 +134,7 @@ def with_antecedent(item: Evidence, article_text: str) -> Evidence:
     start, end = window + before[-1][0], window + before[-1][1]
     if not re.search(r"[.!?…\"”»)]\s*$", article_text[start:end]):
         return item
-    return Evidence(item.number, item.chunk, start, item.end, article_text[start:item.end],
-                    item.score)
+    return replace(item, start=start, text=article_text[start:item.end])
 
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,
@@ -152,7 +156,8 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
         if speaker and speaks(speaker, c.text):
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
-    chosen = _distinct(sorted(scored, key=lambda c: (-c.score, c.rank, c.start)), n)
+    ranked = sorted(scored, key=lambda c: (-c.score, c.rank, c.start))
+    chosen = _distinct(_in_context(ranked, store), n)
     return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, c.score)
                              for number, c in enumerate(chosen, start=1)))
 
@@ -198,6 +203,23 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
     if speaker:
         return [with_speaker(c, articles[c.chunk.article_id], speaker) for c in found.values()]
     return list(found.values())
+
+
+def _in_context(ranked: Sequence[Candidate], store: Store) -> list[Candidate]:
+    """The ``ranked`` candidates, each with the sentence before it when it points back to
+    it (`with_antecedent`): "Neither airline has first class seats" says which airlines
+    only after "A Frontier-Spirit deal… would have brought together two airlines…". Scored
+    as the sentence alone; only the articles of such sentences are read."""
+    articles: dict[str, Article | None] = {}
+    joined = []
+    for c in ranked:
+        if _POINTS_BACK.match(c.text):
+            if c.chunk.article_id not in articles:
+                articles[c.chunk.article_id] = store.article(c.chunk.article_id)
+            article = articles[c.chunk.article_id]
+            c = with_antecedent(c, article.text) if article is not None else c
+        joined.append(c)
+    return joined
 
 
 def with_speaker(candidate: Candidate, article: Article | None, speaker: str) -> Candidate:

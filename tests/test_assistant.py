@@ -141,6 +141,28 @@ def test_a_quoted_sentence_pointing_back_comes_with_the_sentence_it_points_to(ma
     assert citation.quote.text.endswith("soluzioni di archiviazione aziendale.")
 
 
+def test_the_model_reads_a_sentence_pointing_back_with_the_one_it_points_to(make, tmp_path):
+    """"Neither airline has first class seats" alone let the model name the airlines of the
+    headline (JetBlue, Spirit); the sentence before it names them (Frontier, Spirit)."""
+    folder = tmp_path / "articles"
+    _write(folder, "jetblue.txt", (
+        "JetBlue announces a deal to buy Spirit Airlines\n\n"
+        "JetBlue Airways on Thursday announced it would purchase Spirit Airlines.\n\n"
+        "A Frontier-Spirit deal, by contrast, would have brought together two airlines that "
+        "have very low base fares. Neither airline has first class or business class seats."))
+    prompts_seen = []
+    assistant = make(FakeGenerator(lambda messages: prompts_seen.append(messages[-1].content)
+                                   or "Frontier and Spirit have no first class seats [1]."))
+    assistant.index_files([folder])
+    answer = assistant.ask("Which airlines have no first class seats?").answer()
+    line = next(x for x in prompts_seen[0].splitlines() if "Neither airline" in x)
+    assert "A Frontier-Spirit deal" in line
+    quote = answer.citations[0].quote
+    article = assistant.store.article(answer.citations[0].chunk.article_id)
+    assert quote.text.startswith("A Frontier-Spirit deal") and quote.text.endswith("seats.")
+    assert article.text[quote.start:quote.end] == quote.text
+
+
 def test_answering_embeds_the_question_and_the_candidate_sentences_once_each(make):
     assistant = make(FakeGenerator(lambda messages: ""), min_extract=1.01)
     assistant.index_files([REPO / "corpus"])
