@@ -22,7 +22,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   mesophyll chloroplasts; "la commedia…" for a sentence about a drama). The question's
   frame of time ("this week", "di recente", "soon": `rag.dates.without_relative_times`)
   is when it is asked, not a fact: "JetBlue announced a deal this week" may keep it; so
-  is the dimension it asks for ("How old was she?": "She was 73 years old").
+  is the dimension it asks for ("How old was she?": "She was 73 years old"), and so are
+  its auxiliary and modal verbs ("potrebbe avere bisogno" for "ha bisogno").
 
 `disagreement` returns what the item does not state, quoted for a reader ("“Electrek”"),
 or "" when the claim holds.
@@ -158,6 +159,13 @@ SHARED_STEM = 5
 _ABOUT_THE_TEXT = ("article articles story stories summary summarize discusses says "
                    "articolo articoli notizia notizie testo parla parlano tratta trattano "
                    "dice dicono riassunto riassumi sintesi argomento")
+# Auxiliary and modal verbs ("Perché Tesla potrebbe avere bisogno di…": "potrebbe avere")
+# state no fact of their own; the evidence may conjugate them otherwise ("ha bisogno").
+_AUXILIARIES = ("avere aver avendo avuto potere può puo possono potrebbe potrebbero potrà "
+                "potranno poteva potevano dovere deve devono dovrebbe dovrebbero dovrà "
+                "dovranno doveva dovevano volere vuole vogliono vorrebbe vorrebbero essere "
+                "sarebbe sarebbero sarà saranno have having had can could may might must "
+                "should would will shall")
 
 
 def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
@@ -168,7 +176,7 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
     if not question or not lang or evidence_lang != lang:
         return ""
     asked = (set(analyze(without_relative_times(without_dimension(question)), lang))
-             - set(analyze(_ABOUT_THE_TEXT, lang)))
+             - set(analyze(_ABOUT_THE_TEXT, lang)) - set(analyze(_AUXILIARIES, lang)))
     used = set(analyze(evidence, lang))
     named = {w for run in names(claim, question_names(question)) for w in run}
     for word in words(claim):

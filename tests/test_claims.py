@@ -155,6 +155,19 @@ def test_a_word_taken_from_the_question_must_be_one_the_evidence_uses():
                   evidence, question="What are sheath chloroplasts specialised for?") == ""
 
 
+def test_an_auxiliary_or_modal_verb_of_the_question_is_no_borrowed_word():
+    """"Perché Tesla potrebbe avere bisogno di data center?": "avere" states no fact; the
+    evidence conjugates it ("ha bisogno"). The question's content words still count."""
+    evidence = ("In base ai resoconti, Tesla ha bisogno di più posti per ospitare i propri "
+                "dati e la crescita nei data center potrebbe essere una mossa interna.")
+    question = "Perché Tesla potrebbe avere bisogno di data center?"
+    assert _fails("Tesla potrebbe avere bisogno di data center per ospitare i propri dati.",
+                  evidence, question=question, lang="it") == ""
+    assert _fails("Tesla potrebbe avere bisogno di magazzini per ospitare i propri dati.",
+                  evidence, question="Perché Tesla potrebbe avere bisogno di magazzini?",
+                  lang="it") == "“magazzini”"
+
+
 def test_the_questions_frame_of_time_is_no_borrowed_word():
     """"This week", "recently", "soon" say when the question is asked, and "how old" what
     kind of amount it asks for, not what the evidence states: a claim may keep them. The
