@@ -44,7 +44,7 @@ from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
 from .filters import Filters
 from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
-                        statements, strip_markers, with_markers)
+                        restates_headline, statements, strip_markers, with_markers)
 from .lexical import analyze, analyze_query, fold_accents
 from .names import names, question_names
 from .numbers import unsupported
@@ -253,7 +253,8 @@ class Answerer:
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
                      max_gap=s.max_relevance_gap, min_evidence=s.min_evidence,
                      question_words=s.check_question_words,
-                     asked_kind=s.check_asked_kind, speakers=s.check_speakers)
+                     asked_kind=s.check_asked_kind, speakers=s.check_speakers,
+                     min_translation=s.min_translation)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""
@@ -392,7 +393,8 @@ def answer_words(draft: str, question: str, lang: str,
     found: set[str] = set()
     for sentence in statements(draft, lang):
         said = strip_markers(sentence)
-        if not_an_answer(said, question, lang):
+        if (not_an_answer(said, question, lang)
+                or restates_headline(said, evidence, question, lang)):
             continue
         own = set(analyze(said, lang)) - asked
         numbers = set(markers(sentence))

@@ -4,11 +4,9 @@ The model answers from numbered `Evidence` (a few sentences of the articles) and
 them as ``[n]``. `judge` reads each sentence of its draft as a claim and verifies it
 against each evidence item:
 
-* support — the cosine between the claim (alone, or after the question it answers: "Nel
-  1946." states its fact only with its question), embedded as a query, and the evidence
-  sentence's document vector: the one evidence selection computed, which the embedder's
-  cache returns, so a check embeds only the draft's sentences; a claim falling just short
-  of a long sentence is also compared with its clauses (an aside may state the answer);
+* support — the cosine between the claim, embedded as a query, and the evidence
+  sentence's document vector (`rag.support`: cached, so a check embeds only the draft's
+  sentences; read after the question too, and against a long sentence's clauses);
 * agreement (`rag.claims`) — every quantity the claim states (numbers with their scale,
   dates, percentages) and every name it uses must be stated by the evidence or its
   article's title; a name may complete one the evidence uses when its article spells
@@ -27,8 +25,11 @@ passes; one nothing supports stays unverified, with the
 reason in words, and so does one that another item states far better while naming someone
 else (the claim moved that item's fact to another name). A sentence saying the evidence
 does not tell ("the article does not mention…") is the model not answering, not a claim:
-it is left out, and so is one that only repeats the question's own words, or puts the kind
-of thing asked for where its name should be ("The outlet spotted…" for "Which outlet…?").
+it is left out, and so is one that only repeats the question's own words, or a headline
+(the evidence is embedded under it), or puts the kind of thing asked for where its name
+should be ("The outlet spotted…" for "Which outlet…?"). Words a claim puts in quotation
+marks must be the source's own, or a translation reading as the same sentence
+(`rag.support.misquoted`).
 A verified claim resting only on evidence that answers the question far worse than the
 best item, or only on evidence scoring below what could answer it at all (`min_evidence`),
 is padding and is left out, and so is a repeated sentence; when the question asks for
@@ -40,9 +41,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
-import numpy as np
 
 from .asked import Asked, asked_for, states, unnamed
 from .chunking import split_sentences
@@ -51,19 +51,12 @@ from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
-from .names import fold_name, name_phrases
 from .prompts import without_format
 from .speech import asked_speaker, speakers, speaks
+from .support import misquoted, support_matrix, translates_by
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
-# A name means the same as a phrase in another language at this cosine: "Ottoman Empire" /
-# "Impero ottomano" 0.88, "London" / "Londra" 0.89, "Mongols" / "Mongoli" 0.85, "Naples" /
-# "Napoli" 0.96; never another of its kind: "Milan" / "Firenze" 0.66, "Germany" / "Francia"
-# 0.64, "Ottoman Empire" / "Impero romano" 0.54, "Tom Aken" / "Bill Aken" 0.81.
-NAME_TRANSLATION = 0.84
-# A claim this close below `min_support` against an item is compared with its clauses too.
-CLAUSE_BAND, CLAUSE_WORDS = 0.08, 3
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
 # A sentence saying the evidence does not tell is no claim: the model's way of not answering.
@@ -147,7 +140,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
           articles: Mapping[str, Article], *, question: str, lang: str,
           min_support: float, max_gap: float, min_evidence: float = 0.0,
           question_words: bool = True, asked_kind: bool = True,
-          speakers: bool = True) -> Verdict:
+          speakers: bool = True, min_translation: float = 0.80) -> Verdict:
     """Verify each sentence of ``draft`` against the ``evidence`` it cites. ``asked_kind``:
     when the question asks for an amount or a time, verified sentences none of which
     states one are no answer. ``speakers``: a claim that someone said something must cite a
@@ -157,13 +150,14 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     if not sentences or not len(evidence):
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
                                    "no evidence to check it against") for s in sentences))
-    support = _support([strip_markers(s) for s in sentences], evidence, embedder, question,
-                       min_support)
-    translates = _translates(embedder)
+    support = support_matrix([strip_markers(s) for s in sentences], evidence, embedder,
+                             question, min_support)
+    translates = translates_by(embedder)
     claims = []
     for sentence, row in zip(sentences, support):
         text = strip_markers(sentence)
-        if reason := not_an_answer(text, question, lang):
+        if reason := (not_an_answer(text, question, lang)
+                      or restates_headline(text, evidence, question, lang)):
             claims.append(Claim(text, (), "left_out", reason))
             continue
         checks = [Check(e.number, float(value),
@@ -174,6 +168,10 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
         if claim.state == "unverified":
             claim = _jointly(sentence, checks, evidence, articles, question, lang,
                              question_words, translates, min_support) or claim
+        if claim.state == "verified" and (wrong := misquoted(
+                text, [evidence.get(n) for n in claim.cited], lang, embedder, min_translation)):
+            claim = Claim(text, claim.cited, "unverified",
+                          f"the source does not say {wrong} in these words", claim.support)
         claims.append(_unswapped(claim, checks, evidence, articles, question, lang,
                                  translates, min_support))
     claims = _focus(claims, evidence, max_gap, min_evidence)
@@ -194,6 +192,24 @@ def not_an_answer(claim: str, question: str, lang: str) -> str:
         return "it only repeats the question"
     if question and (kind := unnamed(question, claim)):
         return f"it does not say which {kind}"
+    return ""
+
+
+def restates_headline(claim: str, evidence: EvidenceSet, question: str, lang: str) -> str:
+    """Why ``claim`` is no answer when it only restates a headline of the evidence's
+    articles ("Jackson, Mississippi, water crisis: Repairs have begun at the water" for
+    "Who is the mayor of Jackson?"), or "": every word it holds is the headline's or the
+    question's, and no evidence sentence holds half of those not the question's. The
+    evidence is embedded under its headline, so a copied headline reads as supported."""
+    asked = set(analyze_query(question, {lang})) if question else set()
+    said = set(analyze(claim, lang)) - asked
+    if len(said) < 2:
+        return ""
+    stated = max((len(said & set(analyze(e.text, e.chunk.lang or lang)))
+                  for e in evidence.items), default=0)
+    titles = {e.chunk.title for e in evidence.items if e.chunk.title}
+    if stated * 2 < len(said) and any(said <= set(analyze(t, lang)) for t in titles):
+        return "it restates the headline"
     return ""
 
 
@@ -242,65 +258,6 @@ def _joined_after_abbreviations(text: str, spans: Sequence[tuple[int, int]]) -> 
         pieces.append(text[joined_start:end])
         joined_start = None
     return pieces
-
-
-def _support(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
-             question: str, min_support: float) -> np.ndarray:
-    """(claims × items) cosines, each claim read alone or after the question, against the
-    items' document vectors (as `rag.evidence` embedded them: cached, not recomputed)."""
-    asked = [f"{question.strip()} {c}" for c in claims] if question.strip() else []
-    vectors = embedder.embed(claims + asked, kind="query")
-    items = embedder.embed([e.text for e in evidence.items], kind="document",
-                           titles=[e.chunk.title for e in evidence.items])
-    n = len(claims)
-    support = vectors[:n] @ items.T
-    if asked:
-        support = np.maximum(support, vectors[n:] @ items.T)
-    return _clause_support(support, vectors[:n], evidence, embedder, min_support)
-
-
-def _clause_support(support: np.ndarray, claims: np.ndarray, evidence: EvidenceSet,
-                    embedder: Embedder, min_support: float) -> np.ndarray:
-    """``support``, where a claim falls just short of an item, raised to its cosine with
-    the item's best clause: a long sentence holding the answer in an aside ("…la rivalità
-    di Musk con il fondatore di Amazon, Jeff Bezos") is far from the short claim stating
-    it ("Amazon was founded by Jeff Bezos") as a whole, not in that part."""
-    near = (support < min_support) & (support >= min_support - CLAUSE_BAND)
-    for j in sorted(set(np.nonzero(near)[1].tolist())):
-        item = evidence.items[j]
-        windows = clause_windows(item.text)
-        if not windows:
-            continue
-        vectors = embedder.embed(windows, kind="document",
-                                 titles=[item.chunk.title] * len(windows))
-        best = (claims @ vectors.T).max(axis=1)
-        support[:, j] = np.where(near[:, j], np.maximum(support[:, j], best), support[:, j])
-    return support
-
-
-def clause_windows(sentence: str) -> list[str]:
-    """The spans of ``sentence`` of one or two consecutive clauses (cut at commas,
-    semicolons, colons, dashes and parentheses) with at least `CLAUSE_WORDS` words; none
-    when it has a single clause."""
-    pieces = [p.strip() for p in re.split(r"[,;:]\s|\s[–—]\s|[()]", sentence) if p.strip()]
-    if len(pieces) < 2:
-        return []
-    spans = pieces + [f"{a}, {b}" for a, b in zip(pieces, pieces[1:])]
-    return [x for x in dict.fromkeys(spans) if len(x.split()) >= CLAUSE_WORDS]
-
-
-def _translates(embedder: Embedder) -> Callable[[str, str], bool]:
-    """Whether a name means what a phrase of a text means, in another language: their
-    vectors (as queries) meet `NAME_TRANSLATION`. A phrase of the name's own words is no
-    translation of it: "Amazon Jeff Bezos" does not mean "Bezos"."""
-    def translates(name: str, text: str) -> bool:
-        own = {fold_name(w) for w in name.split()}
-        phrases = [p for p in name_phrases(text) if not {fold_name(w) for w in p.split()} <= own]
-        if not phrases:
-            return False
-        vectors = embedder.embed([name, *phrases], kind="query")
-        return float((vectors[1:] @ vectors[0]).max()) >= NAME_TRANSLATION
-    return translates
 
 
 def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,

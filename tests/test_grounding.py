@@ -290,7 +290,7 @@ def test_a_claim_citing_two_sentences_is_checked_against_both_together():
 def test_a_claim_just_short_of_a_long_sentence_is_compared_with_its_clauses():
     """A long sentence holding the answer in an aside ("…con il fondatore di Amazon, Jeff
     Bezos") is far from the short claim as a whole; its clause states it."""
-    from rag.grounding import clause_windows
+    from rag.support import clause_windows
     sentence = ("Se Tesla offrisse soluzioni di archiviazione dati per altre aziende e clienti "
                 "non Tesla, aggiungerebbe un ulteriore livello alla rivalità di Musk con il "
                 "fondatore di Amazon, Jeff Bezos.")
@@ -306,3 +306,21 @@ def test_a_claim_just_short_of_a_long_sentence_is_compared_with_its_clauses():
     assert state(whole + 0.05) == "verified"  # just short: its clause supports it
     assert state(whole + 0.2) == "unverified"  # far short: no clause lifts it that far
     assert clause_windows("Amazon ha registrato 22,1 miliardi di dollari per AWS.") == []
+
+
+def test_a_claim_restating_the_headline_is_no_answer():
+    """The evidence is embedded under its headline: a draft copying the headline ("Jackson,
+    Mississippi, water crisis: Repairs have begun") reads as supported by any of it."""
+    from rag.grounding import restates_headline
+    text = ("Jackson Mayor Chokwe Antar Lumumba said the city made some positive gains.\n\n"
+            "President Joe Biden approved an emergency declaration for Mississippi.")
+    sentences = text.split("\n\n")
+    evidence, _ = _evidence(title="Jackson, Mississippi, water crisis: Repairs have begun",
+                            text=text, sentences=sentences)
+    question = "Who is the mayor of Jackson?"
+    assert restates_headline("Jackson, Mississippi, water crisis: Repairs have begun.",
+                             evidence, question, "en") == "it restates the headline"
+    assert restates_headline("The mayor of Jackson is Chokwe Antar Lumumba.", evidence,
+                             question, "en") == ""
+    assert restates_headline("Mississippi got an emergency declaration.", evidence,
+                             question, "en") == ""  # not all the headline's words

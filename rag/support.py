@@ -1,0 +1,134 @@
+"""Support: how closely a claim means what an evidence item says, read by the embedder.
+
+`support_matrix` gives each claim's cosine (as a query) to each item's document vector —
+the vector evidence selection computed, which the embedder's cache returns, so a check
+embeds only the draft's sentences. A claim read after the question it answers counts too
+("Nel 1946." states its fact only with its question), and a claim falling just short of
+a long sentence is compared with its clauses (`clause_windows`): an aside may state the
+answer ("…la rivalità di Musk con il fondatore di Amazon, Jeff Bezos").
+
+`translates_by` says whether a name means a phrase of a text in another language
+("Ottoman Empire" / "Impero ottomano"). `misquoted` says whether the words a claim puts in
+quotation marks are not the source's: verbatim in the item's language, or in another a
+translation reading as the same sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .chunking import split_sentences
+from .embed import Embedder
+from .evidence import Evidence, EvidenceSet
+from .lexical import fold_accents
+from .names import fold_name, name_phrases
+
+# A name means the same as a phrase in another language at this cosine: "Ottoman Empire" /
+# "Impero ottomano" 0.88, "London" / "Londra" 0.89, "Mongols" / "Mongoli" 0.85, "Naples" /
+# "Napoli" 0.96; never another of its kind: "Milan" / "Firenze" 0.66, "Germany" / "Francia"
+# 0.64, "Ottoman Empire" / "Impero romano" 0.54, "Tom Aken" / "Bill Aken" 0.81.
+NAME_TRANSLATION = 0.84
+# A claim this close below `min_support` against an item is compared with its clauses too.
+CLAUSE_BAND, CLAUSE_WORDS = 0.08, 3
+# Words in quotation marks, this many or more, claim to be the source's own.
+QUOTED_WORDS = 4
+_QUOTED = re.compile(r"“([^”]+)”|«([^»]+)»|\"([^\"]+)\"")
+
+
+def support_matrix(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
+             question: str, min_support: float) -> np.ndarray:
+    """(claims × items) cosines, each claim read alone or after the question, against the
+    items' document vectors (as `rag.evidence` embedded them: cached, not recomputed)."""
+    asked = [f"{question.strip()} {c}" for c in claims] if question.strip() else []
+    vectors = embedder.embed(claims + asked, kind="query")
+    items = embedder.embed([e.text for e in evidence.items], kind="document",
+                           titles=[e.chunk.title for e in evidence.items])
+    n = len(claims)
+    support = vectors[:n] @ items.T
+    if asked:
+        support = np.maximum(support, vectors[n:] @ items.T)
+    return _clause_support(support, vectors[:n], evidence, embedder, min_support)
+
+
+def _clause_support(support: np.ndarray, claims: np.ndarray, evidence: EvidenceSet,
+                    embedder: Embedder, min_support: float) -> np.ndarray:
+    """``support``, where a claim falls just short of an item, raised to its cosine with
+    the item's best clause: a long sentence holding the answer in an aside ("…la rivalità
+    di Musk con il fondatore di Amazon, Jeff Bezos") is far from the short claim stating
+    it ("Amazon was founded by Jeff Bezos") as a whole, not in that part."""
+    near = (support < min_support) & (support >= min_support - CLAUSE_BAND)
+    for j in sorted(set(np.nonzero(near)[1].tolist())):
+        item = evidence.items[j]
+        windows = clause_windows(item.text)
+        if not windows:
+            continue
+        vectors = embedder.embed(windows, kind="document",
+                                 titles=[item.chunk.title] * len(windows))
+        best = (claims @ vectors.T).max(axis=1)
+        support[:, j] = np.where(near[:, j], np.maximum(support[:, j], best), support[:, j])
+    return support
+
+
+def clause_windows(sentence: str) -> list[str]:
+    """The spans of ``sentence`` of one or two consecutive clauses (cut at commas,
+    semicolons, colons, dashes and parentheses) with at least `CLAUSE_WORDS` words; none
+    when it has a single clause."""
+    pieces = [p.strip() for p in re.split(r"[,;:]\s|\s[–—]\s|[()]", sentence) if p.strip()]
+    if len(pieces) < 2:
+        return []
+    spans = pieces + [f"{a}, {b}" for a, b in zip(pieces, pieces[1:])]
+    return [x for x in dict.fromkeys(spans) if len(x.split()) >= CLAUSE_WORDS]
+
+
+def translates_by(embedder: Embedder) -> Callable[[str, str], bool]:
+    """Whether a name means what a phrase of a text means, in another language: their
+    vectors (as queries) meet `NAME_TRANSLATION`. A phrase of the name's own words is no
+    translation of it: "Amazon Jeff Bezos" does not mean "Bezos"."""
+    def translates(name: str, text: str) -> bool:
+        own = {fold_name(w) for w in name.split()}
+        phrases = [p for p in name_phrases(text) if not {fold_name(w) for w in p.split()} <= own]
+        if not phrases:
+            return False
+        vectors = embedder.embed([name, *phrases], kind="query")
+        return float((vectors[1:] @ vectors[0]).max()) >= NAME_TRANSLATION
+    return translates
+
+
+def misquoted(claim: str, items: Sequence[Evidence], lang: str, embedder: Embedder,
+              min_translation: float) -> str:
+    """The first quotation of ``claim`` (in ``lang``) of at least `QUOTED_WORDS` words that
+    is not the words of the cited ``items``, quoted for a reader; or "". In an item's own
+    language the words must be its words, as written (case, accents and punctuation
+    aside); in another, they must read as the same sentence as one of its sentences or
+    clauses: cosine at least ``min_translation`` ("…con la malattia di cuore" for "…with
+    breast cancer" 0.79; a faithful translation 0.92)."""
+    for groups in _QUOTED.findall(claim):
+        quoted = next(g for g in groups if g)
+        if len(quoted.split()) < QUOTED_WORDS or any(_verbatim(quoted, e.text) for e in items):
+            continue
+        other = [e for e in items if e.chunk.lang and e.chunk.lang != lang]
+        if other and _translation(quoted, other, embedder) >= min_translation:
+            continue
+        return f"“{quoted.strip()}”"
+    return ""
+
+
+def _verbatim(quoted: str, text: str) -> bool:
+    def norm(x: str) -> str:
+        return " ".join(re.findall(r"\w+", fold_accents(x).casefold()))
+    return norm(quoted) in norm(text)
+
+
+def _translation(quoted: str, items: Sequence[Evidence], embedder: Embedder) -> float:
+    """The best cosine (as queries) of ``quoted`` to a quotation, sentence or clause of the
+    ``items``."""
+    pieces = [e.text[a:b] for e in items for a, b in split_sentences(e.text, e.chunk.lang)]
+    pieces += [w for p in list(pieces) for w in clause_windows(p)]
+    pieces += [next(g for g in groups if g) for e in items for groups in _QUOTED.findall(e.text)]
+    if not pieces:
+        return 0.0
+    vectors = embedder.embed([quoted, *pieces], kind="query")
+    return float((vectors[1:] @ vectors[0]).max())

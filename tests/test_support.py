@@ -1,0 +1,52 @@
+"""Support: words in quotation marks must be the source's, or a translation of them."""
+
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.evidence import Evidence
+from rag.support import misquoted
+from tests.fakes import FakeEmbedder
+
+SAID = ("“Olivia has been a symbol of triumphs and hope for over 30 years sharing her journey "
+        "with breast cancer,” her husband wrote.")
+
+
+def _item(text: str, lang: str) -> Evidence:
+    return Evidence(1, Chunk("a:0", "a", 0, text, 0, len(text), "T", lang), 0, len(text), text, 0.8)
+
+
+class _Translations(FakeEmbedder):
+    """The faithful Italian translation means the English sentence; anything else means
+    something of its own."""
+
+    SAME = {"olivia è stata un simbolo di trionfi e speranza per oltre 30 anni condividendo il "
+            "suo percorso con il cancro al seno",
+            "olivia has been a symbol of triumphs and hope for over 30 years sharing her "
+            "journey with breast cancer"}
+
+    def embed(self, texts, *, kind="document", titles=None, progress=False):
+        out = super().embed(texts, kind=kind, titles=titles)
+        for i, text in enumerate(texts):
+            if " ".join(text.strip(" ,.“”\"").casefold().split()) in self.SAME:
+                out[i] = np.eye(out.shape[1], dtype=np.float32)[0]
+        return out
+
+
+def test_quoted_words_in_the_sources_language_must_be_its_words():
+    item = _item(SAID, "en")
+    assert misquoted("Her husband wrote: “Olivia has been a symbol of triumphs and hope.”",
+                     [item], "en", FakeEmbedder(), 0.8) == ""
+    assert misquoted("He wrote: “Olivia was a symbol of triumph and of hope for 30 years.”",
+                     [item], "en", FakeEmbedder(), 0.8) == (
+        "“Olivia was a symbol of triumph and of hope for 30 years.”")
+    assert misquoted("She starred in “Grease” [1].", [item], "en", FakeEmbedder(), 0.8) == ""
+
+
+def test_quoted_words_in_another_language_must_read_as_the_same_sentence():
+    item = _item(SAID, "en")
+    faithful = ("Il marito ha scritto: “Olivia è stata un simbolo di trionfi e speranza per "
+                "oltre 30 anni condividendo il suo percorso con il cancro al seno.”")
+    wrong = ("Il marito ha scritto: “Olivia ha stato un simbolo di triumphi e speranza per "
+             "oltre 30 anni con la malattia di cuore.”")
+    assert misquoted(faithful, [item], "it", _Translations(), 0.8) == ""
+    assert misquoted(wrong, [item], "it", _Translations(), 0.8).startswith("“Olivia ha stato")
