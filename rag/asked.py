@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .dates import MONTHS
+from .dates import MONTHS, WEEKDAYS
 from .numbers import mentions
 
 Asked = Literal["quantity", "time", ""]
@@ -95,7 +95,7 @@ _TIME_WORDS = (r"ieri|oggi|domani|stamattina|yesterday|today|tomorrow|tonight|no
 _AMOUNT = re.compile(rf"\b(?:{_AMOUNT_WORDS})\b(?!['’]\w)|\d", re.IGNORECASE)
 _TIME = re.compile(rf"\b(?:{_TIME_WORDS})\b(?!['’]\w)|\b\d{{2,4}}\b|\d0s\b|['’]\d0\b|"
                    r"\b[IVX]+\s*(?:sec|cent)", re.IGNORECASE)
-_MONTH_WORDS = frozenset(MONTHS)
+_MONTH_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS)  # "died on Monday"
 
 
 # "Which outlet…?", "Quale società…?": a question asking to name a kind of thing.

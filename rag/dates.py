@@ -96,7 +96,7 @@ def month_alone(text: str, start: int, word: str, lang: str | None, generous: bo
     return month if cue in _STRONG_CUES or (capital_inside and cue != "the") else 0
 
 
-_WEEKDAYS = {
+WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
     "sunday": 6, "lunedì": 0, "martedì": 1, "mercoledì": 2, "giovedì": 3, "venerdì": 4,
     "sabato": 5, "domenica": 6, "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3,
@@ -106,7 +106,7 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "primo": 1, "seco
              "terzo": 3, "quarto": 4}
 _QUESTION_MONTHS = {**FULL_MONTHS["it"], **FULL_MONTHS["en"], **ABBREVIATED_MONTHS}
 _MONTH = "|".join(sorted(_QUESTION_MONTHS, key=len, reverse=True))
-_WEEKDAY = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+_WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _LAST = r"(?:last|past|previous|scors[oa]|passat[oa])"
 _CUE = r"(?:in|on|of|since|during|until|by|early|late|mid|last|this|past|previous|nel|a|ad|di|da|dal|del|entro|fino)"
 _YEAR = r"(?:19|20)\d{2}"
@@ -284,7 +284,7 @@ def _ago(m: re.Match, today: dt.date) -> DateRange:
 
 
 def _weekday(m: re.Match, today: dt.date) -> DateRange:
-    day = today - dt.timedelta(days=(today.weekday() - _WEEKDAYS[m.group(1).lower()]) % 7)
+    day = today - dt.timedelta(days=(today.weekday() - WEEKDAYS[m.group(1).lower()]) % 7)
     return DateRange(day, day)
 
 

@@ -22,7 +22,7 @@ import re
 from difflib import SequenceMatcher
 from typing import Collection
 
-from .dates import MONTHS
+from .dates import MONTHS, WEEKDAYS
 from .lexical import fold_accents
 
 # A name may match a spelling this close (difflib ratio) when the longer of the two has at
@@ -44,9 +44,7 @@ _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w
 # The words of a run: "Musk-Bezos" is two names, as "Musk–Bezos" is.
 _WORDS_OF_RUN = re.compile(r"\s+|-(?=[A-ZÀ-Ý])")
 _CAPITALIZED = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}")
-_WEEKDAYS = set("""monday tuesday wednesday thursday friday saturday sunday lunedi martedi
-mercoledi giovedi venerdi sabato domenica""".split())
-CALENDAR = {fold_accents(m).casefold() for m in MONTHS} | _WEEKDAYS  # dates, not names
+CALENDAR = {fold_accents(m).casefold() for m in [*MONTHS, *WEEKDAYS]}  # dates, not names
 # A company's legal form after its name ("Tesla, Inc.", "Microsoft Corp") names no one else.
 COMPANY_FORMS = frozenset("inc corp corporation ltd llc plc spa srl gmbh".split())
 # A title before or after a name ("JetBlue CEO Robin Hayes", "Jackson Mayor Chokwe

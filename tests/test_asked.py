@@ -69,6 +69,8 @@ TIMES = [
     "Johnson ha risposto circa una settimana dopo.",
     "The deal closed on 17/06/2022.",
     "In condizioni di scarsa illuminazione, si diffondono in un foglio.",
+    "Olivia Newton-John died on Monday, according to a statement from her husband.",
+    "È morta lunedì nella sua casa.",
 ]
 NO_TIME = [
     "Se Tesla offrisse soluzioni di archiviazione dati per altre aziende, aggiungerebbe un "
