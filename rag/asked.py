@@ -159,6 +159,15 @@ def asked_for(question: str) -> Asked:
     return ""
 
 
+def states_exactly(asked: Asked, text: str, lang: str | None = None) -> bool:
+    """Whether ``text`` states an amount as a figure ("22,1 miliardi", "12%", "three"), not
+    only vaguely ("uno dei suoi maggiori motori", "thousands"), when a quantity is
+    ``asked``; otherwise `states`."""
+    if asked == "quantity":
+        return bool(re.search(r"\d", text) or mentions(text, lang))
+    return states(asked, text, lang)
+
+
 def states(asked: Asked, text: str, lang: str | None = None) -> bool:
     """Whether ``text`` states what is ``asked`` (always, when nothing is asked)."""
     if asked == "quantity":

@@ -30,7 +30,7 @@ from typing import Collection, Sequence, TypeVar
 
 import numpy as np
 
-from .asked import Asked, states
+from .asked import Asked, states, states_exactly
 from .chunking import Chunk, split_sentences
 from .corpus import Article
 from .embed import Embedder
@@ -85,14 +85,16 @@ class EvidenceSet:
         stating what the question asks for (an amount, a time: `rag.asked`) and, when it asks
         for someone's words, giving the ``speaker``'s words (`rag.speech`), the one holding
         most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
-        weighted by how rare it is among the items), then the one that answers best."""
+        weighted by how rare it is among the items), then the one that answers best; an
+        item giving the amount asked for as a figure comes before one giving it vaguely."""
         eligible = [e for e in self.items if e.score >= min_score
                     and states(asked, e.text, e.chunk.lang or None)
                     and (not speaker or speaks(speaker, e.text))]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
                   for w in hint}
-        return max(eligible, key=lambda e: (sum(weight[w] for w in bags[e.number] & weight.keys()),
+        return max(eligible, key=lambda e: (states_exactly(asked, e.text, e.chunk.lang or None),
+                                           sum(weight[w] for w in bags[e.number] & weight.keys()),
                                            e.score), default=None)
 
     def within(self, gap: float) -> tuple[Evidence, ...]:

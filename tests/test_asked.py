@@ -156,3 +156,17 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
 ])
 def test_the_kind_of_thing_asked_for_is_no_name_for_it(question, claim, kind):
     assert unnamed(question, claim) == kind
+
+
+def test_a_how_much_fallback_quotes_a_figure_before_a_vague_amount():
+    """"Di quanto è cresciuto il fatturato di AWS?": "uno dei suoi maggiori motori di
+    crescita" states an amount only vaguely; the sentence giving "del 12%" answers it."""
+    from rag.chunking import Chunk
+    from rag.evidence import Evidence, EvidenceSet
+    texts = ["L’attività AWS di Amazon è stata uno dei suoi maggiori motori di crescita.",
+             "Amazon ha registrato un fatturato per AWS, con un aumento del 12%."]
+    items = tuple(Evidence(n, Chunk("a:0", "a", 0, t, 0, len(t), "T", "it"), 0, len(t), t, 0.9)
+                  for n, t in enumerate(texts, start=1))
+    hint = {"cresc", "motor"}  # the words of a draft that drew on the vague sentence
+    assert EvidenceSet(items).stating("quantity", 0.5, hint).number == 2
+    assert EvidenceSet(items).stating("", 0.5, hint).number == 1  # nothing asked: the hint

@@ -107,6 +107,7 @@ def test_off_corpus_question_abstains(assistant, question):
     ("Quanto ha fatturato AWS nell'ultimo trimestre?", "22,1 miliardi"),
     ("How much is the data center sector worth according to Electrek?", "250 billion"),
     ("Quanto vale il settore dei data center secondo Electrek?", "250 miliardi"),
+    ("Di quanto è cresciuto il fatturato di AWS?", "12%"),
 ])
 def test_numbers_and_units_come_back_right(assistant, question, expected):
     answer = assistant.ask(question).answer()
@@ -136,6 +137,18 @@ def test_an_english_question_whose_evidence_is_weak_is_searched_again_in_italian
     assert not answer.abstained and "Austin" in answer.text, answer.to_json()
     assert any("località di Austin" in q for q in _quotes(answer)), answer.to_json()
     assert answer.timings.translate_ms > 0
+    _assert_spans_exact(assistant, answer)
+
+
+def test_a_sentence_citing_two_evidence_sentences_is_checked_against_both(assistant):
+    """"Tesla is advertising a Sr. Engineering Program Manager, Data Center position [1] in
+    Austin, Texas [2]": the title is in one sentence, the place in another. Checked against
+    one at a time, it was refused ("does not say Austin") and the answer kept only a
+    sentence describing the role."""
+    answer = assistant.ask("What job title is Tesla advertising?").answer()
+    assert "Engineering Program Manager" in answer.text, answer.to_json()
+    assert any("Sr. Engineering Program Manager" in q for q in _quotes(answer)), \
+        answer.to_json()["citations"]
     _assert_spans_exact(assistant, answer)
 
 
