@@ -8,8 +8,9 @@ holds, minus a small share for its passage's rank — and the best become number
 model reads only these, and every claim it makes is checked against the ones it cites.
 
 Each item is one sentence, so a citation points at exactly the sentence a claim rests on —
-with the sentence before it when it points back to it ("Neither airline has first class
-seats" says which airlines only after the sentence naming them; it is scored alone); items
+with the sentence before it when it counts back to what that one names ("Neither airline
+has first class seats" says which airlines only after the sentence naming them; it is
+scored alone); items
 are numbered best first: a small model answers from the first items it reads.
 Sentences the library flagged as addressing the assistant never become evidence, nor do
 headline questions, nor sentences of an article that names nothing the question names
@@ -109,13 +110,16 @@ class EvidenceSet:
         return next((e for e in self.items if e.number == number), None)
 
 
+# "Neither airline…", "Both companies…", "I due rivali…": the sentence before says which.
+_WHICH_OF_THEM = (r"neither|both|either|the\s+two|entramb[ie]|ambedue|nessun[oa]\s+dei\s+due|"
+                  r"nessuna\s+delle\s+due|i\s+due|le\s+due")
+_COUNTS_BACK = re.compile(rf"^\W*(?:{_WHICH_OF_THEM})\b(?!\s+(?-i:[A-ZÀ-Ý]))", re.IGNORECASE)
 # A sentence opening with a word that points back ("L'azienda è stata leader…", "It
 # grew…", "Neither airline has…") names what it speaks of in the sentence before.
 _POINTS_BACK = re.compile(
     r"^\W*(?:l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
     r"questo|questa|questi|queste|ciò|esso|essa|egli|lui|lei|loro|the\s+company|the\s+firm|"
-    r"the\s+group|the\s+latter|it|this|these|he|she|they|neither|both|either|the\s+two|"
-    r"entramb[ie]|ambedue|nessun[oa]\s+dei\s+due|nessuna\s+delle\s+due|i\s+due|le\s+due)"
+    rf"the\s+group|the\s+latter|it|this|these|he|she|they|{_WHICH_OF_THEM})"
     r"\b(?!\s+(?-i:[A-ZÀ-Ý]))"
     r"(?!\s+(?:week|weekend|year|month|morning|evening|quarter|season|time|settimana|anno|"
     r"mese|mattina|sera|trimestre|stagione|volta)\b)",
@@ -208,14 +212,17 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
 
 
 def _in_context(ranked: Sequence[Candidate], store: Store) -> list[Candidate]:
-    """The ``ranked`` candidates, each with the sentence before it when it points back to
-    it (`with_antecedent`): "Neither airline has first class seats" says which airlines
-    only after "A Frontier-Spirit deal… would have brought together two airlines…". Scored
-    as the sentence alone; only the articles of such sentences are read."""
+    """The ``ranked`` candidates, each with the sentence before it when it opens by counting
+    back to what that one names (`_COUNTS_BACK`, `with_antecedent`): "Neither airline has
+    first class seats" says which airlines only after "A Frontier-Spirit deal… would have
+    brought together two airlines…". Scored as the sentence alone; only the articles of
+    such sentences are read. ("It…", "L'azienda…", "Questo…" are joined only when quoted
+    as the answer: joined in the prompt too, they led the model to misread the bundled
+    article's "mossa strettamente interna" as "internal competition".)"""
     articles: dict[str, Article | None] = {}
     joined = []
     for c in ranked:
-        if _POINTS_BACK.match(c.text):
+        if _COUNTS_BACK.match(c.text):
             if c.chunk.article_id not in articles:
                 articles[c.chunk.article_id] = store.article(c.chunk.article_id)
             article = articles[c.chunk.article_id]
