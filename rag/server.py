@@ -124,11 +124,12 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
               file=sys.stderr, flush=True)
         try:
             server.run()
-        except KeyboardInterrupt:  # uvicorn has shut down, then raises Ctrl-C again
-            print("Stopped.", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:  # uvicorn has shut down, then mostly raises Ctrl-C again
+            pass
         finally:
             for stop in stops:
                 stop()
+        print("Stopped.", file=sys.stderr, flush=True)
         return None
     thread = threading.Thread(target=server.run, daemon=True, name="server")
     thread.start()
