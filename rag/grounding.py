@@ -6,7 +6,7 @@ against each evidence item:
 
 * support — the cosine between the claim, embedded as a query, and the evidence
   sentence's document vector (`rag.support`: cached, so a check embeds only the draft's
-  sentences; read after the question too, and against a long sentence's clauses);
+  sentences; read after the question too);
 * agreement (`rag.claims`) — every quantity the claim states (numbers with their scale,
   dates, percentages) and every name it uses must be stated by the evidence or its
   article's title; a name may complete one the evidence uses when its article spells
@@ -151,7 +151,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
         return Verdict(tuple(Claim(strip_markers(s), tuple(markers(s)), "unverified",
                                    "no evidence to check it against") for s in sentences))
     support = support_matrix([strip_markers(s) for s in sentences], evidence, embedder,
-                             question, min_support)
+                             question)
     translates = translates_by(embedder)
     claims = []
     for sentence, row in zip(sentences, support):

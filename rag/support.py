@@ -3,9 +3,7 @@
 `support_matrix` gives each claim's cosine (as a query) to each item's document vector —
 the vector evidence selection computed, which the embedder's cache returns, so a check
 embeds only the draft's sentences. A claim read after the question it answers counts too
-("Nel 1946." states its fact only with its question), and a claim falling just short of
-a long sentence is compared with its clauses (`clause_windows`): an aside may state the
-answer ("…la rivalità di Musk con il fondatore di Amazon, Jeff Bezos").
+("Nel 1946." states its fact only with its question).
 
 `translates_by` says whether a name means a phrase of a text in another language
 ("Ottoman Empire" / "Impero ottomano"). `misquoted` says whether the words a claim puts in
@@ -31,15 +29,15 @@ from .names import fold_name, name_phrases
 # "Napoli" 0.96; never another of its kind: "Milan" / "Firenze" 0.66, "Germany" / "Francia"
 # 0.64, "Ottoman Empire" / "Impero romano" 0.54, "Tom Aken" / "Bill Aken" 0.81.
 NAME_TRANSLATION = 0.84
-# A claim this close below `min_support` against an item is compared with its clauses too.
-CLAUSE_BAND, CLAUSE_WORDS = 0.08, 3
+# A clause of a sentence is compared with a quotation when it has this many words.
+CLAUSE_WORDS = 3
 # Words in quotation marks, this many or more, claim to be the source's own.
 QUOTED_WORDS = 4
 _QUOTED = re.compile(r"“([^”]+)”|«([^»]+)»|\"([^\"]+)\"")
 
 
 def support_matrix(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
-             question: str, min_support: float) -> np.ndarray:
+                   question: str) -> np.ndarray:
     """(claims × items) cosines, each claim read alone or after the question, against the
     items' document vectors (as `rag.evidence` embedded them: cached, not recomputed)."""
     asked = [f"{question.strip()} {c}" for c in claims] if question.strip() else []
@@ -50,32 +48,13 @@ def support_matrix(claims: list[str], evidence: EvidenceSet, embedder: Embedder,
     support = vectors[:n] @ items.T
     if asked:
         support = np.maximum(support, vectors[n:] @ items.T)
-    return _clause_support(support, vectors[:n], evidence, embedder, min_support)
-
-
-def _clause_support(support: np.ndarray, claims: np.ndarray, evidence: EvidenceSet,
-                    embedder: Embedder, min_support: float) -> np.ndarray:
-    """``support``, where a claim falls just short of an item, raised to its cosine with
-    the item's best clause: a long sentence holding the answer in an aside ("…la rivalità
-    di Musk con il fondatore di Amazon, Jeff Bezos") is far from the short claim stating
-    it ("Amazon was founded by Jeff Bezos") as a whole, not in that part."""
-    near = (support < min_support) & (support >= min_support - CLAUSE_BAND)
-    for j in sorted(set(np.nonzero(near)[1].tolist())):
-        item = evidence.items[j]
-        windows = clause_windows(item.text)
-        if not windows:
-            continue
-        vectors = embedder.embed(windows, kind="document",
-                                 titles=[item.chunk.title] * len(windows))
-        best = (claims @ vectors.T).max(axis=1)
-        support[:, j] = np.where(near[:, j], np.maximum(support[:, j], best), support[:, j])
     return support
 
 
 def clause_windows(sentence: str) -> list[str]:
     """The spans of ``sentence`` of one or two consecutive clauses (cut at commas,
     semicolons, colons, dashes and parentheses) with at least `CLAUSE_WORDS` words; none
-    when it has a single clause."""
+    when it has a single clause. A quotation may be a clause of its sentence."""
     pieces = [p.strip() for p in re.split(r"[,;:]\s|\s[–—]\s|[()]", sentence) if p.strip()]
     if len(pieces) < 2:
         return []

@@ -50,3 +50,12 @@ def test_quoted_words_in_another_language_must_read_as_the_same_sentence():
              "oltre 30 anni con la malattia di cuore.”")
     assert misquoted(faithful, [item], "it", _Translations(), 0.8) == ""
     assert misquoted(wrong, [item], "it", _Translations(), 0.8).startswith("“Olivia ha stato")
+
+
+def test_clause_windows_are_one_or_two_clauses_of_a_sentence():
+    from rag.support import clause_windows
+    windows = clause_windows("Se Tesla offrisse soluzioni ad altre aziende, aggiungerebbe un "
+                             "livello alla rivalità con il fondatore di Amazon, Jeff Bezos.")
+    assert "aggiungerebbe un livello alla rivalità con il fondatore di Amazon, Jeff Bezos." \
+        in windows
+    assert clause_windows("Amazon ha registrato 22,1 miliardi di dollari per AWS.") == []
