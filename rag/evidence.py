@@ -10,8 +10,8 @@ model reads only these, and every claim it makes is checked against the ones it 
 Each item is one sentence, so a citation points at exactly the sentence a claim rests on —
 with the sentence before it when it counts back to what that one names ("Neither airline
 has first class seats" says which airlines only after the sentence naming them; it is
-scored alone); items
-are numbered best first: a small model answers from the first items it reads.
+scored alone); items are numbered best first: a small model answers from the first items
+it reads.
 Sentences the library flagged as addressing the assistant never become evidence, nor do
 headline questions, nor sentences of an article that names nothing the question names
 ("Quanti abitanti ha Torino?" is not answered from an article on Newcastle, however alike
@@ -27,7 +27,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Collection, Sequence, TypeVar
+from typing import Collection, Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -149,7 +149,8 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
     """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector),
     taken only from articles that name one of the ``subject`` names, if any are given."""
     speaker = asked_speaker(question)
-    found = candidates(hits, store, subject, speaker)
+    articles: dict[str, Article | None] = {}  # read once, by `candidates`
+    found = candidates(hits, store, subject, speaker, articles)
     if not found:
         return EvidenceSet()
     vectors = embedder.embed([c.text for c in found], kind="document",
@@ -163,7 +164,7 @@ def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store
             score += lexical_weight
         scored.append(Candidate(c.chunk, c.start, c.end, c.text, c.rank, score))
     ranked = sorted(scored, key=lambda c: (-c.score, c.rank, c.start))
-    chosen = _distinct(_in_context(ranked, store), n)
+    chosen = _distinct(_in_context(ranked, articles), n)
     return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, c.score)
                              for number, c in enumerate(chosen, start=1)))
 
@@ -184,14 +185,16 @@ def _distinct(ranked: Sequence[Candidate], n: int) -> list[Candidate]:
 
 
 def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
-               speaker: str = "") -> list[Candidate]:
+               speaker: str = "",
+               articles: dict[str, Article | None] | None = None) -> list[Candidate]:
     """Each distinct, usable sentence of the hits (not flagged, not a headline question)
     whose article names one of the ``subject`` names (`rag.names.speaks_of`). A sentence
     of a quotation whose ``speaker`` is named in another of its sentences comes with that
-    one (`with_speaker`)."""
+    one (`with_speaker`). Each article is read from the store once, into ``articles``
+    when given (for the caller to reuse)."""
     found: dict[tuple[str, int, int], Candidate] = {}
     flagged: dict[str, tuple | None] = {}
-    articles: dict[str, Article | None] = {}  # each read from the store once
+    articles = {} if articles is None else articles
     for hit in hits:
         chunk = hit.chunk
         if chunk.article_id not in flagged:
@@ -211,22 +214,20 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
     return list(found.values())
 
 
-def _in_context(ranked: Sequence[Candidate], store: Store) -> list[Candidate]:
+def _in_context(ranked: Sequence[Candidate],
+                articles: Mapping[str, Article | None]) -> list[Candidate]:
     """The ``ranked`` candidates, each with the sentence before it when it opens by counting
     back to what that one names (`_COUNTS_BACK`, `with_antecedent`): "Neither airline has
     first class seats" says which airlines only after "A Frontier-Spirit deal… would have
-    brought together two airlines…". Scored as the sentence alone; only the articles of
-    such sentences are read. ("It…", "L'azienda…", "Questo…" are joined only when quoted
+    brought together two airlines…". Scored as the sentence alone; ``articles``: those
+    `candidates` read. ("It…", "L'azienda…", "Questo…" are joined only when quoted
     as the answer: joined in the prompt too, they led the model to misread the bundled
     article's "mossa strettamente interna" as "internal competition".)"""
-    articles: dict[str, Article | None] = {}
     joined = []
     for c in ranked:
-        if _COUNTS_BACK.match(c.text):
-            if c.chunk.article_id not in articles:
-                articles[c.chunk.article_id] = store.article(c.chunk.article_id)
-            article = articles[c.chunk.article_id]
-            c = with_antecedent(c, article.text) if article is not None else c
+        article = articles.get(c.chunk.article_id)
+        if article is not None and _COUNTS_BACK.match(c.text):
+            c = with_antecedent(c, article.text)
         joined.append(c)
     return joined
 
