@@ -44,7 +44,7 @@ from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
 from .filters import Filters
 from .generate import Generator, Message
 from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
-                        restates_headline, statements, strip_markers, with_markers)
+                        statements, strip_markers, with_markers)
 from .lexical import analyze, analyze_query, fold_accents
 from .names import names, question_names
 from .numbers import unsupported
@@ -393,8 +393,7 @@ def answer_words(draft: str, question: str, lang: str,
     found: set[str] = set()
     for sentence in statements(draft, lang):
         said = strip_markers(sentence)
-        if (not_an_answer(said, question, lang)
-                or restates_headline(said, evidence, question, lang)):
+        if not_an_answer(said, question, lang, evidence):
             continue
         own = set(analyze(said, lang)) - asked
         numbers = set(markers(sentence))

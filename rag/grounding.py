@@ -40,9 +40,8 @@ sentence in which they speak.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Mapping, Sequence
-
 
 from .asked import Asked, asked_for, states, unnamed
 from .chunking import split_sentences
@@ -156,8 +155,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     claims = []
     for sentence, row in zip(sentences, support):
         text = strip_markers(sentence)
-        if reason := (not_an_answer(text, question, lang)
-                      or restates_headline(text, evidence, question, lang)):
+        if reason := not_an_answer(text, question, lang, evidence):
             claims.append(Claim(text, (), "left_out", reason))
             continue
         checks = [Check(e.number, float(value),
@@ -180,10 +178,12 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     return Verdict(tuple(_answering(claims, asked_for(question), lang) if asked_kind else claims))
 
 
-def not_an_answer(claim: str, question: str, lang: str) -> str:
+def not_an_answer(claim: str, question: str, lang: str,
+                  evidence: EvidenceSet = EvidenceSet()) -> str:
     """Why ``claim`` (markers stripped) is no answer at all, or "": it says the articles do
-    not tell, asks a question, only repeats the question's words, or puts the kind of thing
-    asked for where its name should be ("The outlet spotted…" for "Which outlet…?")."""
+    not tell, asks a question, only repeats the question's words, puts the kind of thing
+    asked for where its name should be ("The outlet spotted…" for "Which outlet…?"), or
+    only restates a headline of the ``evidence`` (`restates_headline`)."""
     if NON_ANSWER.search(claim):
         return "it says the articles do not tell"
     if claim.rstrip().endswith("?"):
@@ -192,7 +192,7 @@ def not_an_answer(claim: str, question: str, lang: str) -> str:
         return "it only repeats the question"
     if question and (kind := unnamed(question, claim)):
         return f"it does not say which {kind}"
-    return ""
+    return restates_headline(claim, evidence, question, lang)
 
 
 def restates_headline(claim: str, evidence: EvidenceSet, question: str, lang: str) -> str:
@@ -276,8 +276,7 @@ def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,
     if len(items) < 2 or support < min_support or speakers(text):
         return None
     first = items[0]
-    joined = Evidence(first.number, first.chunk, first.start, first.end,
-                      " ".join(e.text for e in items), first.score)
+    joined = replace(first, text=" ".join(e.text for e in items))
     if disagreement(text, joined, articles.get(first.chunk.article_id), question, lang,
                     question_words, True, translates):
         return None
