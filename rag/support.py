@@ -85,7 +85,7 @@ def misquoted(claim: str, items: Sequence[Evidence], lang: str, embedder: Embedd
     clauses: cosine at least ``min_translation`` ("…con la malattia di cuore" for "…with
     breast cancer" 0.79; a faithful translation 0.92)."""
     for groups in _QUOTED.findall(claim):
-        quoted = next(g for g in groups if g)
+        quoted = _quoted(groups)
         if len(quoted.split()) < QUOTED_WORDS or any(_verbatim(quoted, e.text) for e in items):
             continue
         other = [e for e in items if e.chunk.lang and e.chunk.lang != lang]
@@ -93,6 +93,11 @@ def misquoted(claim: str, items: Sequence[Evidence], lang: str, embedder: Embedd
             continue
         return f"“{quoted.strip()}”"
     return ""
+
+
+def _quoted(groups: tuple[str, ...]) -> str:
+    """The words inside the quotation marks of one `_QUOTED` match (whichever marks)."""
+    return next(g for g in groups if g)
 
 
 def _verbatim(quoted: str, text: str) -> bool:
@@ -106,7 +111,7 @@ def _translation(quoted: str, items: Sequence[Evidence], embedder: Embedder) -> 
     ``items``."""
     pieces = [e.text[a:b] for e in items for a, b in split_sentences(e.text, e.chunk.lang)]
     pieces += [w for p in list(pieces) for w in clause_windows(p)]
-    pieces += [next(g for g in groups if g) for e in items for groups in _QUOTED.findall(e.text)]
+    pieces += [_quoted(groups) for e in items for groups in _QUOTED.findall(e.text)]
     if not pieces:
         return 0.0
     vectors = embedder.embed([quoted, *pieces], kind="query")
