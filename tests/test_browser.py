@@ -102,19 +102,20 @@ def ask(page, question: str, timeout: int = ANSWER_MS):
     return turn.locator(".rag-a")
 
 
-def set_slider(page, elem: str, value: str) -> None:
-    """Type ``value`` into the slider's number box until the slider shows it: a value typed
-    while the panel is still opening is sometimes dropped, and the slider keeps its old one."""
-    box, slider = (page.locator(f"{elem} input[type={kind}]") for kind in ("number", "range"))
+def fill(box, value: str, shown_by=None) -> None:
+    """Type ``value`` into ``box`` (pressing Enter) until ``shown_by`` (the box itself by
+    default) shows it: a value typed while the filters panel is still opening is sometimes
+    dropped, and the input keeps its old one."""
+    shown_by = shown_by or box
     for _ in range(5):
         box.fill(value)
         box.press("Enter")
         try:
-            expect(slider).to_have_value(value, timeout=1000)
+            expect(shown_by).to_have_value(value, timeout=1000)
             return
         except AssertionError:  # dropped: type it again
             continue
-    expect(slider).to_have_value(value)
+    expect(shown_by).to_have_value(value)
 
 
 def shot(page, name: str, **options) -> None:
@@ -240,7 +241,7 @@ def test_4_a_bad_date_is_said_inline_and_the_chat_stays(page):
     first = ask(page, MIRTANA)
     open_filters(page)
     expect(page.locator("#date-from input")).to_have_attribute("placeholder", "YYYY-MM-DD")
-    page.locator("#date-from input").fill("01/03/2024")
+    fill(page.locator("#date-from input"), "01/03/2024")
     submit(page, "Who uses the harbour of Mirtana?")
     message = page.locator("#filter-message")
     expect(message).to_contain_text("“From” date: '01/03/2024' is not a date")
@@ -249,7 +250,7 @@ def test_4_a_bad_date_is_said_inline_and_the_chat_stays(page):
     expect(first).to_contain_text("7300 euros")
     assert page.get_by_text("Error", exact=True).count() == 0
     shot(page, "filters.png")
-    page.locator("#date-from input").fill("2024-01-01")
+    fill(page.locator("#date-from input"), "2024-01-01")
     ask(page, "Who uses the harbour of Mirtana?")
     expect(message).to_be_hidden()
 
@@ -261,7 +262,7 @@ def test_4_a_date_filter_keeps_undated_articles_unless_asked(page):
     options = page.get_by_role("option")
     expect(options).to_have_text([re.compile(r"Courier$"), re.compile(r"Cronaca di Valdoria$")])
     page.keyboard.press("Escape")
-    page.locator("#date-from input").fill("2024-01-01")
+    fill(page.locator("#date-from input"), "2024-01-01")
     answer = ask(page, MIRTANA)  # Mirtana's article has no date: it is kept
     expect(answer).to_contain_text("7300 euros")
     page.get_by_label("Keep articles without a date").uncheck()
@@ -324,7 +325,8 @@ def test_6_an_answer_cut_at_the_length_limit_is_marked(page):
     open_filters(page)
     # 32, on the slider's steps: "40" showed in the box while the slider snapped to 48, and
     # whichever reached the server decided whether the 46-word reply was cut (flaky)
-    set_slider(page, "#max-tokens", "32")
+    fill(page.locator("#max-tokens input[type=number]"), "32",
+         shown_by=page.locator("#max-tokens input[type=range]"))
     answer = ask(page, "How long did the harbour of Mirtana take to plan?")
     cut = answer.locator(".s.cut")
     expect(cut).to_have_count(1)
