@@ -86,6 +86,17 @@ class ChatSession:
         self.turns = [ShownTurn(f"{self.conversation.id}-{i}", t.question, answer=t.answer)
                       for i, t in enumerate(self.conversation.turns)]
 
+    def resume(self, chat_id: str | None) -> None:
+        """When the page opens: reopen the saved conversation ``chat_id`` it showed last (a
+        new one if it is gone), unless a question was already asked here: on a busy server
+        the page's opening can come after the reader's first question, which must stay."""
+        if self.turns or self.running:
+            return
+        try:
+            self.restart(chat_id or None)
+        except LookupError:  # deleted meanwhile, or in another store: start afresh
+            self.restart()
+
     def stop(self) -> None:
         """Stop the answer in progress: generation ends at the model's next token."""
         response = self.response

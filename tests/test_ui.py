@@ -438,6 +438,27 @@ def test_a_saved_conversation_is_listed_reopened_and_exported(tmp_path):
     assert not ChatSession(assistant, save=False).conversation.on_turn
 
 
+def test_the_page_opening_late_keeps_a_question_already_asked(tmp_path):
+    assistant = make_assistant(tmp_path, ScriptedGenerator(SCRIPT))
+    earlier = ChatSession(assistant)
+    list(earlier.answer("Who uses the harbour of Mirtana?"))
+    session = ChatSession(assistant)
+    answering = session.answer(MIRTANA)
+    next(answering)  # asked; the page's opening, queued behind, comes now
+    session.resume(earlier.conversation.id)
+    assert session.running and [t.question for t in session.turns] == [MIRTANA]
+    list(answering)
+    assert "7300 euros" in session.turns[-1].answer.text
+    session.resume(earlier.conversation.id)  # answered: still kept
+    assert [t.question for t in session.turns] == [MIRTANA]
+    fresh = ChatSession(assistant)  # a page opening first reopens the conversation it showed
+    fresh.resume(earlier.conversation.id)
+    assert [t.question for t in fresh.turns] == ["Who uses the harbour of Mirtana?"]
+    fresh = ChatSession(assistant)
+    fresh.resume("no-such-chat")
+    assert fresh.turns == [] and fresh.conversation.id != earlier.conversation.id
+
+
 # --------------------------------------------------------------------------- through Gradio
 
 gradio_client = pytest.importorskip("gradio_client")
