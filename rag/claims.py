@@ -25,6 +25,9 @@ Meaning, not spelling. A claim passes against an evidence item when:
   is the dimension it asks for ("How old was she?": "She was 73 years old"), and so are
   its auxiliary and modal verbs ("potrebbe avere bisogno" for "ha bisogno").
 
+`unsaid_words` lists a claim's words that neither an item nor the question uses: a claim
+is moved to an item it did not cite only when it has few (`rag.grounding`).
+
 `disagreement` returns what the item does not state, quoted for a reader ("“Electrek”"),
 or "" when the claim holds.
 """
@@ -32,7 +35,7 @@ or "" when the claim holds.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Iterator
 
 from .asked import without_dimension
 from .corpus import Article
@@ -178,13 +181,31 @@ def _borrowed_word(claim: str, evidence: str, question: str, lang: str | None,
     asked = (set(analyze(without_relative_times(without_dimension(question)), lang))
              - set(analyze(_ABOUT_THE_TEXT, lang)) - set(analyze(_AUXILIARIES, lang)))
     used = set(analyze(evidence, lang))
+    return next((f"“{word}”" for word, stem in _plain_words(claim, question, lang)
+                 if stem in asked and not _used(stem, used)), "")
+
+
+def unsaid_words(claim: str, item: Evidence, question: str, lang: str | None) -> tuple[str, ...]:
+    """The words of ``claim`` that neither ``question`` nor ``item`` (with its title, in the
+    same language as the claim) uses, names aside; none across languages, where words
+    differ anyway. A claim that rests on a sentence it did not cite should be mostly made of
+    that sentence's words."""
+    evidence_lang = item.chunk.lang or None
+    if not lang or evidence_lang != lang:
+        return ()
+    asked = set(analyze(question, lang))
+    used = set(analyze(f"{stating(item.chunk.title)}\n{item.text}", lang))
+    return tuple(dict.fromkeys(word for word, stem in _plain_words(claim, question, lang)
+                               if stem not in asked and not _used(stem, used)))
+
+
+def _plain_words(claim: str, question: str, lang: str) -> Iterator[tuple[str, str]]:
+    """(word, stem) for each word of ``claim`` that is no stop word, number or name."""
     named = {w for run in names(claim, question_names(question)) for w in run}
     for word in words(claim):
         stem = next(iter(analyze(word, lang)), "")
-        if (stem.isalpha() and stem in asked and fold_name(word) not in named
-                and not _used(stem, used)):
-            return f"“{word}”"
-    return ""
+        if stem.isalpha() and fold_name(word) not in named:
+            yield word, stem
 
 
 def _used(stem: str, used: set[str]) -> bool:

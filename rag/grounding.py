@@ -45,7 +45,7 @@ from typing import Literal, Mapping, Sequence
 
 from .asked import Asked, asked_for, states, unnamed
 from .chunking import split_sentences
-from .claims import Translates, disagreement, missing_name
+from .claims import Translates, disagreement, missing_name, unsaid_words
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
@@ -58,6 +58,11 @@ MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
+# A claim is moved to an item it did not cite only when it has fewer words than this that
+# neither the item nor the question uses (same language): "Tesla domina il settore
+# dell'energia solare…" cited the sentence on solar energy, which does not say "domina", and
+# must not move to the one saying Tesla dominates electric vehicles.
+MOVED_UNSAID = 3
 # A sentence saying the evidence does not tell is no claim: the model's way of not answering.
 NON_ANSWER = re.compile(
     r"\b(?:(?:does|do|did)\s+not|doesn['’]t|don['’]t)\s+(?:\w+\s+){0,2}(?:provide|mention|say|"
@@ -110,6 +115,7 @@ class Check:
     number: int
     support: float
     problem: str  # "" when the item states everything the claim does
+    unsaid: int = 0  # words of the claim that neither the item nor the question uses
 
     def passes(self, min_support: float) -> bool:
         return self.support >= min_support and not self.problem
@@ -160,7 +166,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
             continue
         checks = [Check(e.number, float(value),
                         disagreement(text, e, articles.get(e.chunk.article_id), question, lang,
-                                     question_words, speakers, translates))
+                                     question_words, speakers, translates),
+                        len(unsaid_words(text, e, question, lang)))
                   for e, value in zip(evidence.items, row)]
         claim = _decide(sentence, checks, min_support)
         if claim.state == "unverified":
@@ -285,7 +292,8 @@ def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,
 
 def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim:
     """Keep the citations that pass (unless another item supports the claim far better);
-    else re-attach to the best item that passes; else say why the claim is not verified."""
+    else re-attach to the best item that passes and uses nearly all of its words (see
+    `MOVED_UNSAID`); else say why the claim is not verified."""
     text = strip_markers(sentence)
     cited = list(dict.fromkeys(markers(sentence)))
     passing = {c.number: c for c in checks if c.passes(min_support)}
@@ -294,8 +302,9 @@ def _decide(sentence: str, checks: Sequence[Check], min_support: float) -> Claim
             and passing[n].support >= best.support - BETTER_SUPPORT]
     if kept:
         return Claim(text, tuple(kept), "verified", support=max(passing[n].support for n in kept))
-    if best is not None:
-        return Claim(text, (best.number,), "verified", support=best.support)
+    movable = [c for c in passing.values() if c.number in cited or c.unsaid < MOVED_UNSAID]
+    if moved := max(movable, key=lambda c: c.support, default=None):
+        return Claim(text, (moved.number,), "verified", support=moved.support)
     return Claim(text, tuple(cited), "unverified", _reason(cited, checks, min_support),
                  max((c.support for c in checks), default=0.0))
 

@@ -1,7 +1,7 @@
 """Claims: quantities, names and speakers read for their meaning, not their spelling."""
 
 from rag.chunking import Chunk
-from rag.claims import disagreement
+from rag.claims import disagreement, unsaid_words
 from rag.names import names
 from rag.corpus import Article
 from rag.evidence import Evidence
@@ -208,3 +208,15 @@ def test_a_name_in_another_language_passes_when_it_means_the_same():
     assert fails("The Mongols opened the gates.") == ""
     assert "Roman Empire" in fails("The Roman Empire allied with Germany.")
     assert "Mongolesi" in fails("I Mongolesi aprirono le porte.", lang="it")  # same language: as spelled
+
+
+def test_unsaid_words_are_the_claims_own_words_the_item_does_not_use():
+    item = _item("Tesla attualmente domina i veicoli elettrici.")
+    question = "Cosa domina attualmente Tesla?"
+    assert unsaid_words("Tesla domina l’energia solare e la ricarica.", item, question,
+                        "it") == ("energia", "solare", "ricarica")
+    # forms of the item's words, the question's words and names are not unsaid
+    assert unsaid_words("Elon Musk dice che Tesla domina il veicolo elettrico.", item,
+                        "Cosa dice Tesla?", "it") == ()
+    # across languages words differ anyway: nothing is counted
+    assert unsaid_words("Tesla dominates solar energy.", item, question, "en") == ()

@@ -303,3 +303,20 @@ def test_a_claim_restating_the_headline_is_no_answer():
                              question, "en") == ""
     assert restates_headline("Mississippi got an emergency declaration.", evidence,
                              question, "en") == ""  # not all the headline's words
+
+
+def test_a_claim_moves_to_an_uncited_item_only_in_that_items_words():
+    text = ("Tesla attualmente domina i veicoli elettrici. Tesla, nota per l’energia solare e "
+            "le infrastrutture di ricarica, potrebbe espandersi nei data center.")
+    sentences = ["Tesla attualmente domina i veicoli elettrici.", "Tesla, nota per l’energia "
+                 "solare e le infrastrutture di ricarica, potrebbe espandersi nei data center."]
+    question = "Cosa domina attualmente Tesla?"
+    # the model gave the solar sentence the question's verb: that sentence does not say
+    # "domina", and the one that does is about electric vehicles
+    (claim,) = _judge("Tesla domina attualmente l’energia solare e le infrastrutture di "
+                      "ricarica [2].", question, text=text, sentences=sentences).claims
+    assert claim.state == "unverified" and "“domina”" in claim.reason
+    assert claim.cited == (2,)
+    (claim,) = _judge("Tesla domina attualmente i veicoli elettrici [2].", question, text=text,
+                      sentences=sentences).claims
+    assert claim.state == "verified" and claim.cited == (1,)
