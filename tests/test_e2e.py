@@ -152,6 +152,15 @@ def test_a_sentence_citing_two_evidence_sentences_is_checked_against_both(assist
     _assert_spans_exact(assistant, answer)
 
 
+def test_what_tesla_dominates_is_electric_vehicles(assistant):
+    """The model wrote "Tesla domina … il settore dell'energia solare…", citing the sentence
+    on solar energy, and the check moved it to the sentence saying Tesla dominates electric
+    vehicles, which shares only the question's words with it."""
+    answer = assistant.ask("Cosa domina attualmente Tesla?").answer()
+    assert "veicoli elettrici" in answer.text and "solare" not in answer.text, answer.to_json()
+    _assert_spans_exact(assistant, answer)
+
+
 ELECTREK = "individuato da Electrek"                # Electrek spotted the job listing
 
 
