@@ -90,11 +90,15 @@ class ChatSession:
         """When the page opens: reopen the saved conversation ``chat_id`` it showed last (a
         new one if it is gone), unless a question was already asked here: on a busy server
         the page's opening can come after the reader's first question, which must stay."""
-        if self.turns or self.running:
-            return
+        if not (self.turns or self.running):
+            self.reopen(chat_id)
+
+    def reopen(self, chat_id: str | None) -> None:
+        """The saved conversation ``chat_id``, or a new one if it is gone (deleted meanwhile,
+        or in another store) or none is given."""
         try:
             self.restart(chat_id or None)
-        except LookupError:  # deleted meanwhile, or in another store: start afresh
+        except LookupError:
             self.restart()
 
     def stop(self) -> None:

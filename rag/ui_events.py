@@ -109,10 +109,7 @@ def wire_chats(demo: gr.Blocks, view: "ChatsView", chat: "ChatView", events: tup
                 conversation_link(session.conversation))
 
     def open_chat(session: ChatSession, chat_id: str | None) -> tuple:
-        try:
-            session.restart(chat_id or None)
-        except LookupError:  # deleted meanwhile, or in another store: start afresh
-            session.restart()
+        session.reopen(chat_id)
         return (*shown(session), *listing(session))
 
     def ask_delete(session: ChatSession) -> tuple:
