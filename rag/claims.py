@@ -12,6 +12,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   is in another language than the item — names it loosely ("Mongols" for "mongoli") or
   means the same as a name the item uses ("Ottoman Empire" for "Impero ottomano", "London"
   for "Londra": ``translates``);
+* when the item says something is not known ("It's not known when…", "non si sa…"), it
+  says so too;
 * when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
   same person or outlet speaks in the item itself (`rag.speech`), not merely elsewhere in
   the article, nor is merely named in it: words are never moved from one mouth to another;
@@ -62,9 +64,31 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
+            or _unknown_made_known(claim, item.text)
             or missing_name(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
                                item.chunk.lang or None) if question_words else ""))
+
+
+# A sentence saying something is not known: a claim resting on it must say so too.
+_NOT_KNOWN = re.compile(
+    r"\b(?:it(?:['’]s| is| was) not (?:yet )?(?:known|clear)|(?:is|was|remains|remained) "
+    r"(?:still )?(?:unclear|unknown|uncertain)|it['’]s unclear|(?:no one|nobody) knows|"
+    r"non (?:è|era|e['’]) (?:ancora )?(?:chiaro|noto)|non si sa|nessuno sa|"
+    r"(?:è|era|resta|rimane) (?:ancora )?(?:incerto|sconosciuto|poco chiaro))\b", re.IGNORECASE)
+_SAYS_NOT_KNOWN = re.compile(
+    r"\b(?:unknown|unclear|uncertain|not (?:yet )?(?:known|clear)|(?:no one|nobody) knows|"
+    r"incert\w*|sconosciut\w*|non (?:è |e['’] )?(?:ancora )?(?:chiaro|noto)|non si sa|"
+    r"nessuno sa)\b", re.IGNORECASE)
+
+
+def _unknown_made_known(claim: str, evidence: str) -> str:
+    """"that this is known" when ``evidence`` says something is not known ("It's not known
+    when residents will no longer have to boil water…") and ``claim`` states it plainly
+    ("Residents will no longer have to boil water when…"); else ""."""
+    if _NOT_KNOWN.search(evidence) and not _SAYS_NOT_KNOWN.search(claim):
+        return "that this is known"
+    return ""
 
 
 def missing_name(claim: str, item: Evidence, article: Article | None, question: str = "",

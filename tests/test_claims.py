@@ -220,3 +220,18 @@ def test_unsaid_words_are_the_claims_own_words_the_item_does_not_use():
                         "Cosa dice Tesla?", "it") == ()
     # across languages words differ anyway: nothing is counted
     assert unsaid_words("Tesla dominates solar energy.", item, question, "en") == ()
+
+
+def test_what_the_source_says_is_not_known_is_not_stated_as_known():
+    evidence = ("It’s not known when residents will no longer have to boil water, and that "
+                "can’t be assessed until the water pressure returns to normal.")
+    assert _fails("Residents will no longer have to boil water when the water pressure "
+                  "returns to normal.", evidence) == "that this is known"
+    assert _fails("It is not known when residents will no longer have to boil water.",
+                  evidence) == ""
+    assert _fails("I residenti smetteranno di bollire l'acqua quando la pressione tornerà "
+                  "normale.", "Non è ancora chiaro quando i residenti smetteranno di bollire "
+                  "l'acqua.", lang="it") == "that this is known"
+    assert _fails("Non si sa quando i residenti smetteranno di bollire l'acqua.",
+                  "Non è ancora chiaro quando i residenti smetteranno di bollire l'acqua.",
+                  lang="it") == ""
