@@ -135,6 +135,7 @@ def wire_chats(demo: gr.Blocks, view: "ChatsView", chat: "ChatView", events: tup
     view.confirm_no.click(lambda: gr.update(visible=False), outputs=view.confirm, **PRIVATE)
     view.confirm_yes.click(delete, inputs=chat.session,
                            outputs=shown_outputs + listed + [view.confirm], **PRIVATE)
+
     def resume(session: ChatSession, chat_id: str | None) -> tuple:
         session.resume(chat_id)
         return (*shown(session), *listing(session))
