@@ -37,7 +37,8 @@ or "" when the claim holds.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from functools import lru_cache
+from typing import Callable
 
 from .asked import without_dimension
 from .corpus import Article
@@ -223,13 +224,14 @@ def unsaid_words(claim: str, item: Evidence, question: str, lang: str | None) ->
                                if stem not in asked and not _used(stem, used)))
 
 
-def _plain_words(claim: str, question: str, lang: str) -> Iterator[tuple[str, str]]:
-    """(word, stem) for each word of ``claim`` that is no stop word, number or name."""
+@lru_cache(maxsize=1024)
+def _plain_words(claim: str, question: str, lang: str) -> tuple[tuple[str, str], ...]:
+    """(word, stem) for each word of ``claim`` that is no stop word, number or name. The
+    same for every evidence item a claim is checked against: read once."""
     named = {w for run in names(claim, question_names(question)) for w in run}
-    for word in words(claim):
-        stem = next(iter(analyze(word, lang)), "")
-        if stem.isalpha() and fold_name(word) not in named:
-            yield word, stem
+    pairs = ((word, next(iter(analyze(word, lang)), "")) for word in words(claim))
+    return tuple((word, stem) for word, stem in pairs
+                 if stem.isalpha() and fold_name(word) not in named)
 
 
 def _used(stem: str, used: set[str]) -> bool:
