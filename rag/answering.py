@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime as dt
 import re
@@ -43,14 +42,13 @@ from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
 from .filters import Filters
 from .generate import Generator, Message
-from .grounding import (ABBREVIATION_END, Claim, Verdict, judge, markers, not_an_answer,
-                        statements, strip_markers, with_markers)
-from .lexical import analyze, analyze_query, fold_accents
-from .names import names, question_names
-from .numbers import unsupported
+from .fallback import answer_words
+from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
+from .names import question_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
+from .sources.pdf import page_of
 from .speech import asked_speaker
 from .store import Store
 from .translation import passage_language, translate_question
@@ -366,7 +364,7 @@ class _Builder:
             article = self.article(item)
             quote = self.quote(item)
             citations.append(Citation(marker, item.chunk, (quote,), article.url if article else "",
-                                      page_of(article, quote.start)))
+                                      page_of(article, quote.start) if article else 0))
         answerer = self.answerer
         models = (answerer.embedder.name, getattr(answerer.generator, "name", ""))
         known = {f.name for f in dataclasses.fields(Timings)}
@@ -382,37 +380,3 @@ def quoted(sentence: str) -> str:
     text = " ".join(sentence.split())
     return text if text[:1] in "“«\"" else f"“{text}”"
 
-
-def answer_words(draft: str, question: str, lang: str,
-                 evidence: EvidenceSet = EvidenceSet()) -> set[str]:
-    """The words (analyzed) that ``draft`` answers with: of each of its sentences that is an
-    answer at all (`not_an_answer`), the numbers and names it states that the ``evidence`` it
-    cites does not — what the model took from another item ("…after two years of talks,
-    creating four hundred jobs [2]": "four hundred") — else all its words but the question's."""
-    asked = set(analyze_query(question, {lang}))
-    found: set[str] = set()
-    for sentence in statements(draft, lang):
-        said = strip_markers(sentence)
-        if not_an_answer(said, question, lang, evidence):
-            continue
-        own = set(analyze(said, lang)) - asked
-        numbers = set(markers(sentence))
-        cited = [e for e in evidence.items if e.number in numbers]
-        found |= (_not_stated(said, cited, lang) - asked if cited else set()) or own
-    return found
-
-
-def _not_stated(claim: str, cited: Sequence[Evidence], lang: str) -> set[str]:
-    """The words (analyzed) of the numbers and names ``claim`` states that ``cited`` does not."""
-    text = " ".join(e.text for e in cited)
-    folded = fold_accents(text).casefold()
-    missing = unsupported(claim, text, lang, cited[0].chunk.lang or lang) + [
-        " ".join(run) for run in names(claim) if not all(w in folded for w in run)]
-    return {w for said in missing for w in analyze(said, lang)}
-
-
-def page_of(article: Article | None, offset: int) -> int:
-    """The 1-based page holding ``offset`` in a paged article (a PDF), else 0."""
-    if article is None or not article.pages:
-        return 0
-    return bisect.bisect_right(article.pages, offset)

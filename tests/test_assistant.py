@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Assistant, Settings, prompts
-from rag.answering import answer_words
+from rag.fallback import answer_words
 from rag.asked import asked_for
 from rag.chunking import Chunk
 from rag.events import Done, Draft, Sources, Stage
