@@ -18,6 +18,9 @@
    all; the numbers and names a draft sentence states that its cited item does not, else
    its answer words, point there), else the best — quoted — or, in another language, the
    model's restatement of that one sentence, checked like any claim and read as the same sentence.
+   Across languages every score is lower: when no item scores high enough to be quoted and
+   the passages are in another language, the question is put in theirs and the evidence
+   found so is quoted.
    A question asking how many, how much or when (`rag.asked`) is answered only by what
    states an amount or a time: a draft stating none falls back to the best evidence that
    does, and with none the assistant abstains ("When was Bezos born?" is not answered by
@@ -35,7 +38,7 @@ from typing import Iterator, Mapping, Sequence
 
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
-from .asked import asked_for
+from .asked import Asked, asked_for
 from .corpus import Article, answer_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
@@ -123,10 +126,11 @@ class Answerer:
             standalone = self.condense(history, question)
             clock.lap("condense_ms")
         yield Stage("searching", clock.elapsed())
-        hits, evidence = self._search(standalone, lang, options, clock)
+        hits, evidence, translated = self._search(standalone, lang, options, clock)
         yield Sources(tuple(hits), evidence.items)
         clock.mark("first_evidence_ms")
         build = _Builder(self, question, standalone, lang, tuple(hits), clock)
+        build.translated = translated
         if not evidence.items or evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
             return
@@ -135,21 +139,44 @@ class Answerer:
         yield Done(self._settle(build, draft, evidence, options))
 
     def _search(self, standalone: str, lang: str, options: Options,
-                clock: Clock) -> tuple[list[Hit], EvidenceSet]:
-        """The passages and the evidence for the question. When no evidence answers well
-        enough and the passages are mostly in another language, the question is
-        translated into theirs (`rag.translation`) and searched again. The better of the
-        two searches is kept."""
+                clock: Clock) -> tuple[list[Hit], EvidenceSet, str]:
+        """The passages and the evidence for the question, and its translation when one was
+        made. When no evidence answers well enough and the passages are mostly in another
+        language, the question is translated into theirs (`rag.translation`) and searched
+        again. The better of the two searches is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
         target = passage_language(hits, lang) if self.settings.translate_questions else ""
-        if target and evidence.best < self.settings.min_evidence:
-            translated = translate_question(self.generator, standalone, target)
-            clock.lap("translate_ms")
-            if translated != standalone:
-                again = self._find(standalone, translated, options, clock)
-                if again[1].best > evidence.best:
-                    hits, evidence = again
-        return hits, evidence
+        if not target or evidence.best >= self.settings.min_evidence:
+            return hits, evidence, ""
+        translated = self._translated(standalone, target, clock)
+        if translated:
+            again = self._find(standalone, translated, options, clock)
+            if again[1].best > evidence.best:
+                hits, evidence = again
+        return hits, evidence, translated
+
+    def _translated(self, standalone: str, target: str, clock: Clock) -> str:
+        """``standalone`` in the ``target`` language, or "" when the model gives it back."""
+        translated = translate_question(self.generator, standalone, target)
+        clock.lap("translate_ms")
+        return translated if translated != standalone else ""
+
+    def _stated_in_their_language(self, build: "_Builder", asked: Asked, hint: set[str],
+                                  speaker: str, options: Options) -> Evidence | None:
+        """The evidence to quote, found by the question put in the passages' language, when
+        they are in another than the question's and it was not yet searched so. Across
+        languages every score is lower ("What job did Tesla post?" scores 0.53 against the
+        job listing's sentence, under `min_extract`; "Quale lavoro ha offerto Tesla?" 0.74),
+        so the evidence a refused draft falls back to is scored in the passages' language."""
+        s = self.settings
+        target = passage_language(build.hits, build.lang) if s.translate_questions else ""
+        if not target or build.translated:
+            return None
+        translated = self._translated(build.standalone, target, build.clock)
+        if not translated:
+            return None
+        _, evidence = self._find(build.standalone, translated, options, build.clock)
+        return evidence.stating(asked, s.min_extract, hint, speaker)
 
     def _find(self, standalone: str, asked: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
@@ -241,6 +268,8 @@ class Answerer:
                 if s.extract_by_draft else ())
         speaker = asked_speaker(build.standalone) if s.check_speakers else ""
         item = evidence.stating(asked, s.min_extract, hint, speaker)
+        if s.extractive_fallback and not item and evidence.items:
+            item = self._stated_in_their_language(build, asked, hint, speaker, options)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
@@ -280,6 +309,7 @@ class _Builder:
         self.answerer, self.question, self.standalone = answerer, question, standalone
         self.lang, self.hits, self.clock = lang, hits, clock
         self.cut = ""  # why the draft ended mid-sentence: LENGTH_LIMIT, REPEATED or not cut
+        self.translated = ""  # the question in the passages' language, when searched so
         self._articles: dict[str, Article | None] = {}
 
     def article(self, item: Evidence) -> Article | None:

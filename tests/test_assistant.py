@@ -636,6 +636,29 @@ def test_a_question_finding_passages_in_another_language_is_translated_for_the_e
                 if p[0].content.startswith("Translate")]) == 1  # Italian: not translated
 
 
+def test_a_refused_draft_falls_back_to_evidence_found_by_the_question_in_their_language(make):
+    """The English question's evidence is good enough to write from but too weak to quote
+    (across languages every score is lower): when the draft is refused, the question is
+    translated into the passages' language, and the evidence found so is quoted. Without
+    translation the assistant can only abstain."""
+    question = "How much revenue did Amazon report for AWS last quarter?"
+    italian = "Quanto fatturato ha registrato Amazon per AWS nell'ultimo trimestre?"
+
+    def wrong(messages):  # a figure no evidence states: the draft is refused
+        return "Amazon reported 99 billion dollars for AWS [1]."
+
+    def ask(**settings):
+        assistant = make(FakeGenerator(wrong, translations={question: italian}),
+                         min_evidence=0.05, **settings)
+        assistant.index_files([REPO / "corpus"])
+        return assistant.ask(question).answer(), assistant.generator.prompts
+
+    answer, prompts = ask()
+    assert answer.kind == "extracted" and "22,1 miliardi" in answer.citations[0].quote.text
+    assert [p[-1].content for p in prompts if p[0].content.startswith("Translate")] == [question]
+    assert ask(translate_questions=False)[0].abstained
+
+
 def test_the_passages_language_is_that_of_most_of_the_first_passages():
     from rag.translation import passage_language
     from rag.chunking import Chunk

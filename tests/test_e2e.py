@@ -152,6 +152,17 @@ def test_a_sentence_citing_two_evidence_sentences_is_checked_against_both(assist
     _assert_spans_exact(assistant, answer)
 
 
+def test_a_refused_english_draft_falls_back_to_the_job_listing(assistant):
+    """The draft for "What job did Tesla post?" gives the title and the place, citing only
+    the sentence with the title, and is refused; across languages no evidence sentence
+    scores high enough to be quoted, so it was refused outright. Searched again in
+    Italian, the listing's sentences score as they do for an Italian question."""
+    answer = assistant.ask("What job did Tesla post?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert any("annuncio di lavoro" in q for q in _quotes(answer)), answer.to_json()
+    _assert_spans_exact(assistant, answer)
+
+
 def test_what_tesla_dominates_is_electric_vehicles(assistant):
     """The model wrote "Tesla domina … il settore dell'energia solare…", citing the sentence
     on solar energy, and the check moved it to the sentence saying Tesla dominates electric
