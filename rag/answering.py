@@ -126,11 +126,11 @@ class Answerer:
             standalone = self.condense(history, question)
             clock.lap("condense_ms")
         yield Stage("searching", clock.elapsed())
-        hits, evidence, translated = self._search(standalone, lang, options, clock)
+        hits, evidence, unsearched = self._search(standalone, lang, options, clock)
         yield Sources(tuple(hits), evidence.items)
         clock.mark("first_evidence_ms")
         build = _Builder(self, question, standalone, lang, tuple(hits), clock)
-        build.translated = translated
+        build.unsearched = unsearched
         if not evidence.items or evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
             return
@@ -140,20 +140,21 @@ class Answerer:
 
     def _search(self, standalone: str, lang: str, options: Options,
                 clock: Clock) -> tuple[list[Hit], EvidenceSet, str]:
-        """The passages and the evidence for the question, and its translation when one was
-        made. When no evidence answers well enough and the passages are mostly in another
-        language, the question is translated into theirs (`rag.translation`) and searched
-        again. The better of the two searches is kept."""
+        """The passages and the evidence for the question, and the passages' language when
+        it is another than the question's and the question was not translated into it
+        (else ""). When no evidence answers well enough and the passages are mostly in
+        another language, the question is translated into theirs (`rag.translation`) and
+        searched again. The better of the two searches is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
         target = passage_language(hits, lang) if self.settings.translate_questions else ""
         if not target or evidence.best >= self.settings.min_evidence:
-            return hits, evidence, ""
+            return hits, evidence, target
         translated = self._translated(standalone, target, clock)
         if translated:
             again = self._find(standalone, translated, options, clock)
             if again[1].best > evidence.best:
                 hits, evidence = again
-        return hits, evidence, translated
+        return hits, evidence, ""
 
     def _translated(self, standalone: str, target: str, clock: Clock) -> str:
         """``standalone`` in the ``target`` language, or "" when the model gives it back."""
@@ -164,19 +165,16 @@ class Answerer:
     def _stated_in_their_language(self, build: "_Builder", asked: Asked, hint: set[str],
                                   speaker: str, options: Options) -> Evidence | None:
         """The evidence to quote, found by the question put in the passages' language, when
-        they are in another than the question's and it was not yet searched so. Across
+        they are in another than the question's and it was not yet translated. Across
         languages every score is lower ("What job did Tesla post?" scores 0.53 against the
         job listing's sentence, under `min_extract`; "Quale lavoro ha offerto Tesla?" 0.74),
         so the evidence a refused draft falls back to is scored in the passages' language."""
-        s = self.settings
-        target = passage_language(build.hits, build.lang) if s.translate_questions else ""
-        if not target or build.translated:
-            return None
-        translated = self._translated(build.standalone, target, build.clock)
+        translated = (self._translated(build.standalone, build.unsearched, build.clock)
+                      if build.unsearched else "")
         if not translated:
             return None
         _, evidence = self._find(build.standalone, translated, options, build.clock)
-        return evidence.stating(asked, s.min_extract, hint, speaker)
+        return evidence.stating(asked, self.settings.min_extract, hint, speaker)
 
     def _find(self, standalone: str, asked: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
@@ -309,7 +307,7 @@ class _Builder:
         self.answerer, self.question, self.standalone = answerer, question, standalone
         self.lang, self.hits, self.clock = lang, hits, clock
         self.cut = ""  # why the draft ended mid-sentence: LENGTH_LIMIT, REPEATED or not cut
-        self.translated = ""  # the question in the passages' language, when searched so
+        self.unsearched = ""  # the passages' language, when the question was not translated into it
         self._articles: dict[str, Article | None] = {}
 
     def article(self, item: Evidence) -> Article | None:
