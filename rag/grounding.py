@@ -13,7 +13,9 @@ against each evidence item:
   it out ("Elon Musk" for "Musk"), and in another language it may be one that means the
   same (the embedder's cosine between the name and a phrase of the evidence:
   `NAME_TRANSLATION`); a claim that says who said something must cite a sentence in
-  which that same person or outlet speaks (`rag.speech`); and a word the claim
+  which that same person or outlet speaks (`rag.speech`), and what it says they said must
+  not be stated far better by another item that does not name them
+  (`rag.support.misattributed`); and a word the claim
   takes from the question must be one the evidence uses (in the evidence's language), or
   the claim is the question's premise dressed as an answer.
 
@@ -52,7 +54,7 @@ from .evidence import Evidence, EvidenceSet
 from .lexical import analyze, analyze_query
 from .prompts import without_format
 from .speech import asked_speaker, speakers, speaks
-from .support import misquoted, support_matrix, translates_by
+from .support import misattributed, misquoted, support_matrix, translates_by
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
@@ -177,8 +179,13 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
                 text, [evidence.get(n) for n in claim.cited], lang, embedder, min_translation)):
             claim = Claim(text, claim.cited, "unverified",
                           f"the source does not say {wrong} in these words", claim.support)
-        claims.append(_unswapped(claim, checks, evidence, articles, question, lang,
-                                 translates, min_support))
+        claim = _unswapped(claim, checks, evidence, articles, question, lang, translates,
+                           min_support)
+        if claim.state == "verified" and speakers and (who := misattributed(
+                text, claim.cited, evidence, embedder, BETTER_SUPPORT)):
+            claim = Claim(text, claim.cited, "unverified",
+                          f"the source that says this does not name “{who}”", claim.support)
+        claims.append(claim)
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))

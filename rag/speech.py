@@ -79,6 +79,33 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
 
 
+def reported(text: str) -> tuple[str, str]:
+    """Who ``text`` says said or reported something, and what: ("The Information", "Tesla
+    spotted the job listing") for "The Information reported that Tesla spotted the job
+    listing"; ("Electrek", "il settore vale 250 miliardi") for "Secondo Electrek, il
+    settore vale 250 miliardi"; ("Chanos", "…") for "“…”, ha detto Chanos". ("", "") when
+    it names no speaker, or what they said is under three words."""
+    found = speakers(text)
+    if not found:
+        return "", ""
+    say, before = _patterns(f"{SAYING}|{REPORTING}")
+    named = before.search(text)
+    if named:
+        content = text[named.end():]
+    else:
+        verb = say.search(text)
+        if verb is None:
+            return "", ""
+        after = text[verb.end():]
+        if re.match(r"accord|second", verb.group(0), re.I) and verb.start() < len(text) / 2:
+            content = after.split(",", 1)[1] if "," in after else ""
+        else:  # "“…”, ha detto Chanos", "…, according to Electrek"
+            content = text[:verb.start()]
+    content = re.sub(r"^\W*(?:that|che)\b", "", content.strip(), flags=re.I)
+    content = content.strip(" ,;:–—\"“”«»'.")
+    return (found[0], content) if len(content.split()) >= 3 else ("", "")
+
+
 @functools.lru_cache(maxsize=8)
 def _patterns(verbs: str) -> tuple[re.Pattern, re.Pattern]:
     """The verbs, and a name just before them, compiled once per alternation."""

@@ -187,6 +187,16 @@ def test_the_outlet_credited_with_the_job_listing_is_the_one_the_article_names(
     assert any(ELECTREK in q for q in _quotes(answer)), answer.to_json()["citations"]
 
 
+def test_what_an_outlet_is_said_to_have_reported_is_what_it_reported(assistant):
+    """Asked who spotted the listing, the model wrote "The Information reported that Tesla
+    spotted the job listing", citing The Information's sentence on a lease; it read as
+    supported (0.52) for naming The Information, and passed as verified. What it says was
+    reported is the listing's sentence, which credits Electrek."""
+    answer = assistant.ask("Who spotted the Tesla job listing?").answer()
+    assert "Information" not in answer.text, answer.to_json()
+    assert answer.abstained or any(ELECTREK in q for q in _quotes(answer)), answer.to_json()
+
+
 @pytest.mark.parametrize("question,lang", [("What is the article about?", "en"),
                                            ("Di cosa parla l'articolo?", "it")])
 def test_what_the_article_is_about_is_answered_from_its_gist(assistant, question, lang):

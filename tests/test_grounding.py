@@ -242,6 +242,36 @@ def test_a_fact_moved_to_another_name_is_not_verified():
                  "[2].").state == "verified"
 
 
+def test_words_credited_to_someone_that_another_source_states_are_not_verified():
+    """"The Information reported that Tesla spotted the job listing" cites The
+    Information's sentence, which supports the claim as a whole for naming it; but what it
+    says was reported is the listing's sentence, which credits Electrek."""
+    text = ("Tesla posted a job listing for a data center manager, spotted by Electrek. "
+            "The Information reported that Tesla took over the lease of a data center.")
+    sentences = ["Tesla posted a job listing for a data center manager, spotted by Electrek.",
+                 "The Information reported that Tesla took over the lease of a data center."]
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Tesla", "en")
+    evidence = EvidenceSet(tuple(
+        Evidence(n, chunk, text.index(s), text.index(s) + len(s), s, 0.8)
+        for n, s in enumerate(sentences, start=1)))
+    articles = {"a": Article("a", "Tesla", text, lang="en")}
+
+    def claim(draft, speakers=True):
+        (judged,) = judge(draft, evidence, FakeEmbedder(), articles, lang="en",
+                          question="What did The Information report?", min_support=0.3,
+                          max_gap=0.0, speakers=speakers).claims
+        return judged
+
+    wrong = "The Information reported that Tesla spotted the job listing for a data center [2]."
+    assert claim(wrong).state == "unverified"
+    assert "Information" in claim(wrong).reason
+    assert claim(wrong, speakers=False).state == "verified"  # the check is the speaker rule's
+    assert claim("The Information reported that Tesla took over the lease of a data center "
+                 "[2].").state == "verified"
+    assert claim("Electrek spotted the job listing Tesla posted for a data center manager "
+                 "[1].").state == "verified"
+
+
 class _Phrasebook(FakeEmbedder):
     """Sentences all mean the same; a short phrase means what the book says it means (a
     name's translation), else something of its own."""

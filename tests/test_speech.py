@@ -7,7 +7,7 @@ import pytest
 from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.evidence import Candidate, with_speaker
-from rag.speech import asked_speaker, quoted_by, speakers, speaks
+from rag.speech import asked_speaker, quoted_by, reported, speakers, speaks
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +44,28 @@ def test_the_text_itself_is_no_speaker(claim):
     assert speakers(claim) == []
 
 
+
+
+@pytest.mark.parametrize("claim,who,said", [
+    ("The Information reported that Tesla spotted the job listing.", "Information",
+     "Tesla spotted the job listing"),
+    ("Andy Jassy said AWS growth has stabilized.", "Andy Jassy", "AWS growth has stabilized"),
+    ("Secondo Electrek, il settore vale oltre 250 miliardi di dollari.", "Electrek",
+     "il settore vale oltre 250 miliardi di dollari"),
+    ("The sector is worth over 250 billion dollars, according to Electrek.", "Electrek",
+     "The sector is worth over 250 billion dollars"),
+    ("“Il cloud è il loro nemico”, ha detto Chanos l’anno scorso.", "Chanos",
+     "Il cloud è il loro nemico"),
+    ("Jim Chanos, a Tesla opponent, said that data centers are his big short.", "Jim Chanos",
+     "data centers are his big short"),
+])
+def test_what_a_claim_says_someone_said(claim, who, said):
+    assert reported(claim) == (who, said)
+
+
+def test_a_claim_crediting_no_one_or_saying_next_to_nothing_reports_nothing():
+    assert reported("Tesla could compete with Amazon [1].") == ("", "")
+    assert reported("Jassy said so.") == ("", "")
 
 
 def test_a_speaker_named_first_is_not_followed_by_what_they_said():
