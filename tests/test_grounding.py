@@ -217,7 +217,8 @@ def test_a_period_after_an_abbreviation_does_not_end_a_statement():
         "Lavora per Acme Inc [1].", "Poi se ne è andato [2]."]
 
 
-def test_a_fact_moved_to_another_name_is_not_verified():
+def _listing_and_lease():
+    """Evidence [1]: the job listing, spotted by Electrek; [2]: The Information's report."""
     text = ("Tesla posted a job listing for a data center manager, spotted by Electrek. "
             "The Information reported that Tesla took over the lease of a data center.")
     sentences = ["Tesla posted a job listing for a data center manager, spotted by Electrek.",
@@ -226,7 +227,11 @@ def test_a_fact_moved_to_another_name_is_not_verified():
     evidence = EvidenceSet(tuple(
         Evidence(n, chunk, text.index(s), text.index(s) + len(s), s, 0.8)
         for n, s in enumerate(sentences, start=1)))
-    articles = {"a": Article("a", "Tesla", text, lang="en")}
+    return evidence, {"a": Article("a", "Tesla", text, lang="en")}
+
+
+def test_a_fact_moved_to_another_name_is_not_verified():
+    evidence, articles = _listing_and_lease()
 
     def claim(draft):
         (judged,) = judge(draft, evidence, FakeEmbedder(), articles, question="Which outlet?",
@@ -246,15 +251,7 @@ def test_words_credited_to_someone_that_another_source_states_are_not_verified()
     """"The Information reported that Tesla spotted the job listing" cites The
     Information's sentence, which supports the claim as a whole for naming it; but what it
     says was reported is the listing's sentence, which credits Electrek."""
-    text = ("Tesla posted a job listing for a data center manager, spotted by Electrek. "
-            "The Information reported that Tesla took over the lease of a data center.")
-    sentences = ["Tesla posted a job listing for a data center manager, spotted by Electrek.",
-                 "The Information reported that Tesla took over the lease of a data center."]
-    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Tesla", "en")
-    evidence = EvidenceSet(tuple(
-        Evidence(n, chunk, text.index(s), text.index(s) + len(s), s, 0.8)
-        for n, s in enumerate(sentences, start=1)))
-    articles = {"a": Article("a", "Tesla", text, lang="en")}
+    evidence, articles = _listing_and_lease()
 
     def claim(draft, speakers=True):
         (judged,) = judge(draft, evidence, FakeEmbedder(), articles, lang="en",
