@@ -182,7 +182,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
         claim = _unswapped(claim, checks, evidence, articles, question, lang, translates,
                            min_support)
         if claim.state == "verified" and speakers and (who := misattributed(
-                text, claim.cited, evidence, embedder, BETTER_SUPPORT)):
+                text, claim.cited, evidence, embedder, BETTER_SUPPORT, question)):
             claim = Claim(text, claim.cited, "unverified",
                           f"the source that says this does not name “{who}”", claim.support)
         claims.append(claim)

@@ -14,6 +14,9 @@ News attributes: "“…”, ha detto il CEO di Amazon, Andy Jassy", "Secondo El
 `speakers` reads who a sentence says speaks; `asked_speaker` whose words a question asks
 for ("What did Jassy say?", "Cosa ha detto Chanos?"): such a question is answered only from
 sentences in which they speak (`rag.evidence`, `rag.grounding`, `rag.answering`).
+`reported` splits a claim into who it credits and what it says they said, and `credited`
+also into who it says did something and what, so that what was said or done can be checked
+on its own (`rag.support.misattributed`).
 
     >>> speakers("“La crescita si è stabilizzata”, ha detto il CEO di Amazon, Andy Jassy.")
     ['Andy Jassy']
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Sequence
+from typing import Collection, Sequence
 
 from .names import CALENDAR, fold_name
 
@@ -104,6 +107,31 @@ def reported(text: str) -> tuple[str, str]:
     content = re.sub(r"^\W*(?:that|che)\b", "", content.strip(), flags=re.I)
     content = content.strip(" ,;:–—\"“”«»'.")
     return (found[0], content) if len(content.split()) >= 3 else ("", "")
+
+
+# A claim opening with a name, then a verb: "The Information spotted the job listing".
+_SUBJECT = re.compile(rf"^\W*(?:(?:The|Il|La|Lo|Gli|Le|I)\s+|L['’])?(?P<who>{_NAME})\s+"
+                      rf"(?P<what>[a-zà-ý].*)$", re.DOTALL)
+
+
+def credited(text: str, question: str, named: Collection[str]) -> tuple[str, str]:
+    """Who ``text`` credits with words or an act, and with what: who said or reported what
+    (`reported`); else, when it opens with one of the ``named`` names (folded words: the
+    evidence's) that the ``question`` does not use — it answers "who…?" or "which
+    outlet…?" — that name and what follows it ("Information", "spotted the Tesla job
+    listing"). ("", "") when neither, or what follows is under three words."""
+    who, what = reported(text)
+    if who:
+        return who, what
+    m = _SUBJECT.match(text)
+    if not m:
+        return "", ""
+    words = [fold_name(w) for w in m.group("who").split()]
+    asked = {fold_name(w) for w in re.findall(r"[\w’'\-]+", question)}
+    what = m.group("what").strip(" .;:")
+    if words[-1] not in named or asked & set(words) or len(what.split()) < 3:
+        return "", ""
+    return m.group("who"), what
 
 
 @functools.lru_cache(maxsize=8)

@@ -23,8 +23,8 @@ from .chunking import split_sentences
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import fold_accents
-from .names import fold_name, name_phrases
-from .speech import reported
+from .names import fold_name, name_phrases, names
+from .speech import credited
 
 # A name means the same as a phrase in another language at this cosine: "Ottoman Empire" /
 # "Impero ottomano" 0.88, "London" / "Londra" 0.89, "Mongols" / "Mongoli" 0.85, "Naples" /
@@ -121,15 +121,19 @@ def _translation(quoted: str, items: Sequence[Evidence], embedder: Embedder) -> 
 
 
 def misattributed(claim: str, cited: Collection[int], evidence: EvidenceSet,
-                  embedder: Embedder, margin: float) -> str:
-    """Who ``claim`` says said or reported something (`rag.speech.reported`), when what they
-    said is stated at least ``margin`` better by an item it does not cite, and which does
-    not name them, than by any item it cites; else "". "The Information reported that Tesla
-    spotted the job listing" cites The Information's sentence on a data-center lease: "Tesla
-    spotted the job listing" reads 0.47 against it and 0.61 against the sentence on the
-    listing, which credits Electrek. The claim as a whole reads best against the sentence
-    naming its speaker, so only what was said is compared."""
-    who, content = reported(claim)
+                  embedder: Embedder, margin: float, question: str = "") -> str:
+    """Who ``claim`` says said, reported or did something (`rag.speech.credited`; the doer
+    only when the ``question`` asks who), when what they said or did is stated at least
+    ``margin`` better by an item it does not cite, and which does not name them, than by
+    any item it cites; else "". The claim as a whole reads best against a sentence naming
+    whom it credits, so only what they said or did is compared. "The Information reported
+    that Tesla spotted the job listing", citing The Information's sentence on a lease:
+    "Tesla spotted the job listing" reads 0.47 against it and 0.61 against the listing's
+    sentence, which credits Electrek. "The Information spotted the Tesla job listing" reads
+    0.51 against The Information's sentence, but "spotted the Tesla job listing" 0.45
+    against it and 0.62 against the listing's."""
+    named = {w for e in evidence.items for run in names(e.text) for w in run}
+    who, content = credited(claim, question, named)
     if not who or not cited or not len(evidence):
         return ""
     vector = embedder.embed([content], kind="query")[0]

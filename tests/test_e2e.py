@@ -176,12 +176,15 @@ ELECTREK = "individuato da Electrek"                # Electrek spotted the job l
 
 
 @pytest.mark.parametrize("question", ["Which outlet spotted Tesla's job listing?",
+                                      "Which outlet spotted the Tesla job listing?",
                                       "Which website reported on Tesla's job listing?"])
 def test_the_outlet_credited_with_the_job_listing_is_the_one_the_article_names(
         assistant, question):
     """The article credits Electrek with the job listing and The Information with the
     lease. The model once credited The Information, and once answered "The outlet
-    spotted…" naming none; both passed as verified."""
+    spotted…" naming none; both passed as verified. "The Information spotted the Tesla job
+    listing" reads about as well against either sentence (0.51, 0.56); what it says The
+    Information did ("spotted the Tesla job listing") reads far better against Electrek's."""
     answer = assistant.ask(question).answer()
     assert not answer.abstained and "Information" not in answer.text, answer.to_json()
     assert any(ELECTREK in q for q in _quotes(answer)), answer.to_json()["citations"]

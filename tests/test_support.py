@@ -3,8 +3,8 @@
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.evidence import Evidence
-from rag.support import misquoted
+from rag.evidence import Evidence, EvidenceSet
+from rag.support import misattributed, misquoted
 from tests.fakes import FakeEmbedder
 
 SAID = ("“Olivia has been a symbol of triumphs and hope for over 30 years sharing her journey "
@@ -59,3 +59,37 @@ def test_clause_windows_are_one_or_two_clauses_of_a_sentence():
     assert "aggiungerebbe un livello alla rivalità con il fondatore di Amazon, Jeff Bezos." \
         in windows
     assert clause_windows("Amazon ha registrato 22,1 miliardi di dollari per AWS.") == []
+
+
+LISTING = "Tesla posted a job listing for a data center manager, spotted by Electrek."
+LEASE = "The Information reported that Tesla took over the lease of a data center."
+
+
+def _listing_and_lease():
+    text = f"{LISTING} {LEASE}"
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Tesla", "en")
+    return EvidenceSet(tuple(Evidence(n, chunk, text.index(s), text.index(s) + len(s), s, 0.8)
+                             for n, s in enumerate((LISTING, LEASE), start=1)))
+
+
+def test_words_or_an_act_credited_to_someone_must_be_theirs():
+    evidence = _listing_and_lease()
+
+    def credited_wrongly(claim, cited, question):
+        return misattributed(claim, cited, evidence, FakeEmbedder(), 0.1, question)
+
+    assert credited_wrongly("The Information reported that Tesla spotted the job listing.",
+                            [2], "Who spotted the job listing?") == "Information"
+    assert credited_wrongly("The Information spotted the job listing Tesla posted.", [2],
+                            "Which outlet spotted the job listing?") == "Information"
+    assert credited_wrongly("Electrek spotted the job listing Tesla posted.", [1],
+                            "Which outlet spotted the job listing?") == ""
+    assert credited_wrongly("The Information reported that Tesla took over a data center "
+                            "lease.", [2], "What did The Information report?") == ""
+
+
+def test_a_doer_the_question_names_is_not_what_it_asks_for():
+    """Asked what Tesla did, "Tesla …" names no answer: its predicate is not compared."""
+    evidence = _listing_and_lease()
+    assert misattributed("Tesla took over the job listing of a data center manager.", [2],
+                         evidence, FakeEmbedder(), 0.1, "What did Tesla take over?") == ""
