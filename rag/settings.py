@@ -122,9 +122,11 @@ class Settings:
     # that states one (or abstains).
     check_asked_kind: bool = True
     # Who said it (`rag.speech`): a sentence saying someone said or thinks something must
-    # cite one in which they speak, not one that merely names them; a question asking for
-    # someone's words ("what did Jassy say?") is answered only from sentences in which they
-    # speak. Off: a speaker need only be named in the sentence cited.
+    # cite one in which they speak, not one that merely names them, and what it says they
+    # said (or, answering "who…?", did) must not be stated far better by a sentence that
+    # does not name them; a question asking for someone's words ("what did Jassy say?") is
+    # answered only from sentences in which they speak. Off: a speaker need only be named
+    # in the sentence cited.
     check_speakers: bool = True
     # A verified sentence whose evidence scores this much below the best evidence is
     # padding (true, but not an answer) and is left out. 0 = keep every sentence.
