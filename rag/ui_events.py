@@ -67,8 +67,10 @@ def wire_chat(view: "ChatView", concurrency: int) -> tuple:
         return gr.update(value="Stopping…", interactive=False)
 
     def new_chat(session: ChatSession) -> tuple:
+        """A new, empty conversation. The question box is left as it is: what the reader
+        typed meanwhile (the reply may come after they start typing) is not wiped."""
         session.restart()
-        return (*shown(session), "", "")
+        return (*shown(session), gr.update(), "")
 
     inputs = [view.session, view.question, view.date_from, view.date_to, view.pick_sources,
               view.undated, view.k, view.max_tokens]

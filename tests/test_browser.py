@@ -435,8 +435,12 @@ def test_conversations_are_listed_reopened_after_a_reload_exported_and_deleted(p
     expect(page.locator("#sources .src").first).to_be_visible()
     chat_id = next(c.id for c in assistant.chats.list() if c.title == MIRTANA)
 
+    box = page.get_by_label("Your question")
+    box.fill("And what did the harbour cost?")  # typed as the new conversation starts: kept
     page.locator("#clear").click()
     expect(page.locator("#chat .rag-turn")).to_have_count(0)
+    expect(box).to_have_value("And what did the harbour cost?")
+    box.fill("")
     page.locator("#chats-sidebar button[aria-label='Toggle Sidebar']").click()
     page.locator("#chats label", has_text=MIRTANA).first.click()
     expect(page.locator("#chat .rag-turn")).to_have_count(1)
