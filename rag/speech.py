@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Collection, Sequence
+from typing import Sequence
 
-from .names import CALENDAR, fold_name
+from .names import CALENDAR, fold_name, names
 
 _IT_PAST = (r"detto|dichiarato|affermato|spiegato|aggiunto|scritto|osservato|sottolineato|"
             r"commentato|precisato|confermato|ammesso|ribadito|risposto|avvertito|"
@@ -114,10 +114,10 @@ _SUBJECT = re.compile(rf"^\W*(?:(?:The|Il|La|Lo|Gli|Le|I)\s+|L['’])?(?P<who>{_
                       rf"(?P<what>[a-zà-ý].*)$", re.DOTALL)
 
 
-def credited(text: str, question: str, named: Collection[str]) -> tuple[str, str]:
+def credited(text: str, question: str, sources: Sequence[str]) -> tuple[str, str]:
     """Who ``text`` credits with words or an act, and with what: who said or reported what
-    (`reported`); else, when it opens with one of the ``named`` names (folded words: the
-    evidence's) that the ``question`` does not use — it answers "who…?" or "which
+    (`reported`); else, when it opens with a name one of the ``sources`` (the evidence's
+    sentences) uses and the ``question`` does not — it answers "who…?" or "which
     outlet…?" — that name and what follows it ("Information", "spotted the Tesla job
     listing"). ("", "") when neither, or what follows is under three words."""
     who, what = reported(text)
@@ -129,7 +129,8 @@ def credited(text: str, question: str, named: Collection[str]) -> tuple[str, str
     words = [fold_name(w) for w in m.group("who").split()]
     asked = {fold_name(w) for w in re.findall(r"[\w’'\-]+", question)}
     what = m.group("what").strip(" .;:")
-    if words[-1] not in named or asked & set(words) or len(what.split()) < 3:
+    if asked & set(words) or len(what.split()) < 3 or not any(
+            words[-1] in run for source in sources for run in names(source)):
         return "", ""
     return m.group("who"), what
 

@@ -23,7 +23,7 @@ from .chunking import split_sentences
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .lexical import fold_accents
-from .names import fold_name, name_phrases, names
+from .names import fold_name, name_phrases
 from .speech import credited
 
 # A name means the same as a phrase in another language at this cosine: "Ottoman Empire" /
@@ -132,14 +132,13 @@ def misattributed(claim: str, cited: Collection[int], evidence: EvidenceSet,
     sentence, which credits Electrek. "The Information spotted the Tesla job listing" reads
     0.51 against The Information's sentence, but "spotted the Tesla job listing" 0.45
     against it and 0.62 against the listing's."""
-    named = {w for e in evidence.items for run in names(e.text) for w in run}
-    who, content = credited(claim, question, named)
-    if not who or not cited or not len(evidence):
+    if not cited or not len(evidence):
         return ""
-    vector = embedder.embed([content], kind="query")[0]
-    items = embedder.embed([e.text for e in evidence.items], kind="document",
-                           titles=[e.chunk.title for e in evidence.items])
-    support = dict(zip((e.number for e in evidence.items), (items @ vector).tolist()))
+    who, content = credited(claim, question, [e.text for e in evidence.items])
+    if not who:
+        return ""
+    row = support_matrix([content], evidence, embedder, "")[0]
+    support = dict(zip((e.number for e in evidence.items), row.tolist()))
     own = max((support[n] for n in cited if n in support), default=None)
     best = max(evidence.items, key=lambda e: support[e.number])
     last = fold_name(who.split()[-1])

@@ -69,7 +69,8 @@ def test_a_claim_crediting_no_one_or_saying_next_to_nothing_reports_nothing():
 
 
 def test_who_a_claim_answering_who_says_did_what():
-    named = {"information", "electrek", "tesla"}
+    named = ["The Information ha riportato che Tesla ha rilevato l'affitto.",
+             "Un annuncio di lavoro di Tesla, individuato da Electrek."]
     assert credited("The Information spotted the Tesla job listing.",
                     "Which outlet spotted the Tesla job listing?", named) == (
         "Information", "spotted the Tesla job listing")
