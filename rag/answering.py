@@ -336,7 +336,7 @@ class _Builder:
         back to it: `with_antecedent`): quoted, or — in another language — the model's
         restatement of it alone, checked as any claim and read as the same sentence."""
         article = self.article(item)
-        item = with_antecedent(item, article.text) if article else item
+        item = with_antecedent(item, article.text, self.standalone) if article else item
         quote = self.quote(item)
         text, reason = quoted(quote.text), "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:

@@ -17,7 +17,9 @@ month or weekday, a span of days or years, or a clause of time ("durante l'imper
 romano", "after the war", "in conditions of low light"). Any other question asks for
 nothing this module can check: ``""``. A "which outlet / quale società…" question asks to
 name a thing of that kind: an answer that puts the kind itself where the name should stand
-("The outlet spotted the listing in Austin") names none (`unnamed`).
+("The outlet spotted the listing in Austin") names none (`unnamed`), and a sentence that
+speaks of it only as that kind ("…the company has cut air conditioning") names it in an
+earlier sentence (`refers_to_asked`).
 
 The time test is generous on purpose — it must hold for every sentence that could answer
 a "when" question, so that it rejects only sentences that state no time at all; evidence
@@ -120,8 +122,9 @@ def unnamed(question: str, claim: str) -> str:
     listing?") when ``claim`` opens with that word itself where the name should stand
     ("The outlet spotted the listing in Austin", "L'azienda è leader di mercato"); else "".
     A name, a comma, a relative clause or a copula before a name after it ("The outlet
-    Electrek…", "The outlet that…is Electrek", "The company is Ford") is an answer's
-    shape, and passes."""
+    Electrek…", "The outlet that…is Electrek", "The company is Ford"), or a name after a
+    word the question does not use ("L'azienda ferroviaria RFI…"), is an answer's shape,
+    and passes."""
     asked = _ASKED_ENTITY.search(question)
     if not asked:
         return ""
@@ -133,7 +136,41 @@ def unnamed(question: str, claim: str) -> str:
         return ""
     if _COPULA.fullmatch(opening.group(1).casefold()) and (opening.group(2) or "a")[0].isupper():
         return ""  # "The company is Ford"; not "L'azienda è leader di mercato"
+    asked_words = {w.casefold() for w in re.findall(r"\w+", question)}
+    if (opening.group(2) or "a")[0].isupper() and opening.group(1).casefold() not in asked_words:
+        return ""  # "L'azienda ferroviaria RFI ha annunciato…"; not "The outlet spotted Tesla's…"
     return noun.casefold()
+
+
+# "Which popular tourist destination…?", "Quale tipo francese…?": the words after the
+# question word, before its verb, name the kind of thing asked for.
+_ASKED_PHRASE = re.compile(r"\b(?:which|what|quale|quali|che)\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)",
+                           re.IGNORECASE)
+_NOT_A_KIND = frozenset(
+    "is was are were do does did has have had will would can could should may might "
+    "è era sono erano fu ha hanno aveva avevano cosa c of di del della the il la lo "
+    "a an un una to in per".split())
+
+
+def refers_to_asked(question: str, text: str) -> bool:
+    """Whether ``text`` speaks of the kind of thing ``question`` asks to name by that kind
+    itself, with a definite article and no name after it ("…claims that the company has
+    cut air conditioning" for "Which company…?", "Sales of the processed cheese product…"
+    for "Which product is it?"): it names what it speaks of elsewhere, before it. A place
+    ("…ban abortion in the state" for "Which state…?") is where, and names nothing."""
+    asked = _ASKED_PHRASE.search(question)
+    if not asked:
+        return False
+    kinds = []
+    for word in asked.group(1).split():
+        if word.casefold() in _NOT_A_KIND:
+            break
+        kinds.append(re.escape(word.casefold()))
+    if not kinds:
+        return False
+    described = (rf"(?<!\bin )(?<!\bnel )(?<!\bnella )\b{_DETERMINER}\b\s*"
+                 rf"(?:(?-i:[a-zà-ÿ][\w-]*)\s+){{0,2}}(?:{'|'.join(kinds)})\b(?!\s+(?-i:[A-ZÀ-Ý]))")
+    return re.search(described, text, re.IGNORECASE) is not None
 
 
 # "How old was she?", "Quanto è alto…?": the adjective names the kind of amount asked for;

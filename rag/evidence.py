@@ -31,7 +31,7 @@ from typing import Collection, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from .asked import Asked, states, states_exactly
+from .asked import Asked, refers_to_asked, states, states_exactly
 from .chunking import Chunk, split_sentences
 from .corpus import Article
 from .embed import Embedder
@@ -126,12 +126,14 @@ _POINTS_BACK = re.compile(
     re.IGNORECASE)  # not "La società E. W. Scripps…" (it names it), nor "This week…"
 
 
-def with_antecedent(item: E, article_text: str) -> E:
+def with_antecedent(item: E, article_text: str, question: str = "") -> E:
     """``item``, joined to the sentence before it in ``article_text`` when it opens with a
-    word pointing back to it: quoted alone, "L'azienda è stata leader di mercato nel cloud
+    word pointing back to it, or speaks of what ``question`` asks to name as "the company"
+    (`refers_to_asked`): quoted alone, "L'azienda è stata leader di mercato nel cloud
     storage" does not say which company; with the sentence before, it says Amazon. A
     heading before it ("Perché è importante") is no antecedent."""
-    if not _POINTS_BACK.match(item.text) or item.start > len(article_text):
+    points_back = _POINTS_BACK.match(item.text) or refers_to_asked(question, item.text)
+    if not points_back or item.start > len(article_text):
         return item
     window = max(0, item.start - ANTECEDENT_CHARS)
     before = split_sentences(article_text[window:item.start], item.chunk.lang)

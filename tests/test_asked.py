@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.asked import asked_for, states, unnamed
+from rag.asked import asked_for, refers_to_asked, states, unnamed
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,9 +153,33 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
     ("Which company recalled 2.9 million vehicles?", "Ford recalled them.", ""),
     ("Quale testata ha scoperto l'annuncio?", "L'annuncio è stato scoperto da Electrek.", ""),
     ("Quali offerte ha ampliato Tesla?", "Le offerte ampliate includono la connettività.", ""),
+    ("Quale azienda ha annunciato il potenziamento della linea?",
+     "L'azienda ferroviaria RFI ha annunciato il potenziamento della linea.", ""),
+    ("Which outlet spotted Tesla's job listing?", "The outlet spotted Tesla's listing.",
+     "outlet"),
 ])
 def test_the_kind_of_thing_asked_for_is_no_name_for_it(question, claim, kind):
     assert unnamed(question, claim) == kind
+
+
+@pytest.mark.parametrize("question,text,refers", [
+    ("Which company is accused of turning off the AC?",
+     "A report claims that the company has cut air conditioning.", True),
+    ("A processed cheese product is booming. Which product is it?",
+     "Sales of the processed cheese product have been in decline.", True),
+    ("Quale azienda è leader nel cloud storage?", "L'azienda è stata leader di mercato.", True),
+    ("Which popular tourist destination was designated a gun-free zone?",
+     "Officials said the destination would be patrolled.", True),
+    ("Which company is accused?", "The company Bed Bath & Beyond cut it.", False),
+    ("Which company is accused?", "Bed Bath & Beyond cut air conditioning.", False),
+    ("Which company is accused?", "A company spokesperson declined to comment.", False),
+    ("What did Jassy say about the company?", "He said the company grew.", False),
+    ("Who founded Amazon?", "The company was founded in 1994.", False),
+    ("Primary voters in which state rejected the amendment?",
+     "Voters in Kansas rejected a measure to ban abortion in the state.", False),
+])
+def test_a_sentence_may_name_what_is_asked_for_only_as_that_kind(question, text, refers):
+    assert refers_to_asked(question, text) is refers
 
 
 def test_a_how_much_fallback_quotes_a_figure_before_a_vague_amount():

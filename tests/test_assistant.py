@@ -141,6 +141,27 @@ def test_a_quoted_sentence_pointing_back_comes_with_the_sentence_it_points_to(ma
     assert citation.quote.text.endswith("soluzioni di archiviazione aziendale.")
 
 
+def test_a_quote_naming_what_is_asked_only_as_its_kind_comes_with_the_sentence_naming_it(
+        make, tmp_path):
+    """Asked "Which retailer…?", "…the retailer has cut air conditioning…" quoted alone
+    does not say which; the sentence before it does."""
+    folder = tmp_path / "articles"
+    _write(folder, "retail.txt", (
+        "Shoppers sweat in stores\n\n"
+        "Lamplight Home reported a 25% drop in quarterly sales on Tuesday. Analysts say "
+        "the retailer has cut air conditioning in its stores to save money."))
+    assistant = make(FakeGenerator(lambda messages: ""))  # no draft: the evidence answers
+    assistant.index_files([folder])
+    answer = assistant.ask("Which retailer cut air conditioning in its stores?").answer()
+    assert answer.kind == "extracted", answer.to_json()
+    quote = answer.citations[0].quote
+    assert quote.text.startswith("Lamplight Home reported") and quote.text.endswith("money.")
+    alone = make(FakeGenerator(lambda messages: ""))
+    alone.index_files([folder])
+    other = alone.ask("Why did analysts say stores cut air conditioning?").answer()
+    assert other.kind == "extracted" and other.citations[0].quote.text.startswith("Analysts")
+
+
 def test_the_model_reads_a_sentence_pointing_back_with_the_one_it_points_to(make, tmp_path):
     """"Neither airline has first class seats" alone let the model name the airlines of the
     headline (JetBlue, Spirit); the sentence before it names them (Frontier, Spirit)."""
