@@ -1,4 +1,4 @@
-"""What a question asks for — a quantity, a time — and whether a sentence states it.
+"""What a question asks for — a quantity, a time, a reason — and whether a sentence states it.
 
     >>> asked_for("Di quanto è cresciuto il fatturato di AWS?")
     'quantity'
@@ -14,17 +14,20 @@ amount: a number, a percentage, a number word, or a vague amount ("migliaia", "h
 million"). A "when / in what year" question (quando,
 in che anno…) only by one that states a time: a date, a year, a century or decade, a
 month or weekday, a span of days or years, or a clause of time ("durante l'impero
-romano", "after the war", "in conditions of low light"). Any other question asks for
+romano", "after the war", "in conditions of low light"). A "why / perché / come mai / what
+caused" question only by one that gives a cause, a purpose or a condition ("because",
+"attribuisce la flessione alla crisi", "to run its AI models", "se Tesla offrisse…"): "Il
+traffico container è calato del 7%" is true, and no answer to why. Any other question asks for
 nothing this module can check: ``""``. A "which outlet / quale società…" question asks to
 name a thing of that kind: an answer that puts the kind itself where the name should stand
 ("The outlet spotted the listing in Austin") names none (`unnamed`), and a sentence that
 speaks of it only as that kind ("…the company has cut air conditioning") names it in an
 earlier sentence (`refers_to_asked`).
 
-The time test is generous on purpose — it must hold for every sentence that could answer
-a "when" question, so that it rejects only sentences that state no time at all; evidence
-selection ranks the sentences that state the asked kind higher (`rag.evidence`), and an
-answer to such a question that states none is no answer (`rag.answering`). Questions are
+The time and reason tests are generous on purpose — each must hold for every sentence that
+could answer a "when" or "why" question, so that it rejects only sentences that state no
+time or no reason at all; the fallback quotes only evidence that states the asked kind
+(`rag.evidence`), and an answer to such a question that states none is no answer (`rag.answering`). Questions are
 read in English and Italian; in other languages nothing is asked.
 """
 
@@ -36,7 +39,7 @@ from typing import Literal
 from .dates import MONTHS, WEEKDAYS
 from .numbers import mentions
 
-Asked = Literal["quantity", "time", ""]
+Asked = Literal["quantity", "time", "reason", ""]
 
 _HOW_LONG = (r"quanto\s+tempo|da\s+quanto|fino\s+a\s+quando|entro\s+quando|a\s+che\s+ora|"
              r"how\s+long|how\s+soon|what\s+time")
@@ -73,6 +76,31 @@ _TIME_QUESTION = re.compile(
     r"era)\b", re.IGNORECASE)
 _WHEN = re.compile(r"^\W*(?:(?:da|fino\s+a|a\s+partire\s+da|since|until)\s+)?(?:quando|when)\b",
                    re.IGNORECASE)
+
+# "Why…?", "Perché…?", "Come mai…?", "What caused…?" (also after a sentence setting the
+# scene: "Starbucks brought back a drink. Why…?").
+_REASON_QUESTION = re.compile(
+    r"(?:^|[.!?]\s+)\W*(?:(?:and|but|e|ma)\s+)?(?:why|perch[ée]|come\s+mai)\b|"
+    r"\b(?:per\s+quale|per\s+che|for\s+what)\s+(?:motivo|ragione|causa|reason)\b|"
+    r"\bwhat\s+(?:caused|causes|led\s+to|prompted|drove)\b|"
+    r"\b(?:what\s+(?:is|was|are|were)\s+the|qual\s+(?:è|era)\s+(?:il|la))\s+(?:reasons?|"
+    r"causes?|motivo|ragione|causa)\b", re.IGNORECASE)
+# Words that give a cause, a purpose or a condition: generous, as the time test is.
+_REASON = re.compile(
+    r"\b(?:because|cause[sd]?|causing|due\s+to|owing|since|as\s+a\s+result|result\w*|reasons?|"
+    r"thanks|so|as|for|over|therefore|thus|hence|in\s+order|to\s+\w+|if|unless|amid|after|"
+    r"following|"
+    r"driven|blam\w+|attribut\w+|linked|led|leads?|leading|aim\w*|goal|purpose|bid|seek\w*|"
+    r"sought|want\w*|hop(?:e|es|ed|ing)|plan(?:s|ned|ning)?|fear\w*|concern\w*|worr\w+|respon\w+|"
+    r"effects?|impact\w*|pressure\w*|motiv\w+|help\w*|allow\w*|enabl\w+|need\w*|must|"
+    r"risk\w*|could|would|might|may|"
+    r"perch[ée]|poiché|siccome|dato\s+che|visto\s+che|caus\w+|dovut\w+|per\s+via|grazie|"
+    r"ragion\w+|seguito|attribu\w+|se|qualora|così|modo\s+da|affinché|scopo|fine|mir\w+|"
+    r"obiettiv\w+|spint\w+|provoc\w+|deriv\w+|legat\w+|conseguenz\w+|effett\w+|dopo|"
+    r"quindi|pertanto|dunque|infatti|bisogn\w+|necessit\w+|permett\w+|consent\w+|aiut\w+|"
+    r"vuole|vogliono|voleva|intend\w+|punt\w+|rischi\w*|timor\w+|preoccup\w+|"
+    r"pression\w+|rispost\w+|potrebbe|potrebbero|per)\b",
+    re.IGNORECASE)
 
 _AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"
                  r"thousands|hundreds|dozens?|tens|half|double|twice|triple|millions|billions|"
@@ -187,7 +215,9 @@ def without_dimension(question: str) -> str:
 
 
 def asked_for(question: str) -> Asked:
-    """What ``question`` asks for: ``"quantity"``, ``"time"`` or ``""``."""
+    """What ``question`` asks for: ``"quantity"``, ``"time"``, ``"reason"`` or ``""``."""
+    if _REASON_QUESTION.search(question):
+        return "reason"
     if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question
                                            and not _OTHER_QUESTION_WORD.search(question)):
         return "time"
@@ -212,4 +242,6 @@ def states(asked: Asked, text: str, lang: str | None = None) -> bool:
     if asked == "time":
         words = {w.casefold() for w in re.findall(r"\w+", text)}
         return bool(_TIME.search(text) or words & _MONTH_WORDS)
+    if asked == "reason":
+        return bool(_REASON.search(text))
     return True

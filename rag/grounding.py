@@ -377,13 +377,14 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
 
 
 def _answering(claims: list[Claim], asked: Asked, lang: str) -> list[Claim]:
-    """``claims``, unless the question asks for an amount or a time and no verified claim
-    states one: then the verified claims are left out (true, but no answer to it)."""
+    """``claims``, unless the question asks for an amount, a time or a reason and no
+    verified claim states one: then the verified claims are left out (true, but no answer
+    to it)."""
     verified = [c for c in claims if c.state == "verified"]
     if not asked or not verified or any(states(asked, c.text, lang) for c in verified):
         return claims
-    reason = "it does not say how many or how much" if asked == "quantity" \
-        else "it does not say when"
+    reason = {"quantity": "it does not say how many or how much", "time": "it does not say when",
+              "reason": "it does not say why"}[asked]
     return [Claim(c.text, c.cited, "left_out", reason, c.support) if c.state == "verified"
             else c for c in claims]
 

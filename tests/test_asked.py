@@ -38,13 +38,45 @@ REPO = Path(__file__).resolve().parent.parent
     ("Cosa ha detto Jassy per quanto riguarda AWS?", ""),
     ("Secondo quanto riferito, chi ha fermato i massacri?", ""),
     ("What did Andy Jassy say?", ""),
-    ("Perché la rivalità potrebbe crescere?", ""),
+    ("What affected the price? Why?", "reason"),
     ("What affected Tesla's stock price?", ""),  # a cause, though it names a measure
     ("What was the Bronze Age?", ""),
+    # A reason: why, perché, come mai, what caused, the reason for.
+    ("Perché la rivalità potrebbe crescere?", "reason"),
+    ("Why did the union reject the offer?", "reason"),
+    ("Starbucks brought back a drink this week. Why is it popular?", "reason"),
+    ("Come mai il traffico è calato?", "reason"),
+    ("What caused the drop in container traffic?", "reason"),
+    ("Qual è il motivo del calo?", "reason"),
+    ("Cosa ha detto Jassy perché si sapesse?", ""),  # "perché" inside the question
     ("What is the value of a free press?", ""),
 ])
 def test_what_a_question_asks_for(question, asked):
     assert asked_for(question) == asked
+
+
+REASONS = [
+    "Lo ha comunicato l'Autorità, che attribuisce la flessione alla crisi del Mar Rosso.",
+    "La rivalità potrebbe intensificarsi se Tesla offrisse soluzioni di archiviazione.",
+    "The union rejected the offer because it fell short of inflation.",
+    "Tesla wants its own data centers to run its AI models.",
+    "Workers in Leeds strike over pay.",
+]
+NO_REASON = [
+    "Il traffico container è calato del 7% nel primo semestre.",
+    "Porto di Genova, traffico container in calo del 7% nel primo semestre",
+    "The plant employs about 340 workers.",
+]
+
+
+@pytest.mark.parametrize("text", REASONS)
+def test_a_cause_a_purpose_or_a_condition_states_a_reason(text):
+    assert states("reason", text)
+
+
+@pytest.mark.parametrize("text", NO_REASON)
+def test_a_bare_fact_states_no_reason(text):
+    assert not states("reason", text)
 
 
 AMOUNTS = [
