@@ -146,7 +146,9 @@ class Answerer:
         another language, the question is translated into theirs (`rag.translation`) and
         searched again. The better of the two searches is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
-        target = passage_language(hits, lang) if self.settings.translate_questions else ""
+        first = max(evidence.items, key=lambda e: e.score, default=None)
+        target = (passage_language(hits, lang, first.chunk.lang if first else "")
+                  if self.settings.translate_questions else "")
         if not target or evidence.best >= self.settings.min_evidence:
             return hits, evidence, target
         translated = self._translated(standalone, target, clock)

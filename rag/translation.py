@@ -3,8 +3,8 @@
 Across languages no word of a question matches its passages', and the dense score of the
 sentence that answers it is lower too: "Where is the job located?" scores below
 `min_evidence` against "L’annuncio di lavoro riporta la località di Austin…" and would be
-refused. When that happens and most passages found are in another language
-(`passage_language`), `rag.answering` has the model translate the question
+refused. When that happens and the best evidence sentence, or most passages found, are in
+another language (`passage_language`), `rag.answering` has the model translate the question
 (`translate_question`: one short greedy call under its own system prompt) and searches
 again with it.
 """
@@ -22,9 +22,14 @@ TRANSLATE_TOKENS = 80
 LANGUAGE_PASSAGES = 5
 
 
-def passage_language(hits: Sequence[Hit], lang: str) -> str:
-    """The language most of the first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not
-    ``lang`` (the question's) and the model can be asked for it; else ""."""
+def passage_language(hits: Sequence[Hit], lang: str, best: str = "") -> str:
+    """The language of the best evidence sentence (``best``), or else the one most of the
+    first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not ``lang`` (the question's)
+    and the model can be asked for it; else "". In a corpus of two languages the first
+    passages of an English question are mostly English, while the sentence that answers
+    it may be Italian ("What did the Filt Cgil secretary warn about?")."""
+    if best and best != lang and best in prompts.LANGUAGE_NAMES:
+        return best
     langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES] if h.chunk.lang]
     if not langs:
         return ""

@@ -693,6 +693,10 @@ def test_the_passages_language_is_that_of_most_of_the_first_passages():
     assert passage_language(hits("it", "it"), "it") == ""
     assert passage_language(hits("xx", "xx"), "en") == ""  # a language the model is not asked for
     assert passage_language([], "en") == ""
+    # the best evidence sentence's language, when it is another than the question's
+    assert passage_language(hits("en", "en", "it"), "en", best="it") == "it"
+    assert passage_language(hits("it", "it", "en"), "en", best="en") == "it"
+    assert passage_language(hits("en", "en"), "en", best="xx") == ""
 
 
 def test_a_draft_caught_in_a_loop_stops_without_waiting_for_the_token_limit(make):
