@@ -180,12 +180,19 @@ _NOT_A_KIND = frozenset(
     "a an un una to in per".split())
 
 
+# A word between the article and the kind: not a preposition ("la proprietà della società
+# affiliata" is about a property).
+_MODIFIER = (r"(?!(?:of|for|from|to|with|by|at|on|di|del|della|dello|dei|degli|delle|da|dal|"
+             r"dalla|al|alla|per|con|su|sul|sulla)\b)(?-i:[a-zà-ÿ][\w-]*)")
+
+
 def refers_to_asked(question: str, text: str) -> bool:
     """Whether ``text`` speaks of the kind of thing ``question`` asks to name by that kind
     itself, with a definite article and no name after it ("…claims that the company has
     cut air conditioning" for "Which company…?", "Sales of the processed cheese product…"
     for "Which product is it?"): it names what it speaks of elsewhere, before it. A place
-    ("…ban abortion in the state" for "Which state…?") is where, and names nothing."""
+    ("…ban abortion in the state" for "Which state…?") is where, and names nothing; a
+    kind followed by a name or a number ("la stagione 1999-2000") names it."""
     asked = _ASKED_PHRASE.search(question)
     if not asked:
         return False
@@ -197,7 +204,7 @@ def refers_to_asked(question: str, text: str) -> bool:
     if not kinds:
         return False
     described = (rf"(?<!\bin )(?<!\bnel )(?<!\bnella )\b{_DETERMINER}\b\s*"
-                 rf"(?:(?-i:[a-zà-ÿ][\w-]*)\s+){{0,2}}(?:{'|'.join(kinds)})\b(?!\s+(?-i:[A-ZÀ-Ý]))")
+                 rf"(?:{_MODIFIER}\s+){{0,2}}(?:{'|'.join(kinds)})\b(?!\s+(?-i:[A-ZÀ-Ý0-9]))")
     return re.search(described, text, re.IGNORECASE) is not None
 
 

@@ -209,6 +209,10 @@ def test_the_kind_of_thing_asked_for_is_no_name_for_it(question, claim, kind):
     ("Who founded Amazon?", "The company was founded in 1994.", False),
     ("Primary voters in which state rejected the amendment?",
      "Voters in Kansas rejected a measure to ban abortion in the state.", False),
+    ("Durante quale stagione ABC è salita al primo posto?",
+     "Durante la stagione 1999-2000, ABC è salita al primo posto.", False),
+    ("Quale società possiede ABC?", "Possiede una quota attraverso la proprietà della società "
+     "affiliata di Phoenix.", False),
 ])
 def test_a_sentence_may_name_what_is_asked_for_only_as_that_kind(question, text, refers):
     assert refers_to_asked(question, text) is refers
