@@ -200,7 +200,8 @@ def refers_to_asked(question: str, text: str) -> bool:
     for word in asked.group(1).split():
         if word.casefold() in _NOT_A_KIND:
             break
-        kinds.append(re.escape(word.casefold()))
+        if word.islower():  # "Quale Dottore…?" asks for a name of a name
+            kinds.append(re.escape(word))
     if not kinds:
         return False
     described = (rf"(?<!\bin )(?<!\bnel )(?<!\bnella )\b{_DETERMINER}\b\s*"

@@ -211,6 +211,8 @@ def test_the_kind_of_thing_asked_for_is_no_name_for_it(question, claim, kind):
      "Voters in Kansas rejected a measure to ban abortion in the state.", False),
     ("Durante quale stagione ABC è salita al primo posto?",
      "Durante la stagione 1999-2000, ABC è salita al primo posto.", False),
+    ("Quale Dottore è chiamato il suo segreto?", "Si rivela essere il Dottore di guerra.",
+     False),
     ("Quale società possiede ABC?", "Possiede una quota attraverso la proprietà della società "
      "affiliata di Phoenix.", False),
 ])
