@@ -88,7 +88,7 @@ _REASON_QUESTION = re.compile(
 # Words that give a cause, a purpose or a condition: generous, as the time test is.
 _REASON = re.compile(
     r"\b(?:because|cause[sd]?|causing|due\s+to|owing|since|as\s+a\s+result|result\w*|reasons?|"
-    r"thanks|so|as|for|over|therefore|thus|hence|in\s+order|to\s+\w+|if|unless|amid|after|"
+    r"thanks|so|as|over|therefore|thus|hence|in\s+order|to\s+\w+|if|unless|amid|after|"
     r"following|"
     r"driven|blam\w+|attribut\w+|linked|led|leads?|leading|aim\w*|goal|purpose|bid|seek\w*|"
     r"sought|want\w*|hop(?:e|es|ed|ing)|plan(?:s|ned|ning)?|fear\w*|concern\w*|worr\w+|respon\w+|"
@@ -99,7 +99,7 @@ _REASON = re.compile(
     r"obiettiv\w+|spint\w+|provoc\w+|deriv\w+|legat\w+|conseguenz\w+|effett\w+|dopo|"
     r"quindi|pertanto|dunque|infatti|bisogn\w+|necessit\w+|permett\w+|consent\w+|aiut\w+|"
     r"vuole|vogliono|voleva|intend\w+|punt\w+|rischi\w*|timor\w+|preoccup\w+|"
-    r"pression\w+|rispost\w+|potrebbe|potrebbero|per)\b",
+    r"pression\w+|rispost\w+|potrebbe|potrebbero|per\s+\w+(?:are|ere|ire|arsi|ersi|irsi))\b",
     re.IGNORECASE)
 
 _AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"

@@ -60,9 +60,11 @@ REASONS = [
     "La rivalità potrebbe intensificarsi se Tesla offrisse soluzioni di archiviazione.",
     "The union rejected the offer because it fell short of inflation.",
     "Tesla wants its own data centers to run its AI models.",
+    "Tesla ha bisogno di più posti per ospitare i propri dati.",
     "Workers in Leeds strike over pay.",
 ]
 NO_REASON = [
+    "Musk e Bezos hanno già un interesse reciproco per l’esplorazione spaziale.",
     "Il traffico container è calato del 7% nel primo semestre.",
     "Porto di Genova, traffico container in calo del 7% nel primo semestre",
     "The plant employs about 340 workers.",
@@ -168,6 +170,22 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
     assert answer.sentences[0].reason == "it does not say how many or how much"
     unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "generated" and "Twitter" in unchecked.text
+
+
+def test_a_why_question_is_not_answered_by_a_sentence_giving_no_reason(fake_assistant):
+    """Asked why the rivalry could grow, a draft restating a true fact that gives no cause,
+    purpose or condition is no answer; the fallback quotes a sentence that gives one."""
+    question = "Perché la rivalità tra Musk e Bezos potrebbe crescere?"
+    reply = citing("Musk e Bezos hanno già", "Musk e Bezos hanno già un interesse reciproco "
+                   "per l’esplorazione spaziale")
+    checked = fake_assistant(reply, min_evidence=0, min_extract=0)
+    checked.index_files([REPO / "corpus"])
+    answer = checked.ask(question).answer()
+    assert answer.sentences[0].reason == "it does not say why", answer.to_json()
+    assert answer.kind == "extracted" and states("reason", answer.citations[0].quote.text)
+    unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False)
+    unchecked.index_files([REPO / "corpus"])
+    assert unchecked.ask(question).answer().kind == "generated"
 
 
 @pytest.mark.parametrize("question,claim,kind", [
