@@ -65,6 +65,19 @@ def hostile(assistant, tmp_path_factory):
     return other
 
 
+@pytest.fixture(scope="module")
+def news(assistant, tmp_path_factory):
+    """The bundled article plus two articles the project does not ship, an Italian and an
+    English one (tests/data/news)."""
+    root = tmp_path_factory.mktemp("news")
+    shutil.copytree(REPO / "corpus", root / "corpus")
+    shutil.copytree(REPO / "tests" / "data" / "news", root / "corpus", dirs_exist_ok=True)
+    other = Assistant(assistant.settings.replace(index_dir=root / "index",
+                                                 corpus_dir=root / "corpus"),
+                      embedder=assistant.embedder, generator=assistant.generator)
+    other.index_files([root / "corpus"])
+    return other
+
 def _assert_spans_exact(assistant, answer):
     for c in answer.to_json()["citations"]:
         text = assistant.store.article(c["article_id"]).text
@@ -316,3 +329,24 @@ def test_a_new_process_prints_an_answer_it_has_before_the_llm_has_loaded(assista
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["abstained"]
     assert "llama" not in done.stderr, done.stderr  # its load messages are debug logging
+
+
+def test_a_why_question_is_answered_with_the_reason(news):
+    """The headline says traffic fell 7%: true, and no answer to why."""
+    answer = news.ask("Perché è calato il traffico container a Genova?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert any("Mar Rosso" in q for q in _quotes(answer)), answer.to_json()
+
+
+def test_an_english_question_answered_by_an_italian_sentence_beside_english_articles(news):
+    """Most passages found are English; the sentence that answers is Italian."""
+    answer = news.ask("What did the Filt Cgil secretary warn about?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert any("cattedrale nel deserto" in q for q in _quotes(answer)), answer.to_json()
+
+
+def test_which_company_is_answered_with_its_name(news):
+    question = "Quale azienda ha annunciato il potenziamento della linea verso Milano?"
+    answer = news.ask(question).answer()
+    assert "RFI" in answer.text, answer.to_json()
+
