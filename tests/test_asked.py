@@ -163,12 +163,10 @@ def test_a_question_naming_a_measure_is_not_answered_by_a_sentence_without_an_am
     question = "What is Tesla's stock price?"
     reply = citing("The Information", "The Information ha riportato che Tesla ha rilevato "
                    "l’affitto di un centro dati precedentemente affittato da Twitter")
-    checked = fake_assistant(reply, min_evidence=0, min_extract=0.99)
-    checked.index_files([REPO / "corpus"])
-    answer = checked.ask(question).answer()
+    answer, unchecked = _with_and_without_the_kind_check(fake_assistant, question, reply,
+                                                         min_extract=0.99)
     assert answer.abstained and answer.citations == ()
     assert answer.sentences[0].reason == "it does not say how many or how much"
-    unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False).ask(question).answer()
     assert unchecked.kind == "generated" and "Twitter" in unchecked.text
 
 
@@ -178,14 +176,21 @@ def test_a_why_question_is_not_answered_by_a_sentence_giving_no_reason(fake_assi
     question = "Perché la rivalità tra Musk e Bezos potrebbe crescere?"
     reply = citing("Musk e Bezos hanno già", "Musk e Bezos hanno già un interesse reciproco "
                    "per l’esplorazione spaziale")
-    checked = fake_assistant(reply, min_evidence=0, min_extract=0)
-    checked.index_files([REPO / "corpus"])
-    answer = checked.ask(question).answer()
+    answer, unchecked = _with_and_without_the_kind_check(fake_assistant, question, reply,
+                                                         min_extract=0)
     assert answer.sentences[0].reason == "it does not say why", answer.to_json()
     assert answer.kind == "extracted" and states("reason", answer.citations[0].quote.text)
+    assert unchecked.kind == "generated"
+
+
+def _with_and_without_the_kind_check(fake_assistant, question, reply, **settings):
+    """The answers to ``question`` over the bundled article, with ``reply`` as the draft,
+    with the asked-kind check (and ``settings``) and without it."""
+    checked = fake_assistant(reply, min_evidence=0, **settings)
+    checked.index_files([REPO / "corpus"])
+    answer = checked.ask(question).answer()
     unchecked = fake_assistant(reply, min_evidence=0, check_asked_kind=False)
-    unchecked.index_files([REPO / "corpus"])
-    assert unchecked.ask(question).answer().kind == "generated"
+    return answer, unchecked.ask(question).answer()
 
 
 @pytest.mark.parametrize("question,claim,kind", [
