@@ -142,9 +142,10 @@ class Answerer:
                 clock: Clock) -> tuple[list[Hit], EvidenceSet, str]:
         """The passages and the evidence for the question, and the passages' language when
         it is another than the question's and the question was not translated into it
-        (else ""). When no evidence answers well enough and the passages are mostly in
-        another language, the question is translated into theirs (`rag.translation`) and
-        searched again. The better of the two searches is kept."""
+        (else ""). When no evidence answers well enough and the best sentence, or most
+        passages, are in another language (`passage_language`), the question is translated
+        into theirs (`rag.translation`) and searched again. The better of the two searches
+        is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
         first = max(evidence.items, key=lambda e: e.score, default=None)
         target = (passage_language(hits, lang, first.chunk.lang if first else "")

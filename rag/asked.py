@@ -27,8 +27,9 @@ earlier sentence (`refers_to_asked`).
 The time and reason tests are generous on purpose — each must hold for every sentence that
 could answer a "when" or "why" question, so that it rejects only sentences that state no
 time or no reason at all; the fallback quotes only evidence that states the asked kind
-(`rag.evidence`), and an answer to such a question that states none is no answer (`rag.answering`). Questions are
-read in English and Italian; in other languages nothing is asked.
+(`rag.evidence`), and an answer to such a question that states none is no answer
+(`rag.answering`). Questions are read in English and Italian; in other languages nothing
+is asked.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def unnamed(question: str, claim: str) -> str:
         return ""  # "The company is Ford"; not "L'azienda è leader di mercato"
     asked_words = {w.casefold() for w in re.findall(r"\w+", question)}
     if (opening.group(2) or "a")[0].isupper() and opening.group(1).casefold() not in asked_words:
-        return ""  # "L'azienda ferroviaria RFI ha annunciato…"; not "The outlet spotted Tesla's…"
+        return ""  # "L'azienda ferroviaria RFI…"; not "The outlet spotted Tesla's…"
     return noun.casefold()
 
 
