@@ -20,6 +20,7 @@ come in the OpenAI shape (`rag.http_errors`).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import tempfile
 import time
@@ -69,9 +70,23 @@ def require_login(request: Request) -> None:
                        headers={"WWW-Authenticate": 'Basic realm="rag", charset="UTF-8"'})
 
 
+# FastAPI 0.165+ records every request into OpenTelemetry (exported when the environment
+# sets FASTAPI_OTEL_AUTO_CONFIGURE and an OTLP endpoint): this project records and sends
+# nothing.
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                "auto_configure": False}
+
+
+def private_app(**options: Any) -> FastAPI:
+    """A FastAPI app with FastAPI's own telemetry off (where the installed FastAPI has it)."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        options["telemetry"] = NO_TELEMETRY
+    return FastAPI(**options)
+
+
 def build_api(assistant: Assistant, login: Login) -> FastAPI:
     """The API over ``assistant``, behind ``login``, to be mounted at /v1."""
-    app = FastAPI(title="rag", version="1", docs_url=None, redoc_url=None, openapi_url=None,
+    app = private_app(title="rag", version="1", docs_url=None, redoc_url=None, openapi_url=None,
                   servers=[{"url": "/v1"}],
                   summary="A private assistant over your news articles; every answer cites "
                           "its sources.")

@@ -80,10 +80,8 @@ def build_server(assistant: Assistant, login: Login) -> "FastAPI":
     from . import ui  # first: it keeps gradio from phoning home
     import gradio as gr
 
-    from fastapi import FastAPI
-
-    from .http_api import build_api
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    from .http_api import build_api, private_app
+    app = private_app(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/v1", build_api(assistant, login))
     return gr.mount_gradio_app(app, ui.build_app(assistant), path="/",
                                **page_options(assistant.settings, login))
@@ -101,6 +99,16 @@ class RunningServer:
             stop()
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+class QuietCtrlC(logging.Filter):
+    """Drops the traceback Starlette reports when Ctrl-C cancels the app's lifespan while
+    uvicorn shuts down ("…in lifespan… CancelledError"): the reader pressed Ctrl-C, nothing
+    failed. Every other error is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not ("CancelledError" in text and "lifespan" in text)
 
 
 def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant | None = None,
@@ -122,6 +130,7 @@ def serve(settings: Settings, *, auth: str | None = None, assistant: Assistant |
     if block:
         print(f"Serving the chat page at {url} and the API at {url}v1 (Ctrl-C stops).",
               file=sys.stderr, flush=True)
+        logging.getLogger("uvicorn.error").addFilter(QuietCtrlC())
         try:
             server.run()
         except KeyboardInterrupt:  # uvicorn has shut down, then mostly raises Ctrl-C again

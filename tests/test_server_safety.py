@@ -516,3 +516,30 @@ def test_login_is_asked_by_page_and_api_and_upload_limit_is_enforced(tmp_path):
     finally:
         server.close()
     assert _listening_addresses(port) == set()
+
+
+def test_ctrl_c_while_the_lifespan_waits_is_not_reported_as_an_error():
+    import logging
+
+    from rag.server import QuietCtrlC
+
+    def record(message):
+        return logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, message, None, None)
+    cancelled = ('Traceback (most recent call last):\n  File ".../starlette/routing.py", line '
+                 '668, in lifespan\n    await receive()\nasyncio.exceptions.CancelledError')
+    assert not QuietCtrlC().filter(record(cancelled))
+    assert QuietCtrlC().filter(record("Exception in ASGI application\nValueError: bad"))
+
+
+def test_the_apps_record_no_telemetry():
+    """FastAPI 0.165+ traces every request into OpenTelemetry, exported when the
+    environment asks for it; the project's apps turn that off."""
+    import inspect
+
+    from fastapi import FastAPI
+
+    from rag.http_api import NO_TELEMETRY, private_app
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        pytest.skip("this FastAPI has no telemetry")
+    app = private_app()
+    assert all(app._telemetry[key] is False for key in NO_TELEMETRY)
