@@ -147,8 +147,8 @@ class Answerer:
         into theirs (`rag.translation`) and searched again. The better of the two searches
         is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
-        first = max(evidence.items, key=lambda e: e.score, default=None)
-        target = (passage_language(hits, lang, first.chunk.lang if first else "")
+        top = evidence.top
+        target = (passage_language(hits, lang, top.chunk.lang if top else "")
                   if self.settings.translate_questions else "")
         if not target or evidence.best >= self.settings.min_evidence:
             return hits, evidence, target

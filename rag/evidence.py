@@ -77,8 +77,14 @@ class EvidenceSet:
     items: tuple[Evidence, ...] = ()
 
     @property
+    def top(self) -> "Evidence | None":
+        """The item that answers best (None when there is none)."""
+        return max(self.items, key=lambda e: e.score, default=None)
+
+    @property
     def best(self) -> float:
-        return max((e.score for e in self.items), default=0.0)
+        top = self.top
+        return top.score if top else 0.0
 
     def stating(self, asked: Asked, min_score: float = 0.0, hint: Collection[str] = (),
                 speaker: str = "") -> Evidence | None:
