@@ -47,14 +47,14 @@ from .filters import Filters
 from .generate import Generator, Message
 from .fallback import answer_words
 from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
-from .names import question_names
+from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .sources.pdf import page_of
 from .speech import asked_speaker
 from .store import Store
-from .translation import passage_language, translate_question
+from .translation import other_language, passage_language, translate_question
 
 # What every answer's prompt starts with; the generator keeps it evaluated (`prime`).
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
@@ -144,11 +144,13 @@ class Answerer:
         it is another than the question's and the question was not translated into it
         (else ""). When no evidence answers well enough and the best sentence, or most
         passages, are in another language (`passage_language`), the question is translated
-        into theirs (`rag.translation`) and searched again. The better of the two searches
-        is kept."""
+        into theirs (`rag.translation`) and searched again; so it is when no article names
+        what the question names and some passages are in another language (`other_language`:
+        "BCE" is "ECB" there). The better of the two searches is kept."""
         hits, evidence = self._find(standalone, standalone, options, clock)
         top = evidence.top
-        target = (passage_language(hits, lang, top.chunk.lang if top else "")
+        target = ((passage_language(hits, lang, top.chunk.lang if top else "")
+                   or (other_language(hits, lang) if not evidence.items else ""))
                   if self.settings.translate_questions else "")
         if not target or evidence.best >= self.settings.min_evidence:
             return hits, evidence, target
@@ -188,7 +190,9 @@ class Answerer:
         hits = self.retriever.search(asked, k=options.k, mode=options.mode,
                                      filters=options.filters, today=options.today, vector=query)
         clock.lap("retrieve_ms")
-        subject = question_names(standalone) if s.check_subject else frozenset()
+        subject = subject_names(standalone) if s.check_subject else frozenset()
+        if subject and asked != standalone:  # its translation may name it as the articles do
+            subject |= subject_names(asked)
         evidence = overview_evidence(standalone, hits, self.store, self.embedder,
                                      n=s.evidence_sentences, subject=subject)
         if not evidence.items:

@@ -45,7 +45,8 @@ from .corpus import Article
 from .dates import without_relative_times
 from .evidence import Evidence
 from .lexical import analyze, fold_accents, words
-from .names import fold_name, in_other_words, names, question_names, variant_of
+from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
+                    question_names, variant_of)
 from .numbers import unsupported
 from .speech import REPORTING, SAYING, speakers, speaks
 
@@ -153,7 +154,8 @@ def _missing_name(claim: str, evidence: str, article: str, question: str,
         spelled = [w if w in folded or w not in known else variant_of(w, evidence) or w
                    for w in run]  # the question's spelling read as the item's
         missing = [w for w in spelled if w not in folded and not (
-            translates and in_other_words(w, evidence))]  # "mongols" for "mongoli"
+            translates and in_other_words(w, evidence))  # "mongols" for "mongoli"
+            and not (is_acronym(w, claim) and letters(w) in acronyms(evidence))]  # BCE, ECB
         if (missing and not (len(missing) < len(run) and " ".join(spelled) in whole)
                 and not (translates and translates(" ".join(run).title(), evidence))):
             return f"“{' '.join(run).title()}”"

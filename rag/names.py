@@ -9,6 +9,8 @@
     True
     >>> speaks_of(question_names("Quanti abitanti ha Torino?"), "Newcastle ha 282.442 abitanti.")
     False
+    >>> speaks_of(subject_names("Di quanto ha tagliato i tassi la BCE?"), "The ECB cut rates.")
+    True
 
 Names are compared as spelled, accents folded and case ignored, a little loosely: a word
 sharing a name's first letters names it ("francesi" for "Francia"), and so does a
@@ -43,6 +45,7 @@ _ELIDED = re.compile(r"\b(?:[ldcsmtvn]|un|dell|dall|nell|sull|all|coll|quest|que
 _NAME_RUN = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}(?:[ \t]+[A-ZÀ-Ý][\w’'\-]{2,})*")
 # The words of a run: "Musk-Bezos" is two names, as "Musk–Bezos" is.
 _WORDS_OF_RUN = re.compile(r"\s+|-(?=[A-ZÀ-Ý])")
+_ACRONYM = re.compile(r"(?<![\w])[A-Z]{2,5}(?![\w])")  # "UE", "BCE", "NATO"
 _CAPITALIZED = re.compile(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]{2,}")
 CALENDAR = {fold_accents(m).casefold() for m in [*MONTHS, *WEEKDAYS]}  # dates, not names
 # A company's legal form after its name ("Tesla, Inc.", "Microsoft Corp") names no one else.
@@ -99,6 +102,20 @@ def question_names(question: str) -> frozenset[str]:
                      for run in names(sentence) for word in run)
 
 
+def subject_names(question: str) -> frozenset[str]:
+    """What an article must name to answer ``question`` (`speaks_of`): its `question_names`,
+    those in capitals as acronyms, and the initials of its names of two to five words
+    ("BCE"; "UK" for "United Kingdom"), which an article in another language may write
+    with their letters in another order ("ECB"). A question naming nothing names nothing
+    here either ("WW I", "la UE": too short for a name)."""
+    runs = [run for sentence in re.split(r"(?<=[.!?])\s+", question) for run in names(sentence)]
+    words = {w for run in runs for w in run}
+    initials = {"".join(w[0] for w in run) for run in runs if 2 <= len(run) <= 5}
+    capitals = {a.upper() for a in _ACRONYM.findall(question) if a.casefold() in words}
+    return frozenset({w for w in words if w.upper() not in capitals}
+                     | capitals | {i.upper() for i in initials if i.isalpha()})
+
+
 def name_phrases(text: str, longest: int = 3) -> list[str]:
     """The phrases of ``text`` a name may be, in any language: each capitalized word with
     up to ``longest`` - 1 words after it ("Impero", "Impero ottomano", "Progetto Mercury")."""
@@ -124,16 +141,38 @@ def variant_of(word: str, text: str) -> str:
 
 
 def speaks_of(named: Collection[str], text: str) -> bool:
-    """Whether ``text`` names any of the ``named`` words (`question_names`; function words
-    such as "the" of "The Information" aside); True when there are none. An article that
-    names nothing the question names is about something else: "Quanti abitanti ha Torino?"
-    is not answered by Newcastle's population."""
+    """Whether ``text`` names any of the ``named`` words (`subject_names`; function words
+    such as "the" of "The Information" aside; one in capitals is an acronym, named as
+    written, "Bce", or by one of the same letters in any order); True when there are none.
+    An article that names nothing the question names is about something else: "Quanti
+    abitanti ha Torino?" is not answered by Newcastle's population."""
     named = [word for word in named if word not in _OPENERS]
     if not named:
         return True
     folded = fold_accents(text).casefold()
     capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)}
-    return any(_named(word, folded, capitalized) for word in named)
+    written = acronyms(text) if any(word.isupper() for word in named) else set()
+    return any(letters(word) in written
+               or re.search(rf"\b{re.escape(word.casefold())}\b", folded) if word.isupper()
+               else _named(word, folded, capitalized) for word in named)
+
+
+def letters(acronym: str) -> str:
+    """An acronym's letters in order, folded: one key for "BCE" and "ECB"."""
+    return "".join(sorted(fold_name(acronym)))
+
+
+def acronyms(text: str) -> set[str]:
+    """The acronyms ``text`` writes (`letters` of its capitals, two to five letters) and
+    those of its names of three to five words ("European Central Bank": "ECB")."""
+    runs = [run for run in names(text) if 3 <= len(run) <= 5]
+    return ({letters(a) for a in _ACRONYM.findall(fold_accents(text))}
+            | {letters("".join(w[0] for w in run)) for run in runs})
+
+
+def is_acronym(word: str, text: str) -> bool:
+    """Whether ``text`` writes the (folded) ``word`` in capitals, as an acronym."""
+    return bool(re.search(rf"(?<![\w]){re.escape(word.upper())}(?![\w])", fold_accents(text)))
 
 
 def in_other_words(word: str, text: str) -> bool:

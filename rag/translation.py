@@ -39,6 +39,16 @@ def passage_language(hits: Sequence[Hit], lang: str, best: str = "") -> str:
     return top
 
 
+def other_language(hits: Sequence[Hit], lang: str) -> str:
+    """The language most of the first `LANGUAGE_PASSAGES` ``hits`` in a language other than
+    ``lang`` are in, when the model can be asked for it; else "". When no article names
+    what the question names, the articles may name it in their own language ("BCE" is
+    "ECB" in English, "Regno Unito" "UK")."""
+    langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES]
+             if h.chunk.lang and h.chunk.lang != lang and h.chunk.lang in prompts.LANGUAGE_NAMES]
+    return max(set(langs), key=langs.count) if langs else ""
+
+
 def translate_question(generator: Generator, question: str, lang: str) -> str:
     """``question`` in ``lang``, by the model (greedy); the question itself when the
     model replies with nothing usable."""

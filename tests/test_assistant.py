@@ -680,8 +680,28 @@ def test_a_refused_draft_falls_back_to_evidence_found_by_the_question_in_their_l
     assert ask(translate_questions=False)[0].abstained
 
 
+def test_a_name_no_article_uses_is_asked_again_in_the_articles_language(make, tmp_path):
+    """"Regno Unito" is named by no article; the English article names the "UK": the
+    question is translated into the passages' language, and the translation's names (the
+    initials of "United Kingdom") find the article."""
+    question = "Quanto costa una pagnotta bianca nel Regno Unito?"
+    english = "How much does a white loaf cost in the United Kingdom?"
+    _write(tmp_path / "news", "bread.txt", "Bread prices\n\nA white loaf in the UK costs "
+           "£1.47, up from £1.39 a year earlier, according to official statistics.\n")
+
+    def ask(**settings):
+        assistant = make(FakeGenerator(translations={question: english}), **settings)
+        assistant.index_files([tmp_path / "news"])
+        return assistant.ask(question).answer(), assistant.generator.prompts
+
+    answer, prompts = ask(min_evidence=0.05)
+    assert not answer.abstained and "£1.47" in answer.citations[0].quote.text
+    assert [p[-1].content for p in prompts if p[0].content.startswith("Translate")] == [question]
+    assert ask(min_evidence=0.05, translate_questions=False)[0].abstained
+
+
 def test_the_passages_language_is_that_of_most_of_the_first_passages():
-    from rag.translation import passage_language
+    from rag.translation import other_language, passage_language
     from rag.chunking import Chunk
     from rag.retrieve import Hit
 
@@ -697,6 +717,9 @@ def test_the_passages_language_is_that_of_most_of_the_first_passages():
     assert passage_language(hits("en", "en", "it"), "en", best="it") == "it"
     assert passage_language(hits("it", "it", "en"), "en", best="en") == "it"
     assert passage_language(hits("en", "en"), "en", best="xx") == ""
+    # any other language among them, when no article names what the question names
+    assert other_language(hits("it", "en", "it", "xx"), "it") == "en"
+    assert other_language(hits("it", "it"), "it") == ""
 
 
 def test_a_draft_caught_in_a_loop_stops_without_waiting_for_the_token_limit(make):

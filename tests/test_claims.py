@@ -235,3 +235,12 @@ def test_what_the_source_says_is_not_known_is_not_stated_as_known():
     assert _fails("Non si sa quando i residenti smetteranno di bollire l'acqua.",
                   "Non è ancora chiaro quando i residenti smetteranno di bollire l'acqua.",
                   lang="it") == ""
+
+
+def test_an_acronym_is_named_by_its_letters_in_another_order_or_by_the_long_name():
+    question = "Di quanto ha tagliato i tassi la BCE?"
+    claim = "La BCE ha tagliato i tassi all'1,75%."
+    assert _fails(claim, "Ieri la ECB ha tagliato i tassi all'1,75%.", question=question) == ""
+    assert _fails(claim, "Ieri la European Central Bank ha tagliato i tassi all'1,75%.",
+                  question=question) == ""
+    assert "Bce" in _fails(claim, "Ieri la Fed ha tagliato i tassi all'1,75%.", question=question)

@@ -1,7 +1,7 @@
 import doctest
 
 import rag.names
-from rag.names import names, question_names, speaks_of
+from rag.names import names, question_names, speaks_of, subject_names
 
 
 def test_the_module_examples_hold():
@@ -64,3 +64,17 @@ def test_a_title_separates_two_names_and_is_neither():
                                                            ("robin", "hayes")]
     assert names("Ha parlato President Joe Biden.") == [("joe", "biden")]
     assert names("Tesla cresce.") == []  # a sentence's first word alone is no name
+
+
+def test_an_acronym_is_named_by_the_same_letters_in_another_order():
+    """The same body has its letters in another order in another language."""
+    ecb = "The ECB cut its deposit rate; the European Central Bank meets again in December."
+    assert speaks_of(subject_names("Di quanto ha tagliato i tassi la BCE?"), ecb)
+    assert speaks_of(subject_names("Cosa ha deciso la NATO?"), "OTAN leaders met on Monday.")
+    assert subject_names("Con chi si è alleato in WW I?") == frozenset()  # too short for a name
+    assert speaks_of(subject_names("How much does bread cost in the United Kingdom?"),
+                     "A white loaf in the UK costs £1.47.")  # the name's initials
+    assert speaks_of(subject_names("Cosa ha detto la BCE?"),
+                     "Lagarde spoke for the European Central Bank.")  # a long name's initials
+    assert not speaks_of(subject_names("Cosa ha detto la BCE?"), "The BBC met the BIS.")
+    assert not speaks_of(subject_names("Who is Elon Musk?"), "Michael Evans spoke.")
