@@ -30,19 +30,23 @@ import functools
 import re
 from typing import Sequence
 
-from .names import CALENDAR, fold_name, names
+from .names import CALENDAR, acronyms, fold_name, letters, names
 
 _IT_PAST = (r"detto|dichiarato|affermato|spiegato|aggiunto|scritto|osservato|sottolineato|"
             r"commentato|precisato|confermato|ammesso|ribadito|risposto|avvertito|"
-            r"raccontato|twittato")
+            r"raccontato|twittato|stimato|previsto")
 SAYING = (r"said|says|say|stated|states|told|tells|wrote|writes|added|adds|argued|argues|"
           r"claimed|claims|explained|explains|noted|notes|warned|warns|commented|confirmed|"
-          r"insisted|admitted|replied|tweeted|believes|thinks|according\s+to|"
+          r"insisted|admitted|replied|tweeted|believes|thinks|estimated|estimates|predicted|"
+          r"predicts|according\s+to|"
           rf"(?:ha|hanno)\s+(?:{_IT_PAST})|dice|dicono|afferma|dichiara|scrive|spiega|"
-          r"osserva|sottolinea|secondo")
+          r"osserva|sottolinea|stima|stimano|secondo")
 REPORTING = (r"reported|reports|announced|announces|ha\s+riportato|hanno\s+riportato|"
              r"ha\s+annunciato|hanno\s+annunciato|riporta|annuncia")
 _NAME = r"[A-ZÀ-Ý][\w’'\-]+(?:\s+[A-ZÀ-Ý][\w’'\-]+)*"
+# A title's abbreviation before a name: its dot ends no clause.
+_TITLE_DOT = re.compile(r"\b(Dr|Mr|Mrs|Ms|Prof|Gov|Sen|Rep|Gen|Lt|Col|Capt|Sgt|St|Dott|Sig|"
+                        r"Avv|Ing|On)\.(?=\s+[A-ZÀ-Ý])")
 _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:that|che|adding|aggiungendo|and|e|but|ma)\b",
                          re.IGNORECASE)
 # A verb of saying followed by its speaker opens its clause or follows a quotation:
@@ -65,6 +69,7 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     of the clause after it ("…”, ha detto il CEO di Amazon, Andy Jassy"); and the first
     name after "according to"/"secondo". The text itself ("L'articolo
     afferma…", "according to the text") is no speaker."""
+    text = _TITLE_DOT.sub(r"\1", text)  # "said Dr. Ana Morales": the clause goes on
     say, before = _patterns(verbs)
     named = list(before.finditer(text))
     found = [m.group("who") for m in named]
@@ -154,7 +159,19 @@ def speaks(who: str, sentence: str) -> bool:
     capitalized = [w for w in re.findall(r"\w{2,}", who) if w[0].isupper()]
     last = fold_name(described.group(1).split()[-1] if described else
                      (capitalized or re.findall(r"\w+", who) or [""])[-1])
-    return bool(last) and any(last in _speaking_words(phrase) for phrase in _phrases(sentence))
+    whose = fold_name(capitalized[-1]) if described and capitalized else ""
+    return bool(last) and any(_speaks_as(last, whose, who, phrase)
+                              for phrase in _phrases(sentence))
+
+
+def _speaks_as(last: str, whose: str, who: str, phrase: str) -> bool:
+    """Whether the speaker ``phrase`` names ``last`` (a last name, or the role of ``whose``
+    possessive: "Coldiretti's president" is "il presidente di Coldiretti")."""
+    words = _speaking_words(phrase)
+    if last in words or (last.upper() in who and letters(last) in acronyms(phrase)):
+        return True  # "BCE" for "ECB"
+    return bool(whose) and whose in words and len(last) >= ROLE_STEM and any(
+        w[:ROLE_STEM] == last[:ROLE_STEM] for w in words)
 
 
 def asked_speaker(question: str) -> str:
@@ -165,6 +182,10 @@ def asked_speaker(question: str) -> str:
     if not m:
         return ""
     who = next(g for g in (m.group("en"), m.group("it"), m.group("by")) if g)
+    whose = re.match(r"\s+(?:di|del|dello|della|dei|degli|delle|dell['’])\s*[A-ZÀ-Ý][^?.,]*",
+                     question[m.end("it"):]) if m.group("it") else None
+    if whose and not re.search(r"\b[A-ZÀ-Ý]", who):
+        who += whose.group(0)  # "Cosa ha detto la presidente della BCE?": the BCE's
     if not re.search(r"\b[A-ZÀ-Ý]", who):
         return ""  # "according to a new poll", "what did the report say": no one in particular
     return re.sub(r"^(?:the|il|lo|la|i|gli|le|l['’])\s*", "", who.strip(), flags=re.I)
@@ -176,6 +197,7 @@ def _phrases(sentence: str) -> tuple[str, ...]:
     before a verb ("Fiji’s defense minister said") or, when it opens its clause, just after
     it ("…”, ha detto il CEO di Amazon, Andy Jassy")."""
     verbs = f"{SAYING}|{REPORTING}"
+    sentence = _TITLE_DOT.sub(r"\1", sentence)
     found = speakers(sentence, verbs)
     found += [m.group("who") for m in re.finditer(
         rf"(?P<who>(?:[^\W\d][\w’'\-]*,?\s+){{1,6}})(?:has\s+|had\s+)?(?:{verbs})\b", sentence,
@@ -191,6 +213,10 @@ def _speaking_words(phrase: str) -> set[str]:
 
 
 
+# A role of someone's named in another language shares this many first letters with it:
+# "president" / "presidente", "minister" / "ministro", "governor" / "governatore".
+ROLE_STEM = 6
+
 _OPENING, _CLOSING, _STRAIGHT = "“«", "”»", '"'
 
 
@@ -204,21 +230,35 @@ def quoted_by(sentences: Sequence[str]) -> list[int | None]:
     outside the quotation marks only ("When Delta announced…" inside is what was said)."""
     owner: list[int | None] = [None] * len(sentences)
     run: dict[int, bool] = {}  # index: whether it names a speaker
-    depth = 0
+    depth, pronoun = 0, False
     for i, sentence in enumerate(sentences):
         after = _depth_after(sentence, depth)
         if depth > 0 or sentence.lstrip()[:1] in _OPENING + _STRAIGHT or after > 0:
-            run[i] = bool(speakers(_outside(sentence, depth)))
+            outside = _outside(sentence, depth)
+            run[i] = bool(speakers(outside))
+            pronoun = pronoun or bool(_PRONOUN_SAYS.search(outside))
         else:
-            _own(run, owner)
-            run = {}
+            _own(run, owner, sentences if pronoun else ())
+            run, pronoun = {}, False
         depth = after
-    _own(run, owner)
+    _own(run, owner, sentences if pronoun else ())
     return owner
 
 
-def _own(run: dict[int, bool], owner: list[int | None]) -> None:
+# "“…,” she said", "«…», ha aggiunto.": the speaker is named in the sentence before.
+_PRONOUN_SAYS = re.compile(
+    rf"\b(?:he|she|they|lui|lei)\s+(?:{SAYING})\b|\b(?:{SAYING})\s+(?:he|she|they)\b|"
+    rf"[,”»\"]\s*(?:ha|hanno)\s+(?:{_IT_PAST})\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def _own(run: dict[int, bool], owner: list[int | None], sentences: Sequence[str] = ()) -> None:
+    """Give each quoted sentence of ``run`` its speaker's sentence; a run that names no one
+    but says "she said" (its ``sentences`` given) is spoken by whoever the sentence just
+    before it names as speaking."""
     speaking = [i for i, named in run.items() if named]
+    first = min(run, default=0)
+    if not speaking and sentences and first > 0 and speakers(sentences[first - 1]):
+        speaking = [first - 1]
     for i in run:
         before = [j for j in speaking if j <= i]
         owner[i] = before[-1] if before else next(iter(speaking), None)

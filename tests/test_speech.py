@@ -110,6 +110,13 @@ def test_a_speaker_set_off_by_commas_before_the_verb_speaks():
     (JASSY, "Andy Jassy"), (JASSY, "Jassy"), (JASSY, "the CEO of Amazon"),
     (CHANOS, "Jim Chanos"), (ELECTREK, "Electrek"), (LEASE, "The Information"),
     ("Fiji’s defense minister said climate change posed the biggest threat.", "Fiji’s minister"),
+    ("ECB President Christine Lagarde told reporters in Frankfurt.", "presidente della BCE"),
+    ("«Per molte aziende è la terza alluvione», ha detto il presidente di Coldiretti, Nicola "
+     "Bertinelli.", "Coldiretti's president"),  # the role in the other language
+    ("Il presidente della Regione, Michele de Pascale, ha stimato i danni in 380 milioni.",
+     "de Pascale"),  # an estimate is a view
+    ("“We have never seen so many cases,” said Dr. Ana Morales, head of emergency medicine "
+     "at a hospital in Seville.", "Dr. Ana Morales"),  # the title's dot ends no clause
 ])
 def test_a_sentence_gives_the_words_of_its_speaker(sentence, who):
     assert speaks(who, sentence)
@@ -120,6 +127,8 @@ def test_a_sentence_gives_the_words_of_its_speaker(sentence, who):
     (ELECTREK, "Tesla"),  # named in what Electrek says
     (LEASE, "Tesla"), (JASSY, "Chanos"),
     ("The minister said Bezos was wrong about the rivalry.", "Bezos"),
+    ("«Chiederemo lo stato di emergenza», ha detto il presidente della Regione, de Pascale.",
+     "Coldiretti's president"),  # a president, but not Coldiretti's
 ])
 def test_a_sentence_naming_someone_does_not_give_their_words(sentence, who):
     assert not speaks(who, sentence)
@@ -134,6 +143,8 @@ def test_a_sentence_naming_someone_does_not_give_their_words(sentence, who):
     ("Why might the Musk–Bezos rivalry grow?", ""),
     ("According to a recent survey, what share of adults disapprove?", ""),
     ("What did the report say about prices?", ""),
+    ("Cosa ha detto la presidente della BCE?", "presidente della BCE"),  # whose president
+    ("Cosa ha detto il sindaco della città?", ""),
 ])
 def test_whose_words_a_question_asks_for(question, who):
     assert asked_speaker(question) == who
@@ -188,6 +199,15 @@ def test_a_quotation_over_several_sentences_is_spoken_by_the_one_it_names():
     assert quoted_by(["Reeves said: “There were challenges.", "We think it is quick.”",
                       "Schools were shut."]) == [0, 0, None]
     assert quoted_by(["Tesla grew.", "“Nobody said who.”"]) == [None, None]
+
+
+def test_a_quotation_said_by_she_is_spoken_by_whoever_the_sentence_before_names():
+    told = "ECB President Christine Lagarde told reporters in Frankfurt."
+    quote = "“Inflation is close to our target,” she said."
+    assert quoted_by([told, quote, "Markets rose."]) == [None, 0, None]
+    assert quoted_by(["Markets rose.", quote]) == [None, None]  # no one named before it
+    assert quoted_by(["Rossi ha detto che il piano è pronto.", "«Partiamo», ha aggiunto."]) == [
+        None, 0]
 
 
 def test_a_quoted_sentence_comes_with_the_sentence_naming_its_speaker():
