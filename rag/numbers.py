@@ -151,11 +151,14 @@ _UNITS = {
     **dict.fromkeys("mw megawatt".split(), 1e6), **dict.fromkeys("gw gigawatt".split(), 1e9),
     "kwh": 1e3, "mwh": 1e6, "gwh": 1e9, "twh": 1e12,
     "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+    **dict.fromkeys("°c °f ºc ºf".split(), 1.0),  # "46°C"; "46C" is in _CASED
 }
 _PERCENT = {"%", "per cento", "percento", "percent", "per cent", "pour cent", "prozent",
             "por ciento", "por cento"}
-# Letters whose case decides: "$5m" is 5 million, "5 m" may be metres; "5 g" grams, "5G" a name.
-_CASED = {"M": (1e6,), "B": (1e9,), "m": (1.0, 1e6), "g": (1.0,), "W": (1.0,)}
+# Letters whose case decides: "$5m" is 5 million, "5 m" may be metres; "5 g" grams, "5G" a
+# name; "46C" degrees.
+_CASED = {"M": (1e6,), "B": (1e9,), "m": (1.0, 1e6), "g": (1.0,), "W": (1.0,), "C": (1.0,),
+          "F": (1.0,)}
 _LONG_SCALE = {"fr": 1e12, "de": 1e12}  # "billion" in French and German
 _SUFFIX_WORDS = sorted(set(SCALES) | set(_UNITS) | _PERCENT | set(_CASED), key=len, reverse=True)
 _SUFFIX = re.compile(r"\s*(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in _SUFFIX_WORDS)

@@ -151,6 +151,8 @@ SIGNED = "L'accordo è stato firmato il 17 giugno 2022."
     ("The company has 2.900 employees.", "L'azienda ha 2.900 dipendenti.", "en", "it"),  # copied
     ("Il primo ministro ha parlato.", "The Prime Minister spoke.", "it", "en"),
     ("Amazon laid off 10,000 workers.", "Amazon ha licenziato diecimila dipendenti.", "en", "it"),
+    ("The average was 23.6°C.", "An average temperature of 23.6C.", "en", "en"),  # degrees
+    ("Ha raggiunto 46°C.", "A station registered 46C, a record.", "it", "en"),
 ])
 def test_a_faithful_translation_passes(claim, evidence, lang_claim, lang_evidence):
     assert unsupported(claim, evidence, lang_claim, lang_evidence) == []
@@ -174,6 +176,7 @@ def test_a_faithful_translation_passes(claim, evidence, lang_claim, lang_evidenc
      ["April"]),
     ("It happened for the fourth time.", "È successo per la terza volta.", "en", "it", ["fourth"]),
     ("Sales rose 12%.", "Le vendite sono salite di 12 unità.", "en", "it", ["12%"]),
+    ("It reached 47°C.", "A station registered 46C, a record.", "en", "en", ["47°C"]),
 ])
 def test_what_the_evidence_does_not_state_is_named(claim, evidence, lang_claim, lang_evidence,
                                                    missing):
