@@ -100,7 +100,8 @@ _REASON = re.compile(
     r"obiettiv\w+|spint\w+|provoc\w+|deriv\w+|legat\w+|conseguenz\w+|effett\w+|dopo|"
     r"quindi|pertanto|dunque|infatti|bisogn\w+|necessit\w+|permett\w+|consent\w+|aiut\w+|"
     r"vuole|vogliono|voleva|intend\w+|punt\w+|rischi\w*|timor\w+|preoccup\w+|"
-    r"pression\w+|rispost\w+|potrebbe|potrebbero|per\s+\w+(?:are|ere|ire|arsi|ersi|irsi))\b",
+    r"pression\w+|rispost\w+|potrebbe|potrebbero|per\s+\w+(?:are|ere|ire|arsi|ersi|irsi)|"
+    r"per\s+(?:chi|coloro|quanti)|for\s+(?:those|anyone|people)\s+who)\b",
     re.IGNORECASE)
 
 _AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"

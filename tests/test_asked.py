@@ -61,6 +61,7 @@ REASONS = [
     "The union rejected the offer because it fell short of inflation.",
     "Tesla wants its own data centers to run its AI models.",
     "Tesla ha bisogno di più posti per ospitare i propri dati.",
+    "Bertinelli ha chiesto un fondo speciale per chi ha perso l'intero raccolto.",
     "Workers in Leeds strike over pay.",
 ]
 NO_REASON = [
