@@ -47,6 +47,7 @@ from .filters import Filters
 from .generate import Generator, Message
 from .fallback import answer_words
 from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
+from .grave import stated_facts
 from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
@@ -168,7 +169,8 @@ class Answerer:
         return translated if translated != standalone else ""
 
     def _stated_in_their_language(self, build: "_Builder", asked: Asked, hint: set[str],
-                                  speaker: str, options: Options) -> Evidence | None:
+                                  speaker: str, facts: Sequence[str],
+                                  options: Options) -> Evidence | None:
         """The evidence to quote, found by the question put in the passages' language, when
         they are in another than the question's and it was not yet translated. Across
         languages every score is lower ("What job did Tesla post?" scores 0.53 against the
@@ -179,7 +181,7 @@ class Answerer:
         if not translated:
             return None
         _, evidence = self._find(build.standalone, translated, options, build.clock)
-        return evidence.stating(asked, self.settings.min_extract, hint, speaker)
+        return evidence.stating(asked, self.settings.min_extract, hint, speaker, facts)
 
     def _find(self, standalone: str, asked: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
@@ -272,9 +274,10 @@ class Answerer:
         hint = (answer_words(draft, build.standalone, build.lang, evidence)
                 if s.extract_by_draft else ())
         speaker = asked_speaker(build.standalone) if s.check_speakers else ""
-        item = evidence.stating(asked, s.min_extract, hint, speaker)
+        facts = stated_facts(build.standalone)
+        item = evidence.stating(asked, s.min_extract, hint, speaker, facts)
         if s.extractive_fallback and not item and evidence.items:
-            item = self._stated_in_their_language(build, asked, hint, speaker, options)
+            item = self._stated_in_their_language(build, asked, hint, speaker, facts, options)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)

@@ -12,6 +12,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   is in another language than the item — names it loosely ("Mongols" for "mongoli") or
   means the same as a name the item uses ("Ottoman Empire" for "Impero ottomano", "London"
   for "Londra": ``translates``);
+* when it states a death, an injury, an arrest or a resignation, the item states one
+  too (`rag.grave`): "4,200 deaths" is never read into "4.200 persone evacuate";
 * when the item says something is not known ("It's not known when…", "non si sa…"), it
   says so too;
 * when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
@@ -44,6 +46,7 @@ from .asked import without_dimension
 from .corpus import Article
 from .dates import without_relative_times
 from .evidence import Evidence
+from .grave import unstated_fact
 from .lexical import analyze, fold_accents, words
 from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
                     question_names, variant_of)
@@ -66,6 +69,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
+            or unstated_fact(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
             or missing_name(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,

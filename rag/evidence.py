@@ -35,6 +35,7 @@ from .asked import Asked, refers_to_asked, states, states_exactly
 from .chunking import Chunk, split_sentences
 from .corpus import Article
 from .embed import Embedder
+from .grave import states_facts
 from .injection import overlaps
 from .lexical import analyze, analyze_query
 from .names import speaks_of
@@ -87,15 +88,17 @@ class EvidenceSet:
         return top.score if top else 0.0
 
     def stating(self, asked: Asked, min_score: float = 0.0, hint: Collection[str] = (),
-                speaker: str = "") -> Evidence | None:
+                speaker: str = "", facts: Sequence[str] = ()) -> Evidence | None:
         """The item to quote as the answer: among those scoring at least ``min_score``,
-        stating what the question asks for (an amount, a time: `rag.asked`) and, when it asks
-        for someone's words, giving the ``speaker``'s words (`rag.speech`), the one holding
+        stating what the question asks for (an amount, a time: `rag.asked`) and the grave
+        ``facts`` it asks about (`rag.grave`: deaths), and, when it asks for someone's
+        words, giving the ``speaker``'s words (`rag.speech`), the one holding
         most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
         weighted by how rare it is among the items), then the one that answers best; an
         item giving the amount asked for as a figure comes before one giving it vaguely."""
         eligible = [e for e in self.items if e.score >= min_score
                     and states(asked, e.text, e.chunk.lang or None)
+                    and states_facts(facts, e.text)
                     and (not speaker or speaks(speaker, e.text))]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))

@@ -45,12 +45,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal, Mapping, Sequence
 
-from .asked import Asked, asked_for, states, unnamed
+from .asked import asked_for, states, unnamed
 from .chunking import split_sentences
 from .claims import Translates, disagreement, missing_name, unsaid_words
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
+from .grave import stated_facts, states_facts
 from .lexical import analyze, analyze_query
 from .prompts import without_format
 from .speech import asked_speaker, speakers, speaks
@@ -189,7 +190,7 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
-    return Verdict(tuple(_answering(claims, asked_for(question), lang) if asked_kind else claims))
+    return Verdict(tuple(_answering(claims, question, lang) if asked_kind else claims))
 
 
 def not_an_answer(claim: str, question: str, lang: str,
@@ -376,15 +377,22 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
             for c in claims]
 
 
-def _answering(claims: list[Claim], asked: Asked, lang: str) -> list[Claim]:
-    """``claims``, unless the question asks for an amount, a time or a reason and no
-    verified claim states one: then the verified claims are left out (true, but no answer
-    to it)."""
+def _answering(claims: list[Claim], question: str, lang: str) -> list[Claim]:
+    """``claims``, unless the question asks for an amount, a time or a reason, or about a
+    death, an injury, an arrest or a resignation (`rag.grave`), and no verified claim
+    states it: then the verified claims are left out (true, but no answer to it: "How
+    many people died?" is not answered by the heatwave's temperatures)."""
+    asked, facts = asked_for(question), stated_facts(question)
     verified = [c for c in claims if c.state == "verified"]
-    if not asked or not verified or any(states(asked, c.text, lang) for c in verified):
+    if not verified:
         return claims
-    reason = {"quantity": "it does not say how many or how much", "time": "it does not say when",
-              "reason": "it does not say why"}[asked]
+    if asked and not any(states(asked, c.text, lang) for c in verified):
+        reason = {"quantity": "it does not say how many or how much",
+                  "time": "it does not say when", "reason": "it does not say why"}[asked]
+    elif facts and not any(states_facts(facts, c.text) for c in verified):
+        reason = "it does not say what the question asks"
+    else:
+        return claims
     return [Claim(c.text, c.cited, "left_out", reason, c.support) if c.state == "verified"
             else c for c in claims]
 

@@ -184,6 +184,19 @@ def test_a_why_question_is_not_answered_by_a_sentence_giving_no_reason(fake_assi
     assert unchecked.kind == "generated"
 
 
+def test_a_question_about_deaths_is_not_answered_by_a_sentence_stating_none(fake_assistant):
+    """Asked who died, a draft restating a true sentence that states no death is no answer;
+    with no sentence stating one to quote, the answer abstains."""
+    question = "Chi è morto nella guerra dei data center?"
+    reply = citing("L'azienda sta cercando", "L'azienda sta cercando di entrare nel settore "
+                   "dei data center")
+    answer, unchecked = _with_and_without_the_kind_check(fake_assistant, question, reply,
+                                                         min_extract=0)
+    assert answer.sentences[0].reason == "it does not say what the question asks"
+    assert answer.abstained, answer.to_json()
+    assert unchecked.kind == "generated"
+
+
 def _with_and_without_the_kind_check(fake_assistant, question, reply, **settings):
     """The answers to ``question`` over the bundled article, with ``reply`` as the draft,
     with the asked-kind check (and ``settings``) and without it."""

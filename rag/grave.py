@@ -1,0 +1,50 @@
+"""Grave facts: a death, an injury, an arrest, a resignation is never read into a sentence.
+
+A small model answering "How many people died in the floods?" from "4.200 persone sono
+state evacuate" wrote "…which resulted in 4,200 deaths", and the number, being the
+evidence's, passed every other check. Such a fact is the one a reader must not be told
+wrongly, and the words that state it are few: a claim that states one of these facts
+must cite a sentence that states the same kind of fact, in either language.
+
+    >>> stated_facts("The floods resulted in 4,200 deaths and 12 injured.")
+    ['death', 'injury']
+    >>> unstated_fact("4,200 people died", "Secondo la Protezione civile, 4.200 persone sono state evacuate.")
+    '“died”'
+    >>> unstated_fact("4,200 people died", "L'alluvione ha causato 4.200 morti.")
+    ''
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+FACTS = {
+    "death": (r"die[ds]?|dying|dead|deaths?|killed|kills?|killing|fatalit(?:y|ies)|fatal|"
+              r"lost\s+(?:their|his|her)\s+lives?|mort[oaie]|morte|decedut[oaie]|decess[oi]|"
+              r"vittime|uccis[oaie]|uccid\w*|per(?:ì|irono|ito|iti)|perso\s+la\s+vita"),
+    "injury": r"injur(?:ed|y|ies)|wounded|hurt|ferit[oaie]|feriment[oi]|lesioni",
+    "arrest": r"arrest(?:ed|s)?|detained|arrestat[oaie]|arrest[oi]|in\s+manette",
+    "resignation": r"resign(?:ed|s|ation)?|stepped\s+down|dimess[oaie]|dimission[ie]|dimett\w*",
+}
+_PATTERNS = {kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for kind, words in FACTS.items()}
+
+
+def stated_facts(text: str) -> list[str]:
+    """The kinds of grave fact ``text`` states, in `FACTS` order."""
+    return [kind for kind, pattern in _PATTERNS.items() if pattern.search(text)]
+
+
+def states_facts(kinds: Sequence[str], text: str) -> bool:
+    """Whether ``text`` states every kind of grave fact of ``kinds`` (`stated_facts` of a
+    question: "How many people died?" is answered only by a sentence stating deaths)."""
+    return all(_PATTERNS[kind].search(text) for kind in kinds)
+
+
+def unstated_fact(claim: str, evidence: str) -> str:
+    """The word of ``claim`` stating a grave fact that ``evidence`` does not state, quoted;
+    or ""."""
+    for kind in stated_facts(claim):
+        if not _PATTERNS[kind].search(evidence):
+            return f"“{_PATTERNS[kind].search(claim).group(0)}”"
+    return ""

@@ -1,0 +1,50 @@
+"""Grave facts: a death, an injury, an arrest or a resignation a claim states must be stated
+by the sentence it cites, and a question about one is answered only by a sentence stating it."""
+
+import doctest
+
+import pytest
+
+import rag.grave
+from rag.chunking import Chunk
+from rag.evidence import Evidence, EvidenceSet
+from rag.grave import stated_facts, states_facts, unstated_fact
+
+EVACUATED = "Secondo la Protezione civile, 4.200 persone sono state evacuate e 37 strade chiuse."
+
+
+def test_the_module_examples_hold():
+    assert doctest.testmod(rag.grave).failed == 0
+
+
+@pytest.mark.parametrize("claim, kind", [
+    ("The floods resulted in 4,200 deaths.", "death"), ("Due persone sono morte.", "death"),
+    ("Tre operai sono rimasti feriti.", "injury"), ("Police arrested two men.", "arrest"),
+    ("Il sindaco si è dimesso.", "resignation"), ("The CEO stepped down in May.", "resignation"),
+])
+def test_a_grave_fact_is_read_in_both_languages(claim, kind):
+    assert stated_facts(claim) == [kind]
+    assert unstated_fact(claim, EVACUATED)
+
+
+@pytest.mark.parametrize("claim, evidence", [
+    ("Two people died in the floods.", "Due persone sono morte nell'alluvione."),
+    ("Le alluvioni hanno fatto 3 vittime.", "Three people were killed by the floods."),
+    ("4,200 people were evacuated.", EVACUATED),  # no grave fact at all
+    ("The deadline is Friday.", "La scadenza è venerdì."),  # "deadline" is no death
+])
+def test_a_claim_passes_when_its_evidence_states_the_same_kind_of_fact(claim, evidence):
+    assert unstated_fact(claim, evidence) == ""
+
+
+def test_a_question_about_deaths_is_answered_only_by_evidence_stating_deaths():
+    def item(number, text, score):
+        chunk = Chunk(f"a:{number}", "a", number, text, 0, len(text), "Floods", "it")
+        return Evidence(number, chunk, 0, len(text), text, score)
+    evacuated = item(1, EVACUATED, 0.8)
+    died = item(2, "Nell'alluvione sono morte due persone.", 0.6)
+    facts = stated_facts("How many people died in the floods?")
+    assert EvidenceSet((evacuated,)).stating("quantity", 0.5, facts=facts) is None
+    assert EvidenceSet((evacuated, died)).stating("quantity", 0.5, facts=facts) is died
+    assert EvidenceSet((evacuated,)).stating("quantity", 0.5) is evacuated  # no fact asked
+    assert states_facts([], EVACUATED)
