@@ -357,13 +357,8 @@ def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float,
     ``max_gap`` worse than the best item of all, or scores below ``min_score`` (what could
     not answer it alone: `min_evidence`), is true, but not an answer."""
     answering = {e.number for e in evidence.within(max_gap) if e.score >= min_score}
-    out = []
-    for claim in claims:
-        if claim.state == "verified" and answering.isdisjoint(claim.cited):
-            claim = Claim(claim.text, claim.cited, "left_out",
-                          "true, but it does not answer the question", claim.support)
-        out.append(claim)
-    return out
+    return [_left_out(c, "true, but it does not answer the question")
+            if c.state == "verified" and answering.isdisjoint(c.cited) else c for c in claims]
 
 
 def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) -> list[Claim]:
@@ -372,29 +367,28 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
     if not speaker:
         return claims
     theirs = {e.number for e in evidence.items if speaks(speaker, e.text)}
-    return [Claim(c.text, c.cited, "left_out", f"it does not give what “{speaker}” said",
-                  c.support) if c.state == "verified" and theirs.isdisjoint(c.cited) else c
-            for c in claims]
+    return [_left_out(c, f"it does not give what “{speaker}” said")
+            if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 
 
 def _answering(claims: list[Claim], question: str, lang: str) -> list[Claim]:
-    """``claims``, unless the question asks for an amount, a time or a reason, or about a
-    death, an injury, an arrest or a resignation (`rag.grave`), and no verified claim
-    states it: then the verified claims are left out (true, but no answer to it: "How
-    many people died?" is not answered by the heatwave's temperatures)."""
+    """``claims``, unless the question asks for an amount, a time or a reason and no
+    verified claim states one: then the verified claims are left out (true, but no answer
+    to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
+    is answered only by the verified claims stating it: "How many people died?" is not
+    answered by the heatwave's temperatures."""
     asked, facts = asked_for(question), stated_facts(question)
     verified = [c for c in claims if c.state == "verified"]
-    if not verified:
-        return claims
-    if asked and not any(states(asked, c.text, lang) for c in verified):
+    if asked and verified and not any(states(asked, c.text, lang) for c in verified):
         reason = {"quantity": "it does not say how many or how much",
                   "time": "it does not say when", "reason": "it does not say why"}[asked]
-    elif facts and not any(states_facts(facts, c.text) for c in verified):
-        reason = "it does not say what the question asks"
-    else:
-        return claims
-    return [Claim(c.text, c.cited, "left_out", reason, c.support) if c.state == "verified"
-            else c for c in claims]
+        return [_left_out(c, reason) if c.state == "verified" else c for c in claims]
+    return [_left_out(c, "it does not say what the question asks")
+            if c.state == "verified" and not states_facts(facts, c.text) else c for c in claims]
+
+
+def _left_out(claim: Claim, reason: str) -> Claim:
+    return Claim(claim.text, claim.cited, "left_out", reason, claim.support)
 
 
 def quote_of(item: Evidence, article: Article | None) -> tuple[str, int, int]:
