@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from rag import Assistant
 from rag.corpus import detect_language
+from rag.grave import stated_facts
 from tests.helpers.real_models import bundled_corpus_assistant
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,8 +68,8 @@ def hostile(assistant, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def news(assistant, tmp_path_factory):
-    """The bundled article plus two articles the project does not ship, an Italian and an
-    English one (tests/data/news)."""
+    """The bundled article plus six articles the project does not ship, three Italian and
+    three English (tests/data/news)."""
     root = tmp_path_factory.mktemp("news")
     shutil.copytree(REPO / "corpus", root / "corpus")
     shutil.copytree(REPO / "tests" / "data" / "news", root / "corpus", dirs_exist_ok=True)
@@ -350,3 +351,42 @@ def test_which_company_is_answered_with_its_name(news):
     answer = news.ask(question).answer()
     assert "RFI" in answer.text, answer.to_json()
 
+
+
+def test_a_death_toll_no_article_gives_is_not_read_into_another_number(news):
+    """4,200 people were evacuated; the articles give no death toll."""
+    answer = news.ask("How many people died in the Romagna floods?").answer()
+    assert not stated_facts(answer.text), answer.to_json()
+
+
+def test_an_acronym_is_the_same_body_in_the_other_language(news):
+    """"BCE" is the article's "ECB"; the question once abstained in 0.1 s."""
+    answer = news.ask("Di quanto ha tagliato i tassi la BCE?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert any("European Central Bank" in q or "ECB" in q for q in _quotes(answer)), \
+        answer.to_json()
+
+
+def test_what_someone_said_is_found_under_their_role_in_the_other_language(news):
+    """"Coldiretti's president" is "il presidente di Coldiretti"; the draft credited him with
+    another man's words, and the answer abstained."""
+    answer = news.ask("What did Coldiretti's president say?").answer()
+    assert any("terza alluvione" in q for q in _quotes(answer)), answer.to_json()
+
+
+def test_according_to_someone_is_answered_by_their_estimate(news):
+    """De Pascale estimated the damage; his quoted words are about something else."""
+    answer = news.ask("A quanto ammontano i danni secondo de Pascale?").answer()
+    assert "380" in answer.text, answer.to_json()
+
+
+def test_a_quote_after_a_title_s_abbreviation_is_the_speaker_s(news):
+    """"said Dr. Ana Morales": the dot of "Dr." once hid who spoke, and the answer abstained."""
+    answer = news.ask("What did Dr. Ana Morales say?").answer()
+    assert any("heat stroke" in q for q in _quotes(answer)), answer.to_json()
+
+
+def test_how_many_died_is_answered_by_the_death_toll_not_the_temperatures(news):
+    answer = news.ask("Quante persone sono morte per il caldo in Spagna?").answer()
+    assert "380" in answer.text, answer.to_json()
+    assert all("380 deaths" in q for q in _quotes(answer)), answer.to_json()
