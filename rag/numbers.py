@@ -152,6 +152,13 @@ _UNITS = {
     "kwh": 1e3, "mwh": 1e6, "gwh": 1e9, "twh": 1e12,
     "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
     **dict.fromkeys("°c °f ºc ºf".split(), 1.0),  # "46°C"; "46C" is in _CASED
+    # units of another system are their value in the metric one: "9 milioni di litri" is
+    # not "9 million gallons"
+    **dict.fromkeys("miglio miglia mile miles".split(), 1609.344),
+    **dict.fromkeys("piede piedi foot feet".split(), 0.3048),
+    **dict.fromkeys("pollice pollici inch inches".split(), 0.0254),
+    **dict.fromkeys("litro litri litre litres liter liters".split(), 1e-3),
+    **dict.fromkeys("gallone galloni gallon gallons".split(), 3.785411784e-3),
 }
 _PERCENT = {"%", "per cento", "percento", "percent", "per cent", "pour cent", "prozent",
             "por ciento", "por cento"}
@@ -163,6 +170,8 @@ _LONG_SCALE = {"fr": 1e12, "de": 1e12}  # "billion" in French and German
 _SUFFIX_WORDS = sorted(set(SCALES) | set(_UNITS) | _PERCENT | set(_CASED), key=len, reverse=True)
 _SUFFIX = re.compile(r"\s*(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in _SUFFIX_WORDS)
                      + r")(?!\w)", re.IGNORECASE)
+_SCALED_UNIT = re.compile(r"\s+(?:di\s+|d['’]\s*|of\s+)?(" + "|".join(
+    re.escape(w) for w in sorted(_UNITS, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
 _CURRENCY = r"(?:US\$|[$€£¥])"
 _DIGITS = re.compile(rf"(?<![\w.,])(?P<currency>{_CURRENCY}\s?)?[+\-−]?"
                      r"(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+|\d+(?:[.,\u00a0\u202f]\d+)*)"
@@ -250,7 +259,13 @@ def _suffix(text: str, at: int, lang: str | None, currency: bool = False) -> _Su
         return _Suffix("percent", (1.0,), m.end())
     if folded in ("billion", "billions") and lang in _LONG_SCALE:
         return _Suffix("number", (_LONG_SCALE[lang],), m.end())
-    factor = SCALES.get(folded) or _UNITS.get(folded)
+    if folded in SCALES:  # "9 milioni di litri", "9 million gallons": the unit counts too
+        unit = _SCALED_UNIT.match(text, m.end())
+        factor = _UNITS.get(fold(unit.group(1))) if unit else None
+        if factor:
+            return _Suffix("number", (SCALES[folded] * factor,), unit.end())
+        return _Suffix("number", (SCALES[folded],), m.end())
+    factor = _UNITS.get(folded)
     return _Suffix("number", (factor,), m.end()) if factor else None
 
 

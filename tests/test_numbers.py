@@ -153,6 +153,8 @@ SIGNED = "L'accordo è stato firmato il 17 giugno 2022."
     ("Amazon laid off 10,000 workers.", "Amazon ha licenziato diecimila dipendenti.", "en", "it"),
     ("The average was 23.6°C.", "An average temperature of 23.6C.", "en", "en"),  # degrees
     ("Ha raggiunto 46°C.", "A station registered 46C, a record.", "it", "en"),
+    ("Userà 9 milioni di galloni d'acqua.", "It will need 9 million gallons of water.", "it", "en"),
+    ("Sono 2 milioni di chilometri.", "It is 2 million km.", "it", "en"),
 ])
 def test_a_faithful_translation_passes(claim, evidence, lang_claim, lang_evidence):
     assert unsupported(claim, evidence, lang_claim, lang_evidence) == []
@@ -177,6 +179,9 @@ def test_a_faithful_translation_passes(claim, evidence, lang_claim, lang_evidenc
     ("It happened for the fourth time.", "È successo per la terza volta.", "en", "it", ["fourth"]),
     ("Sales rose 12%.", "Le vendite sono salite di 12 unità.", "en", "it", ["12%"]),
     ("It reached 47°C.", "A station registered 46C, a record.", "en", "en", ["47°C"]),
+    ("Userà 9 milioni di litri d'acqua.", "It will need 9 million gallons of water.", "it", "en",
+     ["9 milioni di litri"]),  # another unit, with the scale before it
+    ("The road is 5 miles long.", "La strada è lunga 5 chilometri.", "en", "it", ["5 miles"]),
 ])
 def test_what_the_evidence_does_not_state_is_named(claim, evidence, lang_claim, lang_evidence,
                                                    missing):
