@@ -34,11 +34,11 @@ from .names import CALENDAR, acronyms, fold_name, letters, names
 
 _IT_PAST = (r"detto|dichiarato|affermato|spiegato|aggiunto|scritto|osservato|sottolineato|"
             r"commentato|precisato|confermato|ammesso|ribadito|risposto|avvertito|"
-            r"raccontato|twittato|stimato|previsto")
+            r"raccontato|twittato|stimato|previsto|definito")
 SAYING = (r"said|says|say|stated|states|told|tells|wrote|writes|added|adds|argued|argues|"
           r"claimed|claims|explained|explains|noted|notes|warned|warns|commented|confirmed|"
           r"insisted|admitted|replied|tweeted|believes|thinks|estimated|estimates|predicted|"
-          r"predicts|according\s+to|"
+          r"predicts|called|calls|described|describes|according\s+to|"
           rf"(?:ha|hanno)\s+(?:{_IT_PAST})|dice|dicono|afferma|dichiara|scrive|spiega|"
           r"osserva|sottolinea|stima|stimano|secondo")
 REPORTING = (r"reported|reports|announced|announces|ha\s+riportato|hanno\s+riportato|"
@@ -76,8 +76,10 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     for m in say.finditer(text):
         according = re.match(r"accord|second", m.group(0), re.I)
         if not according and (any(b.end() == m.end() for b in named)
-                              or not _INVERSION.search(text[:m.start()])):
-            continue  # "Jassy said AWS grew", "the minister said Fiji…": what was said
+                              or not _INVERSION.search(text[:m.start()])
+                              or re.match(r"call", m.group(0), re.I)):
+            continue  # "Jassy said AWS grew", "the minister said Fiji…": what was said;
+            # ", called Veltrix,": a name given, not a speaker
         clause = re.split(r"[,;:.!?]" if according else _CLAUSE_END, text[m.end():], 1)[0]
         runs = [r.group(0) for r in re.finditer(_NAME, clause)
                 if fold_name(r.group(0).split()[-1]) not in CALENDAR]

@@ -39,6 +39,7 @@ def test_speakers_are_read_in_both_languages(claim, who):
     "Secondo l'articolo, Tesla offrirà soluzioni di archiviazione.",
     "Secondo gli articoli, Musk e Bezos sono rivali.",
     "According to the text, AWS grew 12%.",
+    "The firm, called Veltrix, grew.",  # a name given, no one speaking
 ])
 def test_the_text_itself_is_no_speaker(claim):
     assert speakers(claim) == []
@@ -117,6 +118,8 @@ def test_a_speaker_set_off_by_commas_before_the_verb_speaks():
      "de Pascale"),  # an estimate is a view
     ("“We have never seen so many cases,” said Dr. Ana Morales, head of emergency medicine "
      "at a hospital in Seville.", "Dr. Ana Morales"),  # the title's dot ends no clause
+    ("Arizona Governor Katie Hobbs called the project “a vote of confidence”.",
+     "governor of Arizona"),
 ])
 def test_a_sentence_gives_the_words_of_its_speaker(sentence, who):
     assert speaks(who, sentence)
