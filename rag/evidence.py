@@ -90,7 +90,8 @@ class EvidenceSet:
     def stating(self, asked: Asked, min_score: float = 0.0, hint: Collection[str] = (),
                 speaker: str = "", facts: Sequence[str] = ()) -> Evidence | None:
         """The item to quote as the answer: among those scoring at least ``min_score``,
-        stating what the question asks for (an amount, a time: `rag.asked`) and the grave
+        stating what the question asks for (an amount, a time, a reason — never in a
+        headline: "Veltrix to build a plant in Arizona" gives none: `rag.asked`) and the grave
         ``facts`` it asks about (`rag.grave`: deaths), and, when it asks for someone's
         words, giving the ``speaker``'s words (`rag.speech`), the one holding
         most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
@@ -98,6 +99,7 @@ class EvidenceSet:
         item giving the amount asked for as a figure comes before one giving it vaguely."""
         eligible = [e for e in self.items if e.score >= min_score
                     and states(asked, e.text, e.chunk.lang or None)
+                    and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())
                     and states_facts(facts, e.text)
                     and (not speaker or speaks(speaker, e.text))]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}

@@ -197,6 +197,22 @@ def test_a_question_about_deaths_is_not_answered_by_a_sentence_stating_none(fake
     assert unchecked.kind == "generated"
 
 
+def test_a_headline_gives_no_reason_to_quote():
+    """"Veltrix to build…" reads as a purpose, but a headline states what happened, not why."""
+    from rag.chunking import Chunk
+    from rag.evidence import Evidence, EvidenceSet
+    title = "Chipmaker Veltrix to build $4.2 billion plant in Arizona"
+    why = "“We need to be closer to our customers,” its chief executive said."
+
+    def item(number, text, score):
+        chunk = Chunk("a:0", "a", 0, text, 0, len(text), title, "en")
+        return Evidence(number, chunk, 0, len(text), text, score)
+    headline, reason = item(1, title, 0.9), item(2, why, 0.6)
+    assert EvidenceSet((headline, reason)).stating("reason", 0.5) is reason
+    assert EvidenceSet((headline,)).stating("reason", 0.5) is None
+    assert EvidenceSet((headline,)).stating("", 0.5) is headline
+
+
 def _with_and_without_the_kind_check(fake_assistant, question, reply, **settings):
     """The answers to ``question`` over the bundled article, with ``reply`` as the draft,
     with the asked-kind check (and ``settings``) and without it."""
