@@ -155,15 +155,21 @@ def _missing_name(claim: str, evidence: str, article: str, question: str,
     folded, whole = fold_accents(evidence).casefold(), fold_accents(article).casefold()
     known = question_names(question)
     for run in names(claim, known):
-        spelled = [w if w in folded or w not in known else variant_of(w, evidence) or w
+        spelled = [w if _word_in(w, folded) or w not in known else variant_of(w, evidence) or w
                    for w in run]  # the question's spelling read as the item's
-        missing = [w for w in spelled if w not in folded and not (
+        missing = [w for w in spelled if not _word_in(w, folded) and not (
             translates and in_other_words(w, evidence))  # "mongols" for "mongoli"
             and not (is_acronym(w, claim) and letters(w) in acronyms(evidence))]  # BCE, ECB
         if (missing and not (len(missing) < len(run) and " ".join(spelled) in whole)
                 and not (translates and translates(" ".join(run).title(), evidence))):
             return f"“{' '.join(run).title()}”"
     return ""
+
+
+def _word_in(name: str, folded: str) -> bool:
+    """Whether the (folded) ``folded`` text has ``name`` as a word: "Milan" (the club) is no
+    word of "Milano" (the city)."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", folded) is not None
 
 
 # --------------------------------------------------------------------------- speakers

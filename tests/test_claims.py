@@ -244,3 +244,12 @@ def test_an_acronym_is_named_by_its_letters_in_another_order_or_by_the_long_name
     assert _fails(claim, "Ieri la European Central Bank ha tagliato i tassi all'1,75%.",
                   question=question) == ""
     assert "Bce" in _fails(claim, "Ieri la Fed ha tagliato i tassi all'1,75%.", question=question)
+
+
+def test_a_name_is_a_word_of_the_item_not_part_of_one():
+    """"Milan" (the club) is no word of "Milano" (the city, in the headline)."""
+    goal = "Al 89' Lautaro Martínez ha segnato il gol della vittoria."
+    assert "Milan" in _fails("Lautaro Martínez ha segnato per il Milan.", goal,
+                             title="Derby di Milano all'Inter", lang="it")
+    assert _fails("Lautaro Martínez ha segnato per l'Inter.", goal,
+                  title="Derby di Milano all'Inter", lang="it") == ""
