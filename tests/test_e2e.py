@@ -68,8 +68,8 @@ def hostile(assistant, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def news(assistant, tmp_path_factory):
-    """The bundled article plus six articles the project does not ship, three Italian and
-    three English (tests/data/news)."""
+    """The bundled article plus eight articles the project does not ship, four Italian and
+    four English (tests/data/news)."""
     root = tmp_path_factory.mktemp("news")
     shutil.copytree(REPO / "corpus", root / "corpus")
     shutil.copytree(REPO / "tests" / "data" / "news", root / "corpus", dirs_exist_ok=True)
@@ -390,3 +390,16 @@ def test_how_many_died_is_answered_by_the_death_toll_not_the_temperatures(news):
     answer = news.ask("Quante persone sono morte per il caldo in Spagna?").answer()
     assert "380" in answer.text, answer.to_json()
     assert all("380 deaths" in q for q in _quotes(answer)), answer.to_json()
+
+
+def test_a_view_given_by_calling_something_is_the_speaker_s(news):
+    """"Hobbs called the project …": the draft quoting her was refused as not her words."""
+    answer = news.ask("What did the governor of Arizona say?").answer()
+    assert "vote of confidence" in answer.text, answer.to_json()
+
+
+def test_gallons_are_not_litres(news):
+    """"up to 9 million gallons" was restated "9 milioni di litri", verified."""
+    answer = news.ask("Quanta acqua consumerà la fabbrica al giorno?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert "litri" not in answer.text and "9" in answer.text, answer.to_json()
