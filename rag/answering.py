@@ -47,7 +47,7 @@ from .filters import Filters
 from .generate import Generator, Message
 from .fallback import answer_words
 from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
-from .grave import stated_facts
+from .grave import asked_facts
 from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
@@ -274,7 +274,7 @@ class Answerer:
         hint = (answer_words(draft, build.standalone, build.lang, evidence)
                 if s.extract_by_draft else ())
         speaker = asked_speaker(build.standalone) if s.check_speakers else ""
-        facts = stated_facts(build.standalone) if s.check_asked_kind else []
+        facts = asked_facts(build.standalone) if s.check_asked_kind else []
         item = evidence.stating(asked, s.min_extract, hint, speaker, facts)
         if s.extractive_fallback and not item and evidence.items:
             item = self._stated_in_their_language(build, asked, hint, speaker, facts, options)

@@ -12,6 +12,8 @@ must cite a sentence that states the same kind of fact, in either language.
     '“died”'
     >>> unstated_fact("4,200 people died", "L'alluvione ha causato 4.200 morti.")
     ''
+    >>> asked_facts("How many people died in the floods?"), asked_facts("Where did the arrests occur?")
+    (['death'], [])
 """
 
 from __future__ import annotations
@@ -35,9 +37,31 @@ def stated_facts(text: str) -> list[str]:
     return [kind for kind, pattern in _PATTERNS.items() if pattern.search(text)]
 
 
+# A question about a fact itself: how many, who, or whether ("How many people died?", "Chi
+# è stato arrestato?", "Did anyone die?"); "Where did the arrests occur?" is about a place.
+_ABOUT_THE_FACT = re.compile(
+    r"\W*(?:how\s+many|how\s+much|quant[aeio]|who|whom|chi|did|does|do|was|were|is|are|"
+    r"has|have|had|c['’]è|ci\s+sono|ci\s+sono\s+stati|è|sono|ha|hanno)\b", re.IGNORECASE)
+# What follows a relative word is the premise: "…the earthquake that killed 1,000 people?"
+_PREMISE = re.compile(r"[,;]|\b(?:that|which|who|whose|where|when|after|che|cui|dove|quando|"
+                      r"dopo)\b", re.IGNORECASE)
+
+
+def asked_facts(question: str) -> list[str]:
+    """The grave facts ``question`` asks about: those its last sentence states in its main
+    clause, when it asks how many, who or whether. A fact in its premise is not asked
+    about ("This week an earthquake killed 1,000 people. What was its magnitude?")."""
+    last = re.split(r"(?<=[.!?])\s+", question.strip())[-1]
+    first = re.match(r"\W*\w+", last)
+    if not first or not _ABOUT_THE_FACT.match(last):
+        return []
+    main = last[:first.end()] + _PREMISE.split(last[first.end():], 1)[0]
+    return stated_facts(main)
+
+
 def states_facts(kinds: Sequence[str], text: str) -> bool:
-    """Whether ``text`` states every kind of grave fact of ``kinds`` (`stated_facts` of a
-    question: "How many people died?" is answered only by a sentence stating deaths)."""
+    """Whether ``text`` states every kind of grave fact of ``kinds`` (`asked_facts`: "How
+    many people died?" is answered only by a sentence stating deaths)."""
     return all(_PATTERNS[kind].search(text) for kind in kinds)
 
 

@@ -51,7 +51,7 @@ from .claims import Translates, disagreement, missing_name, unsaid_words
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
-from .grave import stated_facts, states_facts
+from .grave import asked_facts, states_facts
 from .lexical import analyze, analyze_query
 from .prompts import without_format
 from .speech import asked_speaker, speakers, speaks
@@ -377,7 +377,7 @@ def _answering(claims: list[Claim], question: str, lang: str) -> list[Claim]:
     to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
     is answered only by the verified claims stating it: "How many people died?" is not
     answered by the heatwave's temperatures."""
-    asked, facts = asked_for(question), stated_facts(question)
+    asked, facts = asked_for(question), asked_facts(question)
     verified = [c for c in claims if c.state == "verified"]
     if asked and verified and not any(states(asked, c.text, lang) for c in verified):
         reason = {"quantity": "it does not say how many or how much",

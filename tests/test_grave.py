@@ -8,7 +8,7 @@ import pytest
 import rag.grave
 from rag.chunking import Chunk
 from rag.evidence import Evidence, EvidenceSet
-from rag.grave import stated_facts, states_facts, unstated_fact
+from rag.grave import asked_facts, stated_facts, states_facts, unstated_fact
 
 EVACUATED = "Secondo la Protezione civile, 4.200 persone sono state evacuate e 37 strade chiuse."
 
@@ -43,8 +43,21 @@ def test_a_question_about_deaths_is_answered_only_by_evidence_stating_deaths():
         return Evidence(number, chunk, 0, len(text), text, score)
     evacuated = item(1, EVACUATED, 0.8)
     died = item(2, "Nell'alluvione sono morte due persone.", 0.6)
-    facts = stated_facts("How many people died in the floods?")
+    facts = asked_facts("How many people died in the floods?")
     assert EvidenceSet((evacuated,)).stating("quantity", 0.5, facts=facts) is None
     assert EvidenceSet((evacuated, died)).stating("quantity", 0.5, facts=facts) is died
     assert EvidenceSet((evacuated,)).stating("quantity", 0.5) is evacuated  # no fact asked
     assert states_facts([], EVACUATED)
+
+
+@pytest.mark.parametrize("question, facts", [
+    ("How many people died in the Romagna floods?", ["death"]),
+    ("Chi è stato arrestato dopo la protesta?", ["arrest"]),
+    ("Did anyone die in the fire?", ["death"]),
+    # a fact in the premise is not what is asked (RealTime QA's questions open with one)
+    ("An earthquake killed more than 1,000 people this week. What was its magnitude?", []),
+    ("Police arrested 31 men this week. Where did the arrests occur?", []),
+    ("Which country was rocked by an earthquake that killed 1,000 people?", []),
+])
+def test_a_question_asks_about_a_fact_in_its_main_clause_only(question, facts):
+    assert asked_facts(question) == facts
