@@ -48,6 +48,7 @@ from .generate import Generator, Message
 from .fallback import answer_words
 from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
 from .grave import asked_facts
+from .roles import Role, asked_role
 from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
@@ -169,7 +170,7 @@ class Answerer:
         return translated if translated != standalone else ""
 
     def _stated_in_their_language(self, build: "_Builder", asked: Asked, hint: set[str],
-                                  speaker: str, facts: Sequence[str],
+                                  speaker: str, facts: Sequence[str], role: Role | None,
                                   options: Options) -> Evidence | None:
         """The evidence to quote, found by the question put in the passages' language, when
         they are in another than the question's and it was not yet translated. Across
@@ -181,7 +182,7 @@ class Answerer:
         if not translated:
             return None
         _, evidence = self._find(build.standalone, translated, options, build.clock)
-        return evidence.stating(asked, self.settings.min_extract, hint, speaker, facts)
+        return evidence.stating(asked, self.settings.min_extract, hint, speaker, facts, role)
 
     def _find(self, standalone: str, asked: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
@@ -275,9 +276,11 @@ class Answerer:
                 if s.extract_by_draft else ())
         speaker = asked_speaker(build.standalone) if s.check_speakers else ""
         facts = asked_facts(build.standalone) if s.check_asked_kind else []
-        item = evidence.stating(asked, s.min_extract, hint, speaker, facts)
+        role = asked_role(build.standalone) if s.check_asked_kind else None
+        item = evidence.stating(asked, s.min_extract, hint, speaker, facts, role)
         if s.extractive_fallback and not item and evidence.items:
-            item = self._stated_in_their_language(build, asked, hint, speaker, facts, options)
+            item = self._stated_in_their_language(build, asked, hint, speaker, facts, role,
+                                                  options)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)

@@ -14,6 +14,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
   for "Londra": ``translates``);
 * when it states a death, an injury, an arrest or a resignation, the item states one
   too (`rag.grave`): "4,200 deaths" is never read into "4.200 persone evacuate";
+* when it says who holds an office ("X is the president of Y"), the item gives that
+  office of the same body (`rag.roles`): the president of a cooperative is no court's;
 * when the item says something is not known ("It's not known when…", "non si sa…"), it
   says so too;
 * when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
@@ -47,6 +49,7 @@ from .corpus import Article
 from .dates import without_relative_times
 from .evidence import Evidence
 from .grave import unstated_fact
+from .roles import unstated_role
 from .lexical import analyze, fold_accents, words
 from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
                     question_names, variant_of)
@@ -70,6 +73,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item.text, speaking)
             or unstated_fact(claim, f"{title}\n{item.text}")
+            or unstated_role(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
             or missing_name(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,

@@ -52,6 +52,7 @@ from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
 from .grave import asked_facts, states_facts
+from .roles import asked_role, states_role
 from .lexical import analyze, analyze_query
 from .prompts import without_format
 from .speech import asked_speaker, speakers, speaks
@@ -190,7 +191,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
-    return Verdict(tuple(_answering(claims, question, lang) if asked_kind else claims))
+    return Verdict(tuple(_answering(claims, question, lang, evidence) if asked_kind
+                         else claims))
 
 
 def not_an_answer(claim: str, question: str, lang: str,
@@ -371,12 +373,20 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
             if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 
 
-def _answering(claims: list[Claim], question: str, lang: str) -> list[Claim]:
+def _answering(claims: list[Claim], question: str, lang: str,
+               evidence: EvidenceSet) -> list[Claim]:
     """``claims``, unless the question asks for an amount, a time or a reason and no
     verified claim states one: then the verified claims are left out (true, but no answer
     to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
     is answered only by the verified claims stating it: "How many people died?" is not
-    answered by the heatwave's temperatures."""
+    answered by the heatwave's temperatures. A question asking who holds an office
+    (`rag.roles`) is answered only by claims citing an item that gives that office of the
+    same body: "Who is the CEO of Van Dalen Foods?" is not answered by who owns what."""
+    role = asked_role(question)
+    if role:
+        giving = {e.number for e in evidence.items if states_role(role, e.text)}
+        claims = [_left_out(c, f"it does not say who is the {role.office}")
+                  if c.state == "verified" and giving.isdisjoint(c.cited) else c for c in claims]
     asked, facts = asked_for(question), asked_facts(question)
     verified = [c for c in claims if c.state == "verified"]
     if asked and verified and not any(states(asked, c.text, lang) for c in verified):

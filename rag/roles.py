@@ -1,0 +1,175 @@
+"""Roles: who holds which office, and whether a sentence says so.
+
+A small model asked "Who is the president of the Milan court?" over "Il tribunale di Milano
+ha condannato … l'ex presidente della Cooperativa Lombarda Costruzioni, Franco Villa" wrote
+"The president of the Milan court is Franco Villa [1]": every name and word of it is the
+sentence's, and the sentence says nothing of the kind. An office is held *of* something:
+a claim that says who holds one ("X is the CEO of Y", "Il presidente di Y è X") must cite
+a sentence that gives the same office of the same body (in either language, "presidente"
+for "president", "Milano" for "Milan"), and a question asking who holds one is answered
+only by a sentence that gives it.
+
+    >>> asked_role("Who is the president of the Milan court?")
+    Role(office='president', of=('milan',))
+    >>> states_role(asked_role("Who is the president of the Milan court?"),
+    ...             "Il tribunale di Milano ha condannato l'ex presidente della Cooperativa, Franco Villa.")
+    False
+    >>> states_role(Role("ceo", ("amazon",)), "“…”, ha detto il CEO di Amazon, Andy Jassy.")
+    True
+    >>> unstated_role("The president of the Milan court is Franco Villa.",
+    ...               "…l'ex presidente della Cooperativa Lombarda Costruzioni, Franco Villa.")
+    '“president of the Milan court”'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexical import fold_accents
+from .names import fold_name, speaks_of
+
+# Each office with its words in English and Italian.
+OFFICES = {
+    "president": r"presidents?|chairm[ae]n|chairwom[ae]n|chairs?|president[ei]|president(?:essa|esse)",
+    "ceo": r"ceos?|chief\s+executives?|amministrat(?:ore|ori|rice|rici)\s+delegat[oaie]|ad",
+    "mayor": r"mayors?|sindac[oaie]|sindaca",
+    "minister": r"ministers?|ministr[oaie]",
+    "governor": r"governors?|governat(?:ore|ori|rice|rici)",
+    "director": r"directors?|dirett(?:ore|ori|rice|rici)",
+    "secretary": r"secretar(?:y|ies)|segretari[oa]?|segretarie",
+    "coach": r"coach(?:es)?|head\s+coach|allenat(?:ore|ori|rice|rici)|tecnico",
+    "prosecutor": r"prosecutors?|pubblic[oi]\s+minister[oi]|pm|procurat(?:ore|ori|rice|rici)",
+    "judge": r"judges?|giudic[ei]",
+    "spokesperson": r"spokes(?:person|man|woman|people|men|women)|portavoce",
+    "founder": r"founders?|fondat(?:ore|ori|rice|rici)",
+    "lawyer": r"lawyers?|attorneys?|avvocat[oaie]",
+    "captain": r"captains?|capitan[oi]",
+    "owner": r"owners?|proprietari[oa]?|proprietarie",
+}
+_OFFICE = {office: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+           for office, words in OFFICES.items()}
+# Office words that are also common words: only in lower case ("AD" is an acronym of a
+# name, "ad" also a preposition; "PM" a time of day).
+_AMBIGUOUS = frozenset({"ad", "pm"})
+_OF = (r"(?:of|at|for|di|del|dello|della|dei|degli|delle|dell['’]|d['’])")
+_STOP = re.compile(r"[,.;:!?()“”\"«»]|\b(?:is|was|are|were|has|had|who|which|that|said|è|era|"
+                   r"sono|erano|fu|ha|aveva|che|cui|ha\s+detto)\b", re.IGNORECASE)
+_FUNCTION = frozenset("the a an il lo la i gli le l un una".split())
+# A claim that says who holds an office: "X is (the) office…", "The office of Y is X",
+# "X è il/la office…", "Il/La office di Y è X".
+_COPULA = r"(?:is|was|has\s+been|serves\s+as|è|era|è\s+stat[oa]|fu)"
+_HOLDS = re.compile(
+    rf"\b{_COPULA}\s+(?:(?:the|a|an|il|lo|la|l['’]|un|una)\s*)?(?:(?:former|current|new|ex|"
+    rf"nuov[oa]|attuale)\s+)?(?P<after>\w[\w\s]*)|^\W*(?:(?:the|il|lo|la|l['’])\s*)?"
+    rf"(?:(?:former|current|new|ex|nuov[oa]|attuale)\s+)?(?P<before>\w[^,.;]*?)\s+{_COPULA}\s+"
+    r"(?-i:[A-ZÀ-Ý])", re.IGNORECASE)
+# What may stand before an office word in a question or a claim: names of the body ("the
+# ECB president", "the Bank of England governor") and words of time ("the former CEO").
+_NAMING = re.compile(r"(?:(?:[A-ZÀ-Ý][\w’'-]*|of|former|current|new|ex|nuov[oa]|attuale)\s+)*")
+# "Who is the president of…?", "Chi è il sindaco di…?", "Who heads…" not: an office noun.
+_ASKS_HOLDER = re.compile(
+    r"\b(?:who|chi)\s+(?:is|was|are|were|è|era|sono|erano|fu)\s+(?:(?:the|il|lo|la|l['’])\s*)?"
+    r"(?:(?:current|new|nuov[oa]|attuale)\s+)?(?P<rest>.+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Role:
+    """An office (a key of `OFFICES`) held of a body named by ``of`` (folded name words,
+    possibly none: "the mayor")."""
+
+    office: str
+    of: tuple[str, ...] = ()
+
+
+def roles(text: str) -> list[Role]:
+    """The offices ``text`` names, each with the names of the body it is held of: after
+    "of / di / del…" ("presidente della Cooperativa Lombarda") or just before it ("Amazon
+    CEO", "Amazon's CEO")."""
+    return [role for _, role in _placed(text)]
+
+
+def _placed(text: str) -> list[tuple[int, Role]]:
+    """`roles`, each with where its office word starts, in text order."""
+    return sorted(((m.start(), Role(office, _body(text[:m.start()], text[m.end():])))
+                   for office, m in _offices(text)), key=lambda pair: pair[0])
+
+
+def _offices(text: str, offices: tuple[str, ...] = tuple(OFFICES)):
+    """(office, match) for each office word of ``text`` among ``offices``."""
+    for office in offices:
+        for m in _OFFICE[office].finditer(text):
+            if m.group(0).casefold() not in _AMBIGUOUS or m.group(0).islower():
+                yield office, m
+
+
+def _body(before: str, after: str) -> tuple[str, ...]:
+    """The names of the body an office is held of: the capitalized words of the phrase
+    after "of" (up to a comma, a verb or a relative word), else of the three words before."""
+    of = _of_phrase(after)
+    return tuple(w if w.isupper() else fold_name(w)
+                 for w in re.findall(r"(?<![\w])[A-ZÀ-Ý][\w’'\-]+", of or _before(before))
+                 if fold_accents(w).casefold() not in _FUNCTION)
+
+
+def _of_phrase(after: str) -> str:
+    """What follows an office word's "of / di…", up to a comma, a verb or a relative word."""
+    of = re.match(rf"\s*{_OF}\s*((?:\S+\s*){{1,5}})", after, re.IGNORECASE)
+    return _STOP.split(of.group(1), 1)[0] if of else ""
+
+
+def _before(before: str) -> str:
+    """The three words before an office word, within its clause ("Amazon CEO")."""
+    return " ".join(re.split(r"[,.;:!?()“”\"«»]", before)[-1].split()[-3:])
+
+
+def asked_role(question: str) -> Role | None:
+    """The office ``question`` asks who holds ("Who is the CEO of Van Dalen Foods?", "Who
+    is the ECB president?", "Chi è il sindaco di Bologna?"): an office within the first
+    words of what follows "who is"; or None."""
+    m = _ASKS_HOLDER.search(question)
+    if not m:
+        return None
+    rest = m.group("rest")
+    opening = _NAMING.match(rest).end()
+    held = [role for at, role in _placed(rest) if at <= opening]
+    return held[0] if held else None
+
+
+def states_role(role: Role | None, text: str) -> bool:
+    """Whether ``text`` gives the office of ``role`` held of the same body: one of its
+    names (in either language, as `rag.names.speaks_of` reads them) after the office's
+    "of" or among the three words before it. True when ``role`` is None."""
+    if role is None:
+        return True
+    for _, m in _offices(text, (role.office,)):
+        near = f"{_before(text[:m.start()])} {_of_phrase(text[m.end():])}"
+        if speaks_of(role.of, near):
+            return True
+    return False
+
+
+def held_roles(claim: str) -> list[Role]:
+    """The offices ``claim`` says someone holds, as its predicate ("Franco Villa is the
+    president of…", "Christine Lagarde is the ECB president", "The president of the Milan
+    court is Franco Villa", "Il sindaco di Bologna è…"): one within the first words of
+    what the copula joins. An office named in passing ("Jassy, Amazon's CEO, said…") is
+    not one."""
+    held = []
+    for m in _HOLDS.finditer(claim):
+        start = m.start(m.lastgroup)
+        opening = _NAMING.match(claim[start:]).end() + start
+        held += [role for at, role in _placed(claim) if start <= at <= opening][:1]
+    return held
+
+
+def unstated_role(claim: str, evidence: str) -> str:
+    """The office ``claim`` says someone holds that ``evidence`` does not give of the same
+    body, quoted ("“president of the Milan court”"); or ""."""
+    for role in held_roles(claim):
+        if not states_role(role, evidence):
+            office = _OFFICE[role.office].search(claim)
+            end = re.search(rf"\s*{_OF}\s*[^,.;]*?(?=\s+{_COPULA}\b|[,.;]|$)",
+                            claim[office.end():], re.IGNORECASE)
+            return f"“{office.group(0)}{end.group(0) if end else ''}”"
+    return ""
