@@ -25,21 +25,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from .lexical import fold_accents
 from .names import fold_name, speaks_of
 
-# Each office with its words in English and Italian.
+# Each office with its words in English and Italian (not the abbreviations "ad" and "pm",
+# also a preposition and a time of day).
 OFFICES = {
     "president": r"presidents?|chairm[ae]n|chairwom[ae]n|chairs?|president[ei]|president(?:essa|esse)",
-    "ceo": r"ceos?|chief\s+executives?|amministrat(?:ore|ori|rice|rici)\s+delegat[oaie]|ad",
+    "ceo": r"ceos?|chief\s+executives?|amministrat(?:ore|ori|rice|rici)\s+delegat[oaie]",
     "mayor": r"mayors?|sindac[oaie]|sindaca",
     "minister": r"ministers?|ministr[oaie]",
     "governor": r"governors?|governat(?:ore|ori|rice|rici)",
     "director": r"directors?|dirett(?:ore|ori|rice|rici)",
     "secretary": r"secretar(?:y|ies)|segretari[oa]?|segretarie",
     "coach": r"coach(?:es)?|head\s+coach|allenat(?:ore|ori|rice|rici)|tecnico",
-    "prosecutor": r"prosecutors?|pubblic[oi]\s+minister[oi]|pm|procurat(?:ore|ori|rice|rici)",
+    "prosecutor": r"prosecutors?|pubblic[oi]\s+minister[oi]|procurat(?:ore|ori|rice|rici)",
     "judge": r"judges?|giudic[ei]",
     "spokesperson": r"spokes(?:person|man|woman|people|men|women)|portavoce",
     "founder": r"founders?|fondat(?:ore|ori|rice|rici)",
@@ -49,9 +51,6 @@ OFFICES = {
 }
 _OFFICE = {office: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
            for office, words in OFFICES.items()}
-# Office words that are also common words: only in lower case ("AD" is an acronym of a
-# name, "ad" also a preposition; "PM" a time of day).
-_AMBIGUOUS = frozenset({"ad", "pm"})
 _OF = (r"(?:of|at|for|di|del|dello|della|dei|degli|delle|dell['’]|d['’])")
 _STOP = re.compile(r"[,.;:!?()“”\"«»]|\b(?:is|was|are|were|has|had|who|which|that|said|è|era|"
                    r"sono|erano|fu|ha|aveva|che|cui|ha\s+detto)\b", re.IGNORECASE)
@@ -75,8 +74,8 @@ _ASKS_HOLDER = re.compile(
 
 @dataclass(frozen=True)
 class Role:
-    """An office (a key of `OFFICES`) held of a body named by ``of`` (folded name words,
-    possibly none: "the mayor")."""
+    """An office (a key of `OFFICES`) held of a body named by ``of``: its name words,
+    folded, an acronym in capitals ("ECB"); none for "the mayor"."""
 
     office: str
     of: tuple[str, ...] = ()
@@ -95,12 +94,12 @@ def _placed(text: str) -> list[tuple[int, Role]]:
                    for office, m in _offices(text)), key=lambda pair: pair[0])
 
 
-def _offices(text: str, offices: tuple[str, ...] = tuple(OFFICES)):
+def _offices(text: str, offices: tuple[str, ...] = tuple(OFFICES)
+             ) -> Iterator[tuple[str, re.Match]]:
     """(office, match) for each office word of ``text`` among ``offices``."""
     for office in offices:
         for m in _OFFICE[office].finditer(text):
-            if m.group(0).casefold() not in _AMBIGUOUS or m.group(0).islower():
-                yield office, m
+            yield office, m
 
 
 def _body(before: str, after: str) -> tuple[str, ...]:
@@ -137,14 +136,15 @@ def asked_role(question: str) -> Role | None:
 
 
 def states_role(role: Role | None, text: str) -> bool:
-    """Whether ``text`` gives the office of ``role`` held of the same body: one of its
+    """Whether ``text`` gives the office of ``role`` held of the same body: each of its
     names (in either language, as `rag.names.speaks_of` reads them) after the office's
-    "of" or among the three words before it. True when ``role`` is None."""
+    "of" or among the three words before it ("Regione Emilia-Romagna" is not "Regione
+    Lombardia"). True when ``role`` is None."""
     if role is None:
         return True
     for _, m in _offices(text, (role.office,)):
         near = f"{_before(text[:m.start()])} {_of_phrase(text[m.end():])}"
-        if speaks_of(role.of, near):
+        if all(speaks_of((name,), near) for name in role.of):
             return True
     return False
 
@@ -169,7 +169,7 @@ def unstated_role(claim: str, evidence: str) -> str:
     for role in held_roles(claim):
         if not states_role(role, evidence):
             office = _OFFICE[role.office].search(claim)
-            end = re.search(rf"\s*{_OF}\s*[^,.;]*?(?=\s+{_COPULA}\b|[,.;]|$)",
+            end = re.match(rf"\s*{_OF}\s*[^,.;]*?(?=\s+{_COPULA}\b|[,.;]|$)",
                             claim[office.end():], re.IGNORECASE)
             return f"“{office.group(0)}{end.group(0) if end else ''}”"
     return ""

@@ -88,3 +88,10 @@ def test_a_question_about_an_office_is_quoted_only_from_a_sentence_giving_it():
     assert EvidenceSet((owned,)).stating("", 0.5, role=role) is None
     assert EvidenceSet((owned, named)).stating("", 0.5, role=role) is named
     assert EvidenceSet((owned,)).stating("", 0.5) is owned  # no office asked
+
+
+def test_every_name_of_the_body_must_be_given():
+    role = asked_role("Chi è il presidente della Regione Lombardia?")
+    assert not states_role(role, "Il presidente della Regione Emilia-Romagna, Michele de "
+                                 "Pascale, ha stimato i danni.")
+    assert states_role(role, "Il presidente della Regione Lombardia, Attilio Fontana, ha detto…")
