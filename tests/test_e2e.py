@@ -403,3 +403,13 @@ def test_gallons_are_not_litres(news):
     answer = news.ask("Quanta acqua consumerà la fabbrica al giorno?").answer()
     assert not answer.abstained, answer.to_json()
     assert "litri" not in answer.text and "9" in answer.text, answer.to_json()
+
+
+@pytest.mark.parametrize("question", ["Who is the president of the Milan court?",
+                                      "Who is the CEO of Van Dalen Foods?"])
+def test_an_office_no_article_gives_is_not_read_into_another(news, question):
+    """Villa was president of a cooperative, not of the court; Van Dalen Foods owns the
+    bakery, and no article names its CEO. The first was answered "The president of the
+    Milan court is Franco Villa [1]", verified; the second quoted who owns whom."""
+    answer = news.ask(question).answer()
+    assert answer.abstained, answer.to_json()
