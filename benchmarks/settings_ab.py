@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
 
     dataset = load_realtimeqa(args.realtimeqa, args.weeks, articles=args.articles)
     questions = [q for q in dataset.questions if args.asking == "all"
-                 or asked_for(q.question) in ("quantity", "time")]
+                 or asked_for(q.question) in ("quantity", "times", "time")]
     settings = Settings.load({"index_dir": args.index})
     model = SharedDrafts(build_generator(settings))
     variants = {"defaults": Assistant(settings, generator=model)}

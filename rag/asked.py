@@ -40,7 +40,11 @@ from typing import Literal
 from .dates import MONTHS, WEEKDAYS
 from .numbers import mentions
 
-Asked = Literal["quantity", "time", "reason", ""]
+Asked = Literal["quantity", "times", "time", "reason", ""]
+
+# "Quante volte…?", "How many times…?": a count of occasions, which an ordinal gives ("per la
+# terza volta"); for any other amount an ordinal is none ("Di quanto ha tagliato i tassi?").
+_TIMES_QUESTION = re.compile(r"\b(?:quante\s+volte|how\s+many\s+times)\b", re.IGNORECASE)
 
 _HOW_LONG = (r"quanto\s+tempo|da\s+quanto|fino\s+a\s+quando|entro\s+quando|a\s+che\s+ora|"
              r"how\s+long|how\s+soon|what\s+time")
@@ -101,7 +105,9 @@ _REASON = re.compile(
     r"quindi|pertanto|dunque|infatti|bisogn\w+|necessit\w+|permett\w+|consent\w+|aiut\w+|"
     r"vuole|vogliono|voleva|intend\w+|punt\w+|rischi\w*|timor\w+|preoccup\w+|"
     r"pression\w+|rispost\w+|potrebbe|potrebbero|per\s+\w+(?:are|ere|ire|arsi|ersi|irsi)|"
-    r"per\s+(?:chi|coloro|quanti)|for\s+(?:those|anyone|people)\s+who)\b",
+    r"per\s+(?:chi|coloro|quanti)|for\s+(?:those|anyone|people)\s+who|"
+    r"chied\w+|domand\w+|rivendic\w+|protest\w*|asking|demand\w*|calling\s+for|"
+    r"benefit\w*\s+from|favorit\w+|beneficiat\w+|fuel\w*|spurred|boost\w*)\b",
     re.IGNORECASE)
 
 _AMOUNT_WORDS = (r"migliai[ao]|centinai[ao]|decin[ae]|dozzin[ae]|mezz[oa]|metà|doppio|triplo|"
@@ -211,11 +217,14 @@ def refers_to_asked(question: str, text: str) -> bool:
     return re.search(described, text, re.IGNORECASE) is not None
 
 
-# "How old was she?", "Quanto è alto…?": the adjective names the kind of amount asked for;
-# an answer states it as a number ("She was 73 years old"), the evidence may not use it.
+# "How old was she?", "Quanto è alto…?", "Quanto costa…?": the adjective or verb names the
+# kind of amount asked for; an answer states it as a number ("She was 73 years old", "Il
+# piano costa 85 milioni"), the evidence may not use it ("un piano da 85 milioni di euro").
 _DIMENSION = re.compile(
     r"\bhow\s+(?:old|tall|high|heavy|deep|wide|fast|far|long|big|large)\b|"
-    r"^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|profond|larg|distant|grand)\w*",
+    r"^\W*quanto\s+(?:è|era|sono|erano|fu)\s+(?:alt|lung|pesant|profond|larg|distant|grand)\w*|"
+    r"^\W*quanto\s+(?:(?:è|era|sono|erano)\s+)?cost(?:a|ano|ava|avano|ato|ata|ati|ate|erà|eranno)\b|"
+    r"\bcost(?:s|ed)?\b(?=\W*$)",  # "How much did the bridge cost?"
     re.IGNORECASE)
 
 
@@ -225,12 +234,15 @@ def without_dimension(question: str) -> str:
 
 
 def asked_for(question: str) -> Asked:
-    """What ``question`` asks for: ``"quantity"``, ``"time"``, ``"reason"`` or ``""``."""
+    """What ``question`` asks for: ``"quantity"``, ``"times"`` (how many times), ``"time"``,
+    ``"reason"`` or ``""``."""
     if _REASON_QUESTION.search(question):
         return "reason"
     if _TIME_QUESTION.search(question) or (_WHEN.search(question) and "," not in question
                                            and not _OTHER_QUESTION_WORD.search(question)):
         return "time"
+    if _TIMES_QUESTION.search(question):
+        return "times"
     if _QUANTITY_QUESTION.search(question):
         return "quantity"
     return ""
@@ -240,18 +252,26 @@ def states_exactly(asked: Asked, text: str, lang: str | None = None) -> bool:
     """Whether ``text`` states an amount as a figure ("22,1 miliardi", "12%", "three"), not
     only vaguely ("uno dei suoi maggiori motori", "thousands"), when a quantity is
     ``asked``; otherwise `states`."""
-    if asked == "quantity":
-        return bool(re.search(r"\d", text) or mentions(text, lang))
+    if asked in ("quantity", "times"):
+        return bool(re.search(r"\d", text) or _amounts(text, lang, asked))
     return states(asked, text, lang)
 
 
 def states(asked: Asked, text: str, lang: str | None = None) -> bool:
     """Whether ``text`` states what is ``asked`` (always, when nothing is asked)."""
-    if asked == "quantity":
-        return bool(_AMOUNT.search(text) or mentions(text, lang))
+    if asked in ("quantity", "times"):
+        return bool(_AMOUNT.search(text) or _amounts(text, lang, asked))
     if asked == "time":
         words = {w.casefold() for w in re.findall(r"\w+", text)}
         return bool(_TIME.search(text) or words & _MONTH_WORDS)
     if asked == "reason":
         return bool(_REASON.search(text))
     return True
+
+
+def _amounts(text: str, lang: str | None, asked: Asked) -> list:
+    """The numbers ``text`` mentions (`rag.numbers.mentions`); an ordinal written in words
+    ("terza", "third") only when a count of times is ``asked``."""
+    return [m for m in mentions(text, lang)
+            if asked == "times" or re.search(r"\d", m.text)
+            or any(r.kind != "ordinal" for r in m.readings)]

@@ -107,9 +107,23 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
     rule on names, alone). ``translates`` applies only when ``lang`` is not the item's."""
     other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
-    return _missing_name(claim, f"{stating(item.chunk.title)}\n{item.text}",
-                         article.text if article else "", question,
+    return _missing_name(claim, f"{stating(item.chunk.title)}\n{referred(item, article)}"
+                         f"{item.text}", article.text if article else "", question,
                          translates if other_language else None)
+
+
+# A sentence opening with a personal pronoun speaks of whom the sentence before names.
+_PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
+
+
+def referred(item: Evidence, article: Article | None) -> str:
+    """The article's sentence before ``item``, with a newline, when the item opens with a
+    personal pronoun ("He promised to build 2,000 homes…" after "Green group leader Tom
+    Whitcombe … said…"): its names are the item's too. Else ""."""
+    if article is None or not _PRONOUN.match(item.text) or item.start <= 0:
+        return ""
+    before = re.split(r"(?<=[.!?…”\"])\s+", article.text[:item.start].rstrip())[-1]
+    return f"{before}\n"
 
 
 def stating(title: str) -> str:

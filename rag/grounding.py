@@ -385,12 +385,13 @@ def _answering(claims: list[Claim], question: str, lang: str,
     role = asked_role(question)
     if role:
         giving = {e.number for e in evidence.items if states_role(role, e.text)}
-        claims = [_left_out(c, f"it does not say who is the {role.office}")
+        claims = [_left_out(c, "it does not say who holds the office asked about")
                   if c.state == "verified" and giving.isdisjoint(c.cited) else c for c in claims]
     asked, facts = asked_for(question), asked_facts(question)
     verified = [c for c in claims if c.state == "verified"]
     if asked and verified and not any(states(asked, c.text, lang) for c in verified):
         reason = {"quantity": "it does not say how many or how much",
+                  "times": "it does not say how many times",
                   "time": "it does not say when", "reason": "it does not say why"}[asked]
         return [_left_out(c, reason) if c.state == "verified" else c for c in claims]
     return [_left_out(c, "it does not say what the question asks")

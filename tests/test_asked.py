@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.asked import asked_for, refers_to_asked, states, unnamed
+from rag.asked import asked_for, refers_to_asked, states, states_exactly, unnamed
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
     ("Di quanto è cresciuto il fatturato di AWS?", "quantity"),
     ("Quanto ha fatturato AWS nell'ultimo trimestre?", "quantity"),
     ("Quanti dipendenti ha Tesla?", "quantity"),
+    ("Quante volte la BCE ha tagliato i tassi quest'anno?", "times"),
+    ("How many times has the ECB cut rates?", "times"),
     ("By how much did AWS revenue grow?", "quantity"),
     ("What percentage of the market does AWS hold?", "quantity"),
     ("Quando è nato Jeff Bezos?", "time"),
@@ -63,6 +65,8 @@ REASONS = [
     "Tesla ha bisogno di più posti per ospitare i propri dati.",
     "Bertinelli ha chiesto un fondo speciale per chi ha perso l'intero raccolto.",
     "Workers in Leeds strike over pay.",
+    "I sindacati hanno annunciato uno sciopero, chiedendo aumenti di stipendio.",
+    "The Greens had benefited from anger over housing costs.",
 ]
 NO_REASON = [
     "Musk e Bezos hanno già un interesse reciproco per l’esplorazione spaziale.",
@@ -285,3 +289,33 @@ def test_a_how_much_fallback_quotes_a_figure_before_a_vague_amount():
     hint = {"cresc", "motor"}  # the words of a draft that drew on the vague sentence
     assert EvidenceSet(items).stating("quantity", 0.5, hint).number == 2
     assert EvidenceSet(items).stating("", 0.5, hint).number == 1  # nothing asked: the hint
+
+
+def test_a_restatement_that_gives_the_article_s_own_words_back_is_no_translation(fake_assistant):
+    """Asked in English over an Italian article, the fallback's restatement once came back
+    as a line echoing the prompt and the Italian sentence itself, and passed as a
+    translation; it is quoted instead."""
+    sentence = ("Se Tesla offrisse soluzioni di archiviazione dati per altre aziende e clienti "
+                "non Tesla, aggiungerebbe un ulteriore livello alla rivalità di Musk con il "
+                "fondatore di Amazon, Jeff Bezos")
+    calls = []
+    def reply(messages):
+        calls.append(messages)
+        if len(calls) == 1:
+            return "The rivalry will grow because Bezos bought Tesla [1]."
+        return f"The evidence sentences that answer the question are: {sentence} [1]."
+    assistant = fake_assistant(reply, min_evidence=0, min_extract=0, translate_questions=False)
+    assistant.index_files([REPO / "corpus"])
+    answer = assistant.ask("Why might the Musk–Bezos rivalry grow?").answer()
+    assert answer.kind == "extracted", answer.to_json()
+    assert answer.sentences[-1].reason == "quoted from the article"
+    assert answer.text.startswith("“Se Tesla offrisse")
+
+
+def test_an_ordinal_in_words_is_an_amount_only_for_a_count_of_times():
+    """"Di quanto ha tagliato i tassi la BCE?" was answered "…per la terza volta"."""
+    third = "La BCE ha tagliato i tassi per la terza volta quest'anno."
+    assert not states("quantity", third, "it")
+    assert not states_exactly("quantity", third, "it")
+    assert states("times", third, "it") and states_exactly("times", third, "it")
+    assert states("quantity", "It was the 3rd cut, by a quarter point to 1.75%.", "en")

@@ -253,3 +253,28 @@ def test_a_name_is_a_word_of_the_item_not_part_of_one():
                              title="Derby di Milano all'Inter", lang="it")
     assert _fails("Lautaro Martínez ha segnato per l'Inter.", goal,
                   title="Derby di Milano all'Inter", lang="it") == ""
+
+
+def test_a_sentence_opening_with_a_pronoun_names_whom_the_sentence_before_names():
+    said = ("Green group leader Tom Whitcombe said voters had chosen cleaner air. ")
+    promised = "He promised to build 2,000 council homes by 2030."
+    other = "Labour fell to 18 seats. "
+    def fails(claim, before):
+        article = before + promised
+        start = len(before)
+        item = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "Greens win", "en"),
+                        start, len(article), promised, 0.8)
+        return disagreement(claim, item, Article("a", "Greens win", article), "", "it")
+    claim = "Tom Whitcombe ha promesso di costruire 2.000 case entro il 2030."
+    assert fails(claim, said) == ""
+    assert fails(claim, other) == "“Tom Whitcombe”"  # the sentence before names someone else
+    assert fails(claim.replace("Tom Whitcombe", "Helen Marsh"), said) == "“Helen Marsh”"
+
+
+def test_the_cost_a_question_asks_for_may_be_stated_without_its_verb():
+    TITLE = "Liste d'attesa, la Regione assume 600 medici"
+    plan = "Per ridurre le attese la giunta regionale ha approvato un piano da 85 milioni di euro."
+    assert _fails("Il piano della Regione costa 85 milioni di euro.", plan,
+                  question="Quanto costa il piano della Regione?", lang="it", title=TITLE) == ""
+    assert _fails("Il piano della Regione costa 85 milioni di euro.", plan, title=TITLE,
+                  question="Il piano della Regione costa troppo?", lang="it") == "“costa”"
