@@ -21,6 +21,7 @@ def test_the_module_examples_hold():
     ("The floods resulted in 4,200 deaths.", "death"), ("Due persone sono morte.", "death"),
     ("Tre operai sono rimasti feriti.", "injury"), ("Police arrested two men.", "arrest"),
     ("Il sindaco si è dimesso.", "resignation"), ("The CEO stepped down in May.", "resignation"),
+    ("Atac ha licenziato 40 autisti.", "dismissal"), ("The plant laid off 200 workers.", "dismissal"),
 ])
 def test_a_grave_fact_is_read_in_both_languages(claim, kind):
     assert stated_facts(claim) == [kind]
