@@ -142,11 +142,16 @@ def credited(text: str, question: str, sources: Sequence[str]) -> tuple[str, str
     return m.group("who"), what
 
 
+# A name after "in", "at", "from" is where, not who: "hospital doctors in Lombardy announced".
+_NOT_A_PLACE = r"(?<!\bin )(?<!\bat )(?<!\bfrom )(?<!\bnel )(?<!\bnella )(?<!\ba )"
+
+
 @functools.lru_cache(maxsize=8)
 def _patterns(verbs: str) -> tuple[re.Pattern, re.Pattern]:
     """The verbs, and a name just before them, compiled once per alternation."""
     return (re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE),
-            re.compile(rf"(?P<apposed>,\s)?(?P<who>{_NAME})(?:['’]s?)?(?:,[^,]{{1,60}},|(?(apposed),))?"
+            re.compile(rf"(?P<apposed>,\s)?{_NOT_A_PLACE}(?P<who>{_NAME})(?:['’]s?)?"
+                       rf"(?:,[^,]{{1,60}},|(?(apposed),))?"
                        rf"\s+(?:has\s+|had\s+)?"
                        rf"(?:{verbs})\b"))
 

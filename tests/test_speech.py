@@ -40,6 +40,7 @@ def test_speakers_are_read_in_both_languages(claim, who):
     "Secondo gli articoli, Musk e Bezos sono rivali.",
     "According to the text, AWS grew 12%.",
     "The firm, called Veltrix, grew.",  # a name given, no one speaking
+    "Hospital doctors in Lombardy announced a strike.",  # a place, not a speaker
 ])
 def test_the_text_itself_is_no_speaker(claim):
     assert speakers(claim) == []
