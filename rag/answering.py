@@ -39,7 +39,7 @@ from typing import Iterator, Mapping, Sequence
 from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
 from .asked import Asked, asked_for
-from .corpus import Article, answer_language
+from .corpus import Article, answer_language, detect_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
@@ -363,7 +363,9 @@ class _Builder:
                            {item.number: 1}, EvidenceSet((item,)), draft)
 
     def _restated(self, item: Evidence) -> str:
-        """The model's answer from ``item`` alone, if every sentence of it holds and it reads
+        """The model's answer from ``item`` alone, if every sentence of it holds, it is in
+        the question's language (not the item's own words after a line echoing the prompt:
+        "The evidence sentences that answer the question are: I sindacati…") and it reads
         as the same sentence (cosine >= `min_translation`); else ""."""
         answerer, single = self.answerer, EvidenceSet((item,))
         draft = "".join(answerer.draft(self.standalone, single.items, self.lang)).strip()
@@ -371,6 +373,8 @@ class _Builder:
         if not verdict.claims or len(verdict.verified) < len(verdict.claims):
             return ""
         text = " ".join(c.text for c in verdict.claims)
+        if detect_language(text, fallback=(self.lang, item.chunk.lang)) != self.lang:
+            return ""
         vectors = answerer.embedder.embed([text, item.text], kind="query")
         return text if float(vectors[0] @ vectors[1]) >= answerer.settings.min_translation else ""
 
