@@ -10,7 +10,7 @@ for "president", "Milano" for "Milan"), and a question asking who holds one is a
 only by a sentence that gives it.
 
     >>> asked_role("Who is the president of the Milan court?")
-    Role(office='president', of=('milan',))
+    Role(office='president', of=('milan',), kind='court')
     >>> states_role(asked_role("Who is the president of the Milan court?"),
     ...             "Il tribunale di Milano ha condannato l'ex presidente della Cooperativa, Franco Villa.")
     False
@@ -49,6 +49,25 @@ OFFICES = {
     "captain": r"captains?|capitan[oi]",
     "owner": r"owners?|proprietari[oa]?|proprietarie",
 }
+# The kinds of body an office is held of, in both languages: the president of a court is
+# not the president of a medical association in the same city.
+BODIES = {
+    "court": r"courts?|tribunal[ei]?|tribunals|cort[ei]",
+    "bank": r"banks?|banc[ah]e?",
+    "council": r"councils?|consigli?o?|comun[ei]|municipalit(?:y|ies)",
+    "region": r"regions?|region[ei]",
+    "order": r"orders?|ordin[ei]|associations?|associazion[ei]|federations?|federazion[ei]",
+    "government": r"governments?|govern[oi]|ministr(?:y|ies)|minister[oi]",
+    "party": r"part(?:y|ies)|partit[oi]",
+    "union": r"unions?|sindacat[oi]",
+    "university": r"universit(?:y|ies)|universit[àa]",
+    "club": r"clubs?|teams?|squadr[ae]|societ[àa]\s+sportiv[ae]",
+    "company": r"compan(?:y|ies)|firms?|groups?|societ[àa]|aziend[ae]|grupp[oi]",
+    "authority": r"authorit(?:y|ies)|autorit[àa]|agenc(?:y|ies)|agenzi[ae]",
+    "port": r"ports?|port[oi]",
+    "city": r"cit(?:y|ies)|citt[àa]",
+}
+_BODY = {kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for kind, words in BODIES.items()}
 _OFFICE = {office: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
            for office, words in OFFICES.items()}
 _OF = (r"(?:of|at|for|di|del|dello|della|dei|degli|delle|dell['’]|d['’])")
@@ -75,10 +94,12 @@ _ASKS_HOLDER = re.compile(
 @dataclass(frozen=True)
 class Role:
     """An office (a key of `OFFICES`) held of a body named by ``of``: its name words,
-    folded, an acronym in capitals ("ECB"); none for "the mayor"."""
+    folded, an acronym in capitals ("ECB"); none for "the mayor"; and of the ``kind`` of
+    body its words say ("the Milan court": "court")."""
 
     office: str
     of: tuple[str, ...] = ()
+    kind: str = ""  # the kind of body (a key of `BODIES`), when named: "court"
 
 
 def roles(text: str) -> list[Role]:
@@ -90,7 +111,8 @@ def roles(text: str) -> list[Role]:
 
 def _placed(text: str) -> list[tuple[int, Role]]:
     """`roles`, each with where its office word starts, in text order."""
-    return sorted(((m.start(), Role(office, _body(text[:m.start()], text[m.end():])))
+    return sorted(((m.start(), Role(office, _body(text[:m.start()], text[m.end():]),
+                                    _kind(_near(text, m))))
                    for office, m in _offices(text)), key=lambda pair: pair[0])
 
 
@@ -117,6 +139,16 @@ def _of_phrase(after: str) -> str:
     return _STOP.split(of.group(1), 1)[0] if of else ""
 
 
+def _near(text: str, office: re.Match) -> str:
+    """The words naming the body of the office word ``office`` matched in ``text``."""
+    return f"{_before(text[:office.start()])} {_of_phrase(text[office.end():])}"
+
+
+def _kind(phrase: str) -> str:
+    """The kind of body ``phrase`` names (its first, in `BODIES` order), or ""."""
+    return next((kind for kind, pattern in _BODY.items() if pattern.search(phrase)), "")
+
+
 def _before(before: str) -> str:
     """The three words before an office word, within its clause ("Amazon CEO")."""
     return " ".join(re.split(r"[,.;:!?()“”\"«»]", before)[-1].split()[-3:])
@@ -139,12 +171,14 @@ def states_role(role: Role | None, text: str) -> bool:
     """Whether ``text`` gives the office of ``role`` held of the same body: each of its
     names (in either language, as `rag.names.speaks_of` reads them) after the office's
     "of" or among the three words before it ("Regione Emilia-Romagna" is not "Regione
-    Lombardia"). True when ``role`` is None."""
+    Lombardia"), and no other kind of body ("Ordine dei medici di Milano" is not "the
+    Milan court"). True when ``role`` is None."""
     if role is None:
         return True
     for _, m in _offices(text, (role.office,)):
-        near = f"{_before(text[:m.start()])} {_of_phrase(text[m.end():])}"
-        if all(speaks_of((name,), near) for name in role.of):
+        near = _near(text, m)
+        if all(speaks_of((name,), near) for name in role.of) and (
+                not role.kind or _kind(near) in ("", role.kind)):
             return True
     return False
 

@@ -27,9 +27,9 @@ def test_the_module_examples_hold():
 
 @pytest.mark.parametrize("question, role", [
     ("Who is the CEO of Van Dalen Foods?", Role("ceo", ("van", "dalen", "foods"))),
-    ("Chi è il presidente del tribunale di Milano?", Role("president", ("milano",))),
+    ("Chi è il presidente del tribunale di Milano?", Role("president", ("milano",), "court")),
     ("Who is the ECB president?", Role("president", ("ECB",))),
-    ("Who is the Bank of England governor?", Role("governor", ("bank", "england"))),
+    ("Who is the Bank of England governor?", Role("governor", ("bank", "england"), "bank")),
     ("Chi è l'allenatore del Milan?", Role("coach", ("milan",))),
     ("Who is the mayor?", Role("mayor", ())),
     ("Who scored for Inter?", None),  # no office asked
@@ -95,3 +95,12 @@ def test_every_name_of_the_body_must_be_given():
     assert not states_role(role, "Il presidente della Regione Emilia-Romagna, Michele de "
                                  "Pascale, ha stimato i danni.")
     assert states_role(role, "Il presidente della Regione Lombardia, Attilio Fontana, ha detto…")
+
+
+def test_another_kind_of_body_in_the_same_city_is_not_the_one_asked_about():
+    role = asked_role("Who is the president of the Milan court?")
+    assert role.kind == "court"
+    assert not states_role(role, "Più cauta la presidente dell'Ordine dei medici di Milano, "
+                                 "Giulia Fontana, secondo cui mancano specialisti.")
+    assert states_role(role, "Il presidente del tribunale di Milano, Fabio Roia, ha detto…")
+    assert states_role(role, "Milan court president Fabio Roia said…")
