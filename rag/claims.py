@@ -116,6 +116,13 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
 _PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
 
 
+def continues(item: Evidence, before: Evidence) -> bool:
+    """Whether ``item`` opens with a personal pronoun right after ``before`` in the same
+    article: it goes on speaking of whom ``before`` names."""
+    return (item.chunk.article_id == before.chunk.article_id and bool(_PRONOUN.match(item.text))
+            and 0 <= item.start - before.end <= 3)
+
+
 def referred(item: Evidence, article: Article | None) -> str:
     """The article's sentence before ``item``, with a newline, when the item opens with a
     personal pronoun ("He promised to build 2,000 homes…" after "Green group leader Tom

@@ -47,7 +47,7 @@ from typing import Literal, Mapping, Sequence
 
 from .asked import asked_for, states, unnamed
 from .chunking import split_sentences
-from .claims import Translates, disagreement, missing_name, unsaid_words
+from .claims import Translates, continues, disagreement, missing_name, unsaid_words
 from .corpus import Article
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet
@@ -357,8 +357,12 @@ def _focus(claims: Sequence[Claim], evidence: EvidenceSet, max_gap: float,
            min_score: float = 0.0) -> list[Claim]:
     """Leave out padding: a verified claim whose evidence answers the question more than
     ``max_gap`` worse than the best item of all, or scores below ``min_score`` (what could
-    not answer it alone: `min_evidence`), is true, but not an answer."""
+    not answer it alone: `min_evidence`), is true, but not an answer. An item opening with a
+    pronoun right after an answering item of its article goes on with it ("Tom Whitcombe
+    said… He promised to build 2,000 homes"), and answers too."""
     answering = {e.number for e in evidence.within(max_gap) if e.score >= min_score}
+    answering |= {f.number for f in evidence.items for e in evidence.items
+                  if e.number in answering and continues(f, e)}
     return [_left_out(c, "true, but it does not answer the question")
             if c.state == "verified" and answering.isdisjoint(c.cited) else c for c in claims]
 

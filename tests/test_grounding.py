@@ -91,6 +91,21 @@ def test_a_claim_resting_only_on_evidence_below_min_evidence_is_padding():
         assert claim.state == state, (min_evidence, claim)
 
 
+def test_a_sentence_going_on_with_an_answering_one_answers_too():
+    """"He promised to build 2,000 homes" scores low for "What did Tom Whitcombe promise?"
+    (it does not name him), but goes on with the sentence that does, which answers."""
+    text = ("Green group leader Tom Whitcombe said voters had chosen cleaner air. "
+            "He promised to build 2,000 council homes by 2030.\n\nLabour fell to 18 seats.")
+    sentences = ["Green group leader Tom Whitcombe said voters had chosen cleaner air.",
+                 "He promised to build 2,000 council homes by 2030.", "Labour fell to 18 seats."]
+    draft = "Tom Whitcombe promised to build 2,000 council homes by 2030 [2]."
+    for scores, state in (([0.55, 0.35, 0.30], "verified"), ([0.30, 0.35, 0.55], "left_out")):
+        evidence, articles = _evidence(text=text, sentences=sentences, scores=scores)
+        (claim,) = judge(draft, evidence, FakeEmbedder(), articles, question="", lang="en",
+                         min_support=0.5, max_gap=0.2, min_evidence=0.45).claims
+        assert claim.state == state, (scores, claim)
+
+
 def test_a_short_answer_is_supported_together_with_its_question():
     question = "Quando Jim Chanos ha scommesso contro i data center?"
     alone = _judge("Nel 2022 [3].").claims[0]
