@@ -1,7 +1,8 @@
 """Answers on news the project does not ship: the questions of ``benchmarks/questions/news.tsv``
-over the bundled article and the eight of ``tests/data/news`` (Italian and English: a port, a
+over the bundled article and the twelve of ``tests/data/news`` (Italian and English: a port, a
 bakery strike, floods, a central bank, a bankruptcy trial, a heatwave, a football derby, a
-chip plant), asked as a user asks them (`Assistant.ask`, default models and settings).
+chip plant, hospital waiting lists, a city election, a new antibiotic, a transport strike),
+asked as a user asks them (`Assistant.ask`, default models and settings).
 
 Reported: answerable questions answered with a right answer (`rag.evalmetrics.contains_gold`
 on the answer's text), answered without one, and abstained; questions the articles do not
