@@ -149,7 +149,7 @@ class Answerer:
         into theirs (`rag.translation`) and searched again; so it is when no article names
         what the question names and some passages are in another language (`other_language`:
         "BCE" is "ECB" there). The better of the two searches is kept."""
-        hits, evidence = self._find(standalone, standalone, options, clock)
+        hits, evidence = self._find(standalone, standalone, lang, options, clock)
         top = evidence.top
         target = ((passage_language(hits, lang, top.chunk.lang if top else "")
                    or (other_language(hits, lang) if not evidence.items else ""))
@@ -158,7 +158,7 @@ class Answerer:
             return hits, evidence, target
         translated = self._translated(standalone, target, clock)
         if translated:
-            again = self._find(standalone, translated, options, clock)
+            again = self._find(standalone, translated, lang, options, clock)
             if again[1].best > evidence.best:
                 hits, evidence = again
         return hits, evidence, ""
@@ -181,13 +181,13 @@ class Answerer:
                       if build.unsearched else "")
         if not translated:
             return None
-        _, evidence = self._find(build.standalone, translated, options, build.clock)
+        _, evidence = self._find(build.standalone, translated, build.lang, options, build.clock)
         return evidence.stating(asked, self.settings.min_extract, hint, speaker, facts, role)
 
-    def _find(self, standalone: str, asked: str, options: Options,
+    def _find(self, standalone: str, asked: str, lang: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
-        """The passages found for ``asked`` (``standalone``, or its translation), and the
-        evidence chosen from them."""
+        """The passages found for ``asked`` (``standalone`` in ``lang``, or its
+        translation), and the evidence chosen from them."""
         s = self.settings
         query = self.embedder.embed([asked], kind="query")[0]
         hits = self.retriever.search(asked, k=options.k, mode=options.mode,
@@ -197,12 +197,13 @@ class Answerer:
         if subject and asked != standalone:  # its translation may name it as the articles do
             subject |= subject_names(asked)
         evidence = overview_evidence(standalone, hits, self.store, self.embedder,
-                                     n=s.evidence_sentences, subject=subject)
+                                     n=s.evidence_sentences, subject=subject, lang=lang)
         if not evidence.items:
             evidence = select_evidence(asked, query, hits, self.store, self.embedder,
                                        n=s.evidence_sentences,
                                        lexical_weight=s.evidence_lexical_weight,
-                                       rank_weight=s.evidence_rank_weight, subject=subject)
+                                       rank_weight=s.evidence_rank_weight, subject=subject,
+                                       lang=lang)
         clock.lap("evidence_ms")
         return hits, evidence
 

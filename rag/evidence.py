@@ -161,12 +161,14 @@ def with_antecedent(item: E, article_text: str, question: str = "") -> E:
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,
                     embedder: Embedder, *, n: int, lexical_weight: float,
-                    rank_weight: float, subject: Collection[str] = ()) -> EvidenceSet:
-    """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector),
-    taken only from articles that name one of the ``subject`` names, if any are given."""
+                    rank_weight: float, subject: Collection[str] = (),
+                    lang: str = "") -> EvidenceSet:
+    """The ``n`` best sentences of the ``hits`` for ``question`` (``query``: its vector; in
+    ``lang``), taken only from articles that name one of the ``subject`` names, if any are
+    given."""
     speaker = asked_speaker(question)
     articles: dict[str, Article | None] = {}  # read once, by `candidates`
-    found = candidates(hits, store, subject, speaker, articles)
+    found = candidates(hits, store, subject, speaker, articles, lang)
     if not found:
         return EvidenceSet()
     vectors = embedder.embed([c.text for c in found], kind="document",
@@ -201,10 +203,11 @@ def _distinct(ranked: Sequence[Candidate], n: int) -> list[Candidate]:
 
 
 def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
-               speaker: str = "",
-               articles: dict[str, Article | None] | None = None) -> list[Candidate]:
+               speaker: str = "", articles: dict[str, Article | None] | None = None,
+               lang: str = "") -> list[Candidate]:
     """Each distinct, usable sentence of the hits (not flagged, not a headline question)
-    whose article names one of the ``subject`` names (`rag.names.speaks_of`). A sentence
+    whose article names one of the ``subject`` names (`rag.names.speaks_of`; by a close
+    spelling only when the article is not in the question's ``lang``). A sentence
     of a quotation whose ``speaker`` is named in another of its sentences comes with that
     one (`with_speaker`). Each article is read from the store once, into ``articles``
     when given (for the caller to reuse)."""
@@ -215,7 +218,7 @@ def candidates(hits: Sequence[Hit], store: Store, subject: Collection[str] = (),
         chunk = hit.chunk
         if chunk.article_id not in flagged:
             articles[chunk.article_id] = store.article(chunk.article_id)
-            flagged[chunk.article_id] = _flagged(articles[chunk.article_id], subject)
+            flagged[chunk.article_id] = _flagged(articles[chunk.article_id], subject, lang)
         if flagged[chunk.article_id] is None:
             continue
         for start, end in split_sentences(chunk.text, chunk.lang):
@@ -275,13 +278,15 @@ def _quotations(text: str, lang: str) -> tuple[list[tuple[int, int]], list[int |
     return spans, quoted_by([text[a:b] for a, b in spans])
 
 
-def _flagged(article: Article | None, subject: Collection[str]) -> tuple | None:
+def _flagged(article: Article | None, subject: Collection[str], lang: str = "") -> tuple | None:
     """The spans of ``article`` that address the assistant; None when the article (its
-    title, source, author, text) names none of the ``subject`` names."""
+    title, source, author, text) names none of the ``subject`` names (by a close spelling
+    only when it is not in the question's ``lang``)."""
     if article is None:
         return ()
     about = "\n".join((article.title, article.source, article.author, article.text))
-    return article.instructions if speaks_of(subject, about) else None
+    loosely = not lang or not article.lang or article.lang != lang
+    return article.instructions if speaks_of(subject, about, loosely) else None
 
 
 def _overlaps(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:

@@ -140,17 +140,19 @@ def variant_of(word: str, text: str) -> str:
                  and SequenceMatcher(None, word, other).ratio() >= NAME_VARIANT_RATIO), "")
 
 
-def speaks_of(named: Collection[str], text: str) -> bool:
+def speaks_of(named: Collection[str], text: str, loosely: bool = True) -> bool:
     """Whether ``text`` names any of the ``named`` words (`subject_names`; function words
     such as "the" of "The Information" aside; one in capitals is an acronym, named as
     written, "Bce", or by one of the same letters in any order); True when there are none.
     An article that names nothing the question names is about something else: "Quanti
-    abitanti ha Torino?" is not answered by Newcastle's population."""
+    abitanti ha Torino?" is not answered by Newcastle's population. A capitalized word
+    spelled close to a name ("Torino" for "Turin") names it only ``loosely``: across
+    languages; in the same one "Regione" is not "Regno"."""
     named = [word for word in named if word not in _OPENERS]
     if not named:
         return True
     folded = fold_accents(text).casefold()
-    capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)}
+    capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)} if loosely else set()
     written = acronyms(text) if any(word.isupper() for word in named) else set()
     return any(letters(word) in written
                or re.search(rf"\b{re.escape(word.casefold())}\b", folded) if word.isupper()

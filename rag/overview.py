@@ -84,7 +84,7 @@ def asked_about(question: str) -> str:
 
 
 def overview_evidence(question: str, hits: Sequence[Hit], store: Store, embedder: Embedder,
-                      *, n: int, subject: Collection[str] = ()) -> EvidenceSet:
+                      *, n: int, subject: Collection[str] = (), lang: str = "") -> EvidenceSet:
     """For a question asking what the articles say (`asks_overview`, `asked_about`), the
     ``n`` sentences that say it, numbered; else, or when nothing names the subject asked
     about, no evidence. Each item scores 1.0: every one answers such a question as well as
@@ -93,9 +93,9 @@ def overview_evidence(question: str, hits: Sequence[Hit], store: Store, embedder
         articles = list(dict.fromkeys(h.chunk.article_id for h in hits))[:MAX_ARTICLES]
         chosen = [c for i, article_id in enumerate(articles)
                   for c in _gist(article_id, store, embedder, subject,
-                                 n // len(articles) + (i < n % len(articles)))]
+                                 n // len(articles) + (i < n % len(articles)), lang)]
     elif about := asked_about(question):
-        chosen = _naming(about, candidates(hits, store, subject), embedder, n)
+        chosen = _naming(about, candidates(hits, store, subject, lang=lang), embedder, n)
     else:
         chosen = []
     return EvidenceSet(tuple(Evidence(number, c.chunk, c.start, c.end, c.text, 1.0)
@@ -116,9 +116,9 @@ def _naming(about: str, found: list[Candidate], embedder: Embedder, n: int) -> l
 
 
 def _gist(article_id: str, store: Store, embedder: Embedder, subject: Collection[str],
-          n: int) -> list[Candidate]:
+          n: int, lang: str = "") -> list[Candidate]:
     chunks = store.chunks([f"{article_id}:{i}" for i in range(LEAD_PASSAGES)])
-    lead = candidates([Hit(c, 1, 0.0, 0.0) for c in chunks], store, subject)
+    lead = candidates([Hit(c, 1, 0.0, 0.0) for c in chunks], store, subject, lang=lang)
     if not lead or n <= 0:
         return []
     vectors = embedder.embed([c.text for c in lead], kind="document",

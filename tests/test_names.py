@@ -78,3 +78,32 @@ def test_an_acronym_is_named_by_the_same_letters_in_another_order():
                      "Lagarde spoke for the European Central Bank.")  # a long name's initials
     assert not speaks_of(subject_names("Cosa ha detto la BCE?"), "The BBC met the BIS.")
     assert not speaks_of(subject_names("Who is Elon Musk?"), "Michael Evans spoke.")
+
+
+def test_a_close_spelling_names_a_place_only_across_languages():
+    """"Regno Unito" was read as named by a Lombardy article's "Regione", which kept the
+    article's sentences as evidence for "Quanto costa una pagnotta bianca nel Regno Unito?"."""
+    lombardy = "Regione Lombardia: 1,2 milioni di visite in ritardo."
+    assert speaks_of({"regno"}, lombardy)  # loosely, as "Turin" is "Torino"
+    assert not speaks_of({"regno"}, lombardy, loosely=False)
+    assert speaks_of({"lombardia"}, lombardy, loosely=False)  # as spelled
+    assert speaks_of({"lombardi"}, lombardy, loosely=False)  # a form sharing "lomba"
+
+
+def test_evidence_comes_only_from_articles_naming_the_subject_in_the_question_s_spelling():
+    from rag.chunking import Chunk
+    from rag.corpus import Article
+    from rag.evidence import candidates
+    from rag.retrieve import Hit
+
+    text = "La Regione Lombardia assume 600 medici per ridurre le attese."
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Liste d'attesa", "it")
+
+    class OneArticle:
+        def article(self, article_id):
+            return Article("a", "Liste d'attesa", text, lang="it")
+
+    hits = [Hit(chunk, 1, 1.0, 0.9)]
+    assert candidates(hits, OneArticle(), {"regno", "unito"}, lang="it") == []
+    assert candidates(hits, OneArticle(), {"regno", "unito"})  # no language: loosely
+    assert candidates(hits, OneArticle(), {"region"}, lang="en")  # across languages
