@@ -29,31 +29,29 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-import time
-from dataclasses import dataclass, replace
-from typing import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 from . import prompts
-from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
+from .answer import Answer
+from .assembly import LENGTH_LIMIT, REPEATED, AnswerBuilder, Clock
 from .asked import Asked, asked_for
-from .corpus import Article, answer_language, detect_language
+from .corpus import answer_language
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
-from .evidence import Evidence, EvidenceSet, select_evidence, with_antecedent
+from .evidence import Evidence, EvidenceSet, select_evidence
 from .filters import Filters
 from .generate import Generator, Message
 from .fallback import answer_words
-from .grounding import ABBREVIATION_END, Claim, Verdict, judge, markers, strip_markers, with_markers
+from .grounding import ABBREVIATION_END, Claim, Verdict, judge
 from .grave import asked_facts
 from .roles import Role, asked_role
 from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
-from .sources.pdf import page_of
 from .speech import asked_speaker
 from .store import Store
 from .translation import other_language, passage_language, translate_question
@@ -64,9 +62,6 @@ PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDEN
 CONDENSE_TOKENS = 60
 # A draft that writes this many characters it has written before is in a loop: it stops.
 REPEAT_CHARS = 60
-# Why a draft ended mid-sentence; its unfinished last sentence is left out of the answer.
-LENGTH_LIMIT = "cut off at the length limit"
-REPEATED = "stopped while repeating itself"
 # "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
@@ -81,25 +76,6 @@ class Options:
     today: dt.date | None = None
     max_tokens: int | None = None
     verify: bool | None = None
-
-
-class Clock:
-    """Milliseconds spent per stage, and marks from the start."""
-
-    def __init__(self) -> None:
-        self.start = self.last = time.perf_counter()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = self.laps.get(name, 0.0) + (now - self.last) * 1000
-        self.last = now
-
-    def mark(self, name: str) -> None:
-        self.laps.setdefault(name, (time.perf_counter() - self.start) * 1000)
-
-    def elapsed(self) -> float:
-        return (time.perf_counter() - self.start) * 1000
 
 
 class Answerer:
@@ -131,7 +107,7 @@ class Answerer:
         hits, evidence, unsearched = self._search(standalone, lang, options, clock)
         yield Sources(tuple(hits), evidence.items)
         clock.mark("first_evidence_ms")
-        build = _Builder(self, question, standalone, lang, tuple(hits), clock)
+        build = AnswerBuilder(self, question, standalone, lang, tuple(hits), clock)
         build.unsearched = unsearched
         if not evidence.items or evidence.best < self.settings.min_evidence:
             yield Done(build.abstain())
@@ -169,7 +145,7 @@ class Answerer:
         clock.lap("translate_ms")
         return translated if translated != standalone else ""
 
-    def _stated_in_their_language(self, build: "_Builder", asked: Asked, hint: set[str],
+    def _stated_in_their_language(self, build: AnswerBuilder, asked: Asked, hint: set[str],
                                   speaker: str, facts: Sequence[str], role: Role | None,
                                   options: Options) -> Evidence | None:
         """The evidence to quote, found by the question put in the passages' language, when
@@ -256,7 +232,7 @@ class Answerer:
         finally:
             stream.close()
 
-    def _settle(self, build: "_Builder", draft: str, evidence: EvidenceSet,
+    def _settle(self, build: AnswerBuilder, draft: str, evidence: EvidenceSet,
                 options: Options) -> Answer:
         """The verified draft; else the best evidence itself; else an abstention."""
         s = self.settings
@@ -286,7 +262,7 @@ class Answerer:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
 
-    def judge(self, draft: str, evidence: EvidenceSet, build: "_Builder") -> Verdict:
+    def judge(self, draft: str, evidence: EvidenceSet, build: AnswerBuilder) -> Verdict:
         s = self.settings
         return judge(draft, evidence, self.embedder, build.articles(evidence),
                      question=build.standalone, lang=build.lang, min_support=s.min_support,
@@ -310,119 +286,3 @@ def repeating(text: str) -> bool:
     Microsoft, Google…") would write it until the token limit."""
     tail = text[-REPEAT_CHARS:]
     return len(text) > 2 * REPEAT_CHARS and tail in text[:-REPEAT_CHARS]
-
-
-class _Builder:
-    """Assembles the `Answer` of one question: citations numbered in order of appearance,
-    exact quotes from the articles, timings."""
-
-    def __init__(self, answerer: Answerer, question: str, standalone: str, lang: str,
-                 hits: tuple[Hit, ...], clock: Clock):
-        self.answerer, self.question, self.standalone = answerer, question, standalone
-        self.lang, self.hits, self.clock = lang, hits, clock
-        self.cut = ""  # why the draft ended mid-sentence: LENGTH_LIMIT, REPEATED or not cut
-        self.unsearched = ""  # the passages' language, when the question was not translated into it
-        self._articles: dict[str, Article | None] = {}
-
-    def article(self, item: Evidence) -> Article | None:
-        """The article ``item`` is quoted from, read from the store once per answer."""
-        article_id = item.chunk.article_id
-        if article_id not in self._articles:
-            self._articles[article_id] = self.answerer.store.article(article_id)
-        return self._articles[article_id]
-
-    def articles(self, evidence: EvidenceSet) -> Mapping[str, Article | None]:
-        return {item.chunk.article_id: self.article(item) for item in evidence.items}
-
-    def generated(self, draft: str, claims: Sequence[Claim], evidence: EvidenceSet) -> Answer:
-        numbering: dict[int, int] = {}
-        sentences = []
-        for claim in claims:
-            cited = [evidence.get(n) for n in claim.cited] if claim.state == "verified" else []
-            marks = tuple(numbering.setdefault(e.number, len(numbering) + 1) for e in cited)
-            sentences.append(AnswerSentence(claim.text, marks, tuple(self.quote(e) for e in cited),
-                                            claim.state, claim.reason, claim.support))
-        text = " ".join(with_markers(s.text, s.citations) for s in sentences if s.verified)
-        return self.answer(text, "generated", sentences, numbering, evidence, draft)
-
-    def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
-        """The best evidence itself as the answer (with the sentence before, when it points
-        back to it: `with_antecedent`): quoted, or — in another language — the model's
-        restatement of it alone, checked as any claim and read as the same sentence."""
-        article = self.article(item)
-        item = with_antecedent(item, article.text, self.standalone) if article else item
-        quote = self.quote(item)
-        text, reason = quoted(quote.text), "quoted from the article"
-        if item.chunk.lang and item.chunk.lang != self.lang:
-            restated = self._restated(replace(item, number=1))
-            if restated:
-                text, reason = restated, "translated from the article"
-        rejected = [AnswerSentence(c.text, (), (), c.state, c.reason, c.support)
-                    for c in claims if c.state != "verified"]
-        sentence = AnswerSentence(text, (1,), (quote,), "verified", reason, 1.0)
-        return self.answer(with_markers(text, (1,)), "extracted", [*rejected, sentence],
-                           {item.number: 1}, EvidenceSet((item,)), draft)
-
-    def _restated(self, item: Evidence) -> str:
-        """The model's answer from ``item`` alone, if every sentence of it holds, it is in
-        the question's language (not the item's own words after a line echoing the prompt:
-        "The evidence sentences that answer the question are: I sindacati…") and it reads
-        as the same sentence (cosine >= `min_translation`); else ""."""
-        answerer, single = self.answerer, EvidenceSet((item,))
-        draft = "".join(answerer.draft(self.standalone, single.items, self.lang)).strip()
-        verdict = answerer.judge(draft, single, self) if draft else Verdict()
-        if not verdict.claims or len(verdict.verified) < len(verdict.claims):
-            return ""
-        text = " ".join(c.text for c in verdict.claims)
-        if detect_language(text, fallback=(self.lang, item.chunk.lang)) != self.lang:
-            return ""
-        vectors = answerer.embedder.embed([text, item.text], kind="query")
-        return text if float(vectors[0] @ vectors[1]) >= answerer.settings.min_translation else ""
-
-    def unchecked(self, draft: str, evidence: EvidenceSet) -> Answer:
-        numbering: dict[int, int] = {}
-        for n in markers(draft):
-            if evidence.get(n):
-                numbering.setdefault(n, len(numbering) + 1)
-        text = strip_markers(draft)
-        return self.answer(text, "generated", [AnswerSentence(text, (), (), "unverified",
-                                                              "not checked")],
-                           numbering, evidence, draft)
-
-    def abstain(self, draft: str = "", claims: Sequence[Claim] = ()) -> Answer:
-        rejected = [AnswerSentence(c.text, (), (), c.state, c.reason, c.support)
-                    for c in claims]
-        return self.answer(prompts.abstention(self.lang), "abstained", rejected, {},
-                           EvidenceSet(), draft)
-
-    def quote(self, item: Evidence) -> Quote:
-        article = self.article(item)
-        if article is not None and 0 <= item.start <= item.end <= len(article.text):
-            return Quote(article.text[item.start:item.end], item.start, item.end)
-        return Quote(item.text, item.start, item.end)
-
-    def answer(self, text: str, kind: Kind, sentences, numbering: Mapping[int, int],
-               evidence: EvidenceSet, draft: str) -> Answer:
-        self.clock.mark("total_ms")
-        citations = []
-        for number, marker in sorted(numbering.items(), key=lambda kv: kv[1]):
-            item = evidence.get(number)
-            article = self.article(item)
-            quote = self.quote(item)
-            citations.append(Citation(marker, item.chunk, (quote,), article.url if article else "",
-                                      page_of(article, quote.start) if article else 0))
-        answerer = self.answerer
-        models = (answerer.embedder.name, getattr(answerer.generator, "name", ""))
-        known = {f.name for f in dataclasses.fields(Timings)}
-        timings = Timings(**{k: v for k, v in self.clock.laps.items() if k in known})
-        return Answer(self.question, text, kind, tuple(citations), tuple(sentences), self.hits,
-                      self.standalone, self.lang, draft, self.cut == LENGTH_LIMIT, timings,
-                      models)
-
-
-def quoted(sentence: str) -> str:
-    """``sentence`` in quotation marks, on one line; one that opens with a quotation of its
-    own ("“…”, ha detto Chanos.") keeps its marks instead of being wrapped in more."""
-    text = " ".join(sentence.split())
-    return text if text[:1] in "“«\"" else f"“{text}”"
-
