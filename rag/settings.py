@@ -118,10 +118,11 @@ class Settings:
     check_question_words: bool = True
     # A question asking how many / how much / when / why, or for a measure by name (a
     # price, a population: `rag.asked`), is answered only by sentences that state an
-    # amount, a time or a reason (a cause, a purpose, a condition), and one about a death,
-    # an injury, an arrest or a resignation only by sentences stating it (`rag.grave`): a
-    # draft stating none is no answer, and the fallback quotes the best evidence that
-    # states one (or abstains).
+    # amount, a time or a reason (a cause, a purpose, a condition), one about a death, an
+    # injury, an arrest, a resignation or a dismissal only by sentences stating it
+    # (`rag.grave`), and one asking who holds an office only by sentences giving it of the
+    # same body (`rag.roles`): a draft stating none is no answer, and the fallback quotes
+    # the best evidence that states one (or abstains).
     check_asked_kind: bool = True
     # Who said it (`rag.speech`): a sentence saying someone said or thinks something must
     # cite one in which they speak, not one that merely names them, and what it says they
