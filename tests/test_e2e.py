@@ -440,3 +440,12 @@ def test_a_dismissal_no_article_gives_is_not_answered_with_another_amount(news):
     quoted."""
     answer = news.ask("Quanti autisti sono stati licenziati?").answer()
     assert answer.abstained or "dismissal" in stated_facts(answer.text), answer.to_json()
+
+
+def test_a_close_spelling_in_the_question_s_own_language_names_nothing(news):
+    """The Lombardy article's "Regione" was read as "Regno" (the rule that reads "Torino" as
+    "Turin"): its sentences became the evidence, the question was never translated, and the
+    answer abstained."""
+    answer = news.ask("Quanto costa una pagnotta bianca nel Regno Unito?").answer()
+    assert not answer.abstained, answer.to_json()
+    assert re.search(r"1[.,]47", answer.text), answer.to_json()
