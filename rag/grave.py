@@ -1,4 +1,4 @@
-"""Grave facts: a death, an injury, an arrest, a resignation, a dismissal is never read into a sentence.
+"""Grave facts: a death, an injury, an arrest, a resignation, a dismissal is never read in.
 
 A small model answering "How many people died in the floods?" from "4.200 persone sono
 state evacuate" wrote "…which resulted in 4,200 deaths", and the number, being the
@@ -28,8 +28,9 @@ FACTS = {
     "injury": r"injur(?:ed|y|ies)|wounded|hurt|ferit[oaie]|feriment[oi]|lesioni",
     "arrest": r"arrest(?:ed|s)?|detained|arrestat[oaie]|arrest[oi]|in\s+manette",
     "resignation": r"resign(?:ed|s|ation)?|stepped\s+down|dimess[oaie]|dimission[ie]|dimett\w*",
-    "dismissal": (r"fired|sacked|laid\s+off|lay-?offs?|dismiss(?:ed|al|als)|job\s+cuts|"
-                  r"licenziat[oaie]|licenziament[oi]|licenzia\w*|esuber\w*"),
+    # someone fired, not shots ("Police fired tear gas"), nor a lawsuit dismissed
+    "dismissal": (r"(?:was|were|been|being|be|got|get|gets)\s+(?:fired|dismissed|sacked)|"
+                  r"sacked|laid\s+off|lay-?offs?|job\s+cuts|licenzia\w*|esuber\w*"),
 }
 _PATTERNS = {kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for kind, words in FACTS.items()}
 

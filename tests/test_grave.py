@@ -22,6 +22,7 @@ def test_the_module_examples_hold():
     ("Tre operai sono rimasti feriti.", "injury"), ("Police arrested two men.", "arrest"),
     ("Il sindaco si è dimesso.", "resignation"), ("The CEO stepped down in May.", "resignation"),
     ("Atac ha licenziato 40 autisti.", "dismissal"), ("The plant laid off 200 workers.", "dismissal"),
+    ("The coach was fired on Monday.", "dismissal"),
 ])
 def test_a_grave_fact_is_read_in_both_languages(claim, kind):
     assert stated_facts(claim) == [kind]
@@ -33,6 +34,8 @@ def test_a_grave_fact_is_read_in_both_languages(claim, kind):
     ("Le alluvioni hanno fatto 3 vittime.", "Three people were killed by the floods."),
     ("4,200 people were evacuated.", EVACUATED),  # no grave fact at all
     ("The deadline is Friday.", "La scadenza è venerdì."),  # "deadline" is no death
+    ("Police fired tear gas at the crowd.", "La polizia ha usato i lacrimogeni."),  # no dismissal
+    ("The judge dismissed the lawsuit.", "Il giudice ha respinto la causa."),
 ])
 def test_a_claim_passes_when_its_evidence_states_the_same_kind_of_fact(claim, evidence):
     assert unstated_fact(claim, evidence) == ""
