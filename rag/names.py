@@ -146,17 +146,19 @@ def speaks_of(named: Collection[str], text: str, loosely: bool = True) -> bool:
     written, "Bce", or by one of the same letters in any order); True when there are none.
     An article that names nothing the question names is about something else: "Quanti
     abitanti ha Torino?" is not answered by Newcastle's population. A capitalized word
-    spelled close to a name ("Torino" for "Turin") names it only ``loosely``: across
-    languages; in the same one "Regione" is not "Regno"."""
+    spelled close to a name ("Torino" for "Turin") names it ``loosely`` (across languages);
+    otherwise only one as close as a misspelling ("Tethys" for "Teethys", as `variant_of`
+    reads one): "Regione" is not "Regno"."""
     named = [word for word in named if word not in _OPENERS]
     if not named:
         return True
     folded = fold_accents(text).casefold()
-    capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)} if loosely else set()
+    capitalized = {fold_name(w) for w in _CAPITALIZED.findall(text)}
     written = acronyms(text) if any(word.isupper() for word in named) else set()
+    ratio = OTHER_LANGUAGE_RATIO if loosely else NAME_VARIANT_RATIO
     return any(letters(word) in written
                or re.search(rf"\b{re.escape(word.casefold())}\b", folded) if word.isupper()
-               else _named(word, folded, capitalized) for word in named)
+               else _named(word, folded, capitalized, ratio) for word in named)
 
 
 def letters(acronym: str) -> str:
@@ -185,11 +187,11 @@ def in_other_words(word: str, text: str) -> bool:
                   {fold_name(w) for w in _CAPITALIZED.findall(text)})
 
 
-def _named(word: str, folded: str, capitalized: set[str]) -> bool:
+def _named(word: str, folded: str, capitalized: set[str],
+           ratio: float = OTHER_LANGUAGE_RATIO) -> bool:
     if word in folded:
         return True
     if len(word) > SHARED_PREFIX and re.search(rf"\b{re.escape(word[:SHARED_PREFIX])}", folded):
         return True
     return any(other[:1] == word[:1] and abs(len(other) - len(word)) <= OTHER_LANGUAGE_LENGTH
-               and SequenceMatcher(None, word, other).ratio() >= OTHER_LANGUAGE_RATIO
-               for other in capitalized)
+               and SequenceMatcher(None, word, other).ratio() >= ratio for other in capitalized)

@@ -87,6 +87,8 @@ def test_a_close_spelling_names_a_place_only_across_languages():
     assert speaks_of({"regno"}, lombardy)  # loosely, as "Turin" is "Torino"
     assert not speaks_of({"regno"}, lombardy, loosely=False)
     assert speaks_of({"lombardia"}, lombardy, loosely=False)  # as spelled
+    tethys = "La Tetide, o Tethys, era un oceano del Mesozoico."
+    assert speaks_of({"teethys"}, tethys, loosely=False)  # a misspelling is still a name
     assert speaks_of({"lombardi"}, lombardy, loosely=False)  # a form sharing "lomba"
 
 
