@@ -47,7 +47,7 @@ from typing import Callable
 from .asked import without_dimension
 from .corpus import Article
 from .dates import without_relative_times
-from .evidence import Evidence
+from .evidence import Evidence, sentence_before
 from .grave import unstated_fact
 from .roles import unstated_role
 from .lexical import analyze, fold_accents, words
@@ -127,10 +127,10 @@ def referred(item: Evidence, article: Article | None) -> str:
     """The article's sentence before ``item``, with a newline, when the item opens with a
     personal pronoun ("He promised to build 2,000 homes…" after "Green group leader Tom
     Whitcombe … said…"): its names are the item's too. Else ""."""
-    if article is None or not _PRONOUN.match(item.text) or item.start <= 0:
+    if article is None or not _PRONOUN.match(item.text):
         return ""
-    before = re.split(r"(?<=[.!?…”\"])\s+", article.text[:item.start].rstrip())[-1]
-    return f"{before}\n"
+    start = sentence_before(item, article.text)
+    return "" if start is None else f"{article.text[start:item.start].strip()}\n"
 
 
 def stating(title: str) -> str:

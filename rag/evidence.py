@@ -147,16 +147,21 @@ def with_antecedent(item: E, article_text: str, question: str = "") -> E:
     storage" does not say which company; with the sentence before, it says Amazon. A
     heading before it ("Perché è importante") is no antecedent."""
     points_back = _POINTS_BACK.match(item.text) or refers_to_asked(question, item.text)
-    if not points_back or item.start > len(article_text):
-        return item
+    start = sentence_before(item, article_text) if points_back else None
+    return item if start is None else replace(item, start=start, text=article_text[start:item.end])
+
+
+def sentence_before(item: Evidence, article_text: str) -> int | None:
+    """Where the whole sentence before ``item`` in ``article_text`` starts; None when there
+    is none (or only a heading: "Perché è importante")."""
+    if item.start > len(article_text):
+        return None
     window = max(0, item.start - ANTECEDENT_CHARS)
     before = split_sentences(article_text[window:item.start], item.chunk.lang)
     if not before:
-        return item
+        return None
     start, end = window + before[-1][0], window + before[-1][1]
-    if not re.search(r"[.!?…\"”»)]\s*$", article_text[start:end]):
-        return item
-    return replace(item, start=start, text=article_text[start:item.end])
+    return start if re.search(r"[.!?…\"”»)]\s*$", article_text[start:end]) else None
 
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,
