@@ -37,22 +37,20 @@ from typing import Iterator, Sequence
 from . import prompts
 from .answer import Answer
 from .assembly import LENGTH_LIMIT, REPEATED, AnswerBuilder, Clock
-from .asked import Asked, asked_for
 from .corpus import answer_language
+from .demand import Demand
 from .embed import Embedder
 from .events import Done, Draft, Event, Sources, Stage
 from .evidence import Evidence, EvidenceSet, select_evidence
 from .filters import Filters
 from .generate import Generator, Message
 from .fallback import answer_words
-from .grounding import ABBREVIATION_END, Claim, Verdict, judge
-from .grave import asked_facts
-from .roles import Role, asked_role
+from .grounding import Claim, Verdict, judge
+from .statements import ABBREVIATION_END
 from .names import subject_names
 from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
-from .speech import asked_speaker
 from .store import Store
 from .translation import other_language, passage_language, translate_question
 
@@ -145,8 +143,7 @@ class Answerer:
         clock.lap("translate_ms")
         return translated if translated != standalone else ""
 
-    def _stated_in_their_language(self, build: AnswerBuilder, asked: Asked, hint: set[str],
-                                  speaker: str, facts: Sequence[str], role: Role | None,
+    def _stated_in_their_language(self, build: AnswerBuilder, demand: Demand, hint: set[str],
                                   options: Options) -> Evidence | None:
         """The evidence to quote, found by the question put in the passages' language, when
         they are in another than the question's and it was not yet translated. Across
@@ -158,7 +155,7 @@ class Answerer:
         if not translated:
             return None
         _, evidence = self._find(build.standalone, translated, build.lang, options, build.clock)
-        return evidence.stating(asked, self.settings.min_extract, hint, speaker, facts, role)
+        return evidence.stating(demand, self.settings.min_extract, hint)
 
     def _find(self, standalone: str, asked: str, lang: str, options: Options,
               clock: Clock) -> tuple[list[Hit], EvidenceSet]:
@@ -248,16 +245,13 @@ class Answerer:
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
-        asked = asked_for(build.standalone) if s.check_asked_kind else ""
+        demand = Demand.of(build.standalone, kinds=s.check_asked_kind,
+                           speakers=s.check_speakers)
         hint = (answer_words(draft, build.standalone, build.lang, evidence)
                 if s.extract_by_draft else ())
-        speaker = asked_speaker(build.standalone) if s.check_speakers else ""
-        facts = asked_facts(build.standalone) if s.check_asked_kind else []
-        role = asked_role(build.standalone) if s.check_asked_kind else None
-        item = evidence.stating(asked, s.min_extract, hint, speaker, facts, role)
+        item = evidence.stating(demand, s.min_extract, hint)
         if s.extractive_fallback and not item and evidence.items:
-            item = self._stated_in_their_language(build, asked, hint, speaker, facts, role,
-                                                  options)
+            item = self._stated_in_their_language(build, demand, hint, options)
         if s.extractive_fallback and item:
             return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)

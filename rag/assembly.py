@@ -17,7 +17,8 @@ from . import prompts
 from .answer import Answer, AnswerSentence, Citation, Kind, Quote, Timings
 from .corpus import Article, detect_language
 from .evidence import Evidence, EvidenceSet, with_antecedent
-from .grounding import Claim, Verdict, markers, strip_markers, with_markers
+from .grounding import Claim, Verdict
+from .statements import markers, strip_markers, with_markers
 from .retrieve import Hit
 from .sources.pdf import page_of
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from .evidence import Evidence, EvidenceSet
-from .grounding import markers, not_an_answer, statements, strip_markers
+from .grounding import not_an_answer
+from .statements import markers, statements, strip_markers
 from .lexical import analyze, analyze_query, fold_accents
 from .names import names
 from .numbers import unsupported

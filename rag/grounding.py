@@ -46,7 +46,6 @@ from dataclasses import dataclass, replace
 from typing import Literal, Mapping, Sequence
 
 from .asked import asked_for, states, unnamed
-from .chunking import split_sentences
 from .claims import Translates, continues, disagreement, missing_name, unsaid_words
 from .corpus import Article
 from .embed import Embedder
@@ -54,12 +53,10 @@ from .evidence import Evidence, EvidenceSet
 from .grave import asked_facts, states_facts
 from .roles import asked_role, states_role
 from .lexical import analyze, analyze_query
-from .prompts import without_format
+from .statements import markers, statements, strip_markers
 from .speech import asked_speaker, speakers, speaks
 from .support import misattributed, misquoted, support_matrix, translates_by
 
-MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
-LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # A claim cites the item it cites, unless another supports it this much better.
 BETTER_SUPPORT = 0.10
 # A claim is moved to an item it did not cite only when it has fewer words than this that
@@ -76,10 +73,6 @@ NON_ANSWER = re.compile(
     r"indica(?:no)?|dic(?:e|ono)|contiene|contengono|riporta(?:no)?|precisa(?:no)?|"
     r"(?:è|sono)\s+(?:menzionat|specificat|indicat|riportat)\w*)\b|"
     r"\bnessuna\s+(?:informazione|menzione|indicazione)\b", re.IGNORECASE)
-# Abbreviations that end with a period inside a sentence: titles, company forms.
-ABBREVIATION_END = re.compile(
-    r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
-    r"Gov|vs|ca|approx|ecc|etc|No|nr)\.$")
 State = Literal["verified", "unverified", "left_out"]
 
 
@@ -123,26 +116,6 @@ class Check:
 
     def passes(self, min_support: float) -> bool:
         return self.support >= min_support and not self.problem
-
-
-def markers(text: str) -> list[int]:
-    """Every number inside [n] / [n, m] markers, in order."""
-    return [int(n) for group in MARKER.findall(text) for n in re.split(r"[,;]", group)]
-
-
-def strip_markers(text: str) -> str:
-    text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", MARKER.sub("", text))  # "role [1] in"
-    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
-
-
-def with_markers(sentence: str, cited: Sequence[int]) -> str:
-    """``sentence`` with its markers placed before its final punctuation: 'x [1][2].'"""
-    if not cited:
-        return sentence
-    tags = "".join(f"[{n}]" for n in cited)
-    body = sentence.rstrip()
-    end = len(body.rstrip(".!?…"))
-    return f"{body[:end]} {tags}{body[end:]}"
 
 
 def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
@@ -236,45 +209,6 @@ def repeats(claim: str, question: str, lang: str) -> bool:
     dalla Palestina" for "Quale discendente di Gengis Khan ha spinto…?")."""
     said = set(analyze(claim, lang))
     return bool(said) and said <= set(analyze_query(question, {lang, "en", "it"}))
-
-
-def statements(answer: str, lang: str) -> list[str]:
-    """The answer's sentences, each once, with their markers: markers that open a sentence
-    ("… Amazon. [1] Musk and…") belong to the one before; lines echoing the prompt's format
-    ("Article: …") are no statements; a small model may also repeat a
-    sentence over and over, or leave a stray "[1], [1]" that states nothing."""
-    answer = without_format(answer)
-    sentences: list[str] = []
-    for text in _joined_after_abbreviations(answer, split_sentences(answer, lang)):
-        lead = LEADING_MARKERS.match(text)
-        if lead and sentences:
-            cited = dict.fromkeys(markers(sentences[-1]) + markers(lead.group(0)))
-            sentences[-1] = with_markers(strip_markers(sentences[-1]), list(cited))
-            text = text[lead.end():]
-        sentences.append(text)
-    seen: set[str] = set()
-    kept = []
-    for text in sentences:
-        key = " ".join(re.findall(r"\w+", strip_markers(text).casefold()))
-        if key and key not in seen:
-            seen.add(key)
-            kept.append(text)
-    return kept
-
-
-def _joined_after_abbreviations(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The spans' texts, a span that ends with an abbreviation ("a Sr.", "Acme Inc.") and
-    cites nothing joined to the next: the sentence splitter took its period for an end."""
-    pieces: list[str] = []
-    joined_start = None
-    for (start, end), following in zip(spans, [*spans[1:], None]):
-        joined_start = start if joined_start is None else joined_start
-        if (following and ABBREVIATION_END.search(text[start:end]) and not markers(text[start:end])
-                and not LEADING_MARKERS.match(text[following[0]:following[1]])):
-            continue
-        pieces.append(text[joined_start:end])
-        joined_start = None
-    return pieces
 
 
 def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,

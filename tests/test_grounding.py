@@ -8,7 +8,8 @@ from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.embed import CachedEmbedder
 from rag.evidence import Evidence, EvidenceSet
-from rag.grounding import judge, markers, statements, strip_markers, with_markers
+from rag.grounding import judge
+from rag.statements import markers, statements, strip_markers, with_markers
 from tests.fakes import FakeEmbedder
 
 ARTICLE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "

@@ -1,0 +1,81 @@
+"""A draft's text: its citation markers ``[n]`` and its sentences.
+
+The model cites evidence as ``[1]`` or ``[2][3]`` (rarely ``[1, 2]``). `statements` splits
+a draft into the sentences `rag.grounding` judges one by one, each with its own markers;
+`strip_markers` and `with_markers` take them off and put them back where a reader expects
+them, before the final punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from .chunking import split_sentences
+from .prompts import without_format
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
+# Abbreviations that end with a period inside a sentence: titles, company forms.
+ABBREVIATION_END = re.compile(
+    r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
+    r"Gov|vs|ca|approx|ecc|etc|No|nr)\.$")
+
+
+def markers(text: str) -> list[int]:
+    """Every number inside [n] / [n, m] markers, in order."""
+    return [int(n) for group in MARKER.findall(text) for n in re.split(r"[,;]", group)]
+
+
+def strip_markers(text: str) -> str:
+    text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", MARKER.sub("", text))  # "role [1] in"
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+
+
+def with_markers(sentence: str, cited: Sequence[int]) -> str:
+    """``sentence`` with its markers placed before its final punctuation: 'x [1][2].'"""
+    if not cited:
+        return sentence
+    tags = "".join(f"[{n}]" for n in cited)
+    body = sentence.rstrip()
+    end = len(body.rstrip(".!?…"))
+    return f"{body[:end]} {tags}{body[end:]}"
+
+
+def statements(answer: str, lang: str) -> list[str]:
+    """The answer's sentences, each once, with their markers: markers that open a sentence
+    ("… Amazon. [1] Musk and…") belong to the one before; lines echoing the prompt's format
+    ("Article: …") are no statements; a small model may also repeat a
+    sentence over and over, or leave a stray "[1], [1]" that states nothing."""
+    answer = without_format(answer)
+    sentences: list[str] = []
+    for text in _joined_after_abbreviations(answer, split_sentences(answer, lang)):
+        lead = LEADING_MARKERS.match(text)
+        if lead and sentences:
+            cited = dict.fromkeys(markers(sentences[-1]) + markers(lead.group(0)))
+            sentences[-1] = with_markers(strip_markers(sentences[-1]), list(cited))
+            text = text[lead.end():]
+        sentences.append(text)
+    seen: set[str] = set()
+    kept = []
+    for text in sentences:
+        key = " ".join(re.findall(r"\w+", strip_markers(text).casefold()))
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(text)
+    return kept
+
+
+def _joined_after_abbreviations(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The spans' texts, a span that ends with an abbreviation ("a Sr.", "Acme Inc.") and
+    cites nothing joined to the next: the sentence splitter took its period for an end."""
+    pieces: list[str] = []
+    joined_start = None
+    for (start, end), following in zip(spans, [*spans[1:], None]):
+        joined_start = start if joined_start is None else joined_start
+        if (following and ABBREVIATION_END.search(text[start:end]) and not markers(text[start:end])
+                and not LEADING_MARKERS.match(text[following[0]:following[1]])):
+            continue
+        pieces.append(text[joined_start:end])
+        joined_start = None
+    return pieces
