@@ -31,12 +31,11 @@ from typing import Collection, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from .asked import Asked, refers_to_asked, states, states_exactly
+from .asked import refers_to_asked, states_exactly
 from .chunking import Chunk, split_sentences
 from .corpus import Article
+from .demand import Demand
 from .embed import Embedder
-from .grave import states_facts
-from .roles import Role, states_role
 from .injection import overlaps
 from .lexical import analyze, analyze_query
 from .names import speaks_of
@@ -88,23 +87,20 @@ class EvidenceSet:
         top = self.top
         return top.score if top else 0.0
 
-    def stating(self, asked: Asked, min_score: float = 0.0, hint: Collection[str] = (),
-                speaker: str = "", facts: Sequence[str] = (),
-                role: Role | None = None) -> Evidence | None:
+    def stating(self, demand: Demand, min_score: float = 0.0,
+                hint: Collection[str] = ()) -> Evidence | None:
         """The item to quote as the answer: among those scoring at least ``min_score``,
-        stating what the question asks for (an amount, a time, a reason — never in a
-        headline: "Veltrix to build a plant in Arizona" gives none: `rag.asked`) and the grave
-        ``facts`` it asks about (`rag.grave`: deaths), the office it asks who holds (the
-        ``role`` of `rag.roles`, with the body it is held of), and, when it asks for someone's
-        words, giving the ``speaker``'s words (`rag.speech`), the one holding
-        most of the ``hint`` words (analyzed, as `rag.lexical.analyze` gives them; each
-        weighted by how rare it is among the items), then the one that answers best; an
-        item giving the amount asked for as a figure comes before one giving it vaguely."""
+        meeting the question's ``demand`` (an amount, a time, a reason — never in a
+        headline: "Veltrix to build a plant in Arizona" gives none; the grave facts asked
+        about, the office asked who holds, the words of the speaker asked for:
+        `rag.demand`), the one holding most of the ``hint`` words (analyzed, as
+        `rag.lexical.analyze` gives them; each weighted by how rare it is among the items),
+        then the one that answers best; an item giving the amount asked for as a figure
+        comes before one giving it vaguely."""
+        asked = demand.kind
         eligible = [e for e in self.items if e.score >= min_score
-                    and states(asked, e.text, e.chunk.lang or None)
-                    and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())
-                    and states_facts(facts, e.text) and states_role(role, e.text)
-                    and (not speaker or speaks(speaker, e.text))]
+                    and demand.met_by(e.text, e.chunk.lang or None)
+                    and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
                   for w in hint}

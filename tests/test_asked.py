@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag.asked import asked_for, refers_to_asked, states, states_exactly, unnamed
+from rag.demand import Demand
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,9 +213,9 @@ def test_a_headline_gives_no_reason_to_quote():
         chunk = Chunk("a:0", "a", 0, text, 0, len(text), title, "en")
         return Evidence(number, chunk, 0, len(text), text, score)
     headline, reason = item(1, title, 0.9), item(2, why, 0.6)
-    assert EvidenceSet((headline, reason)).stating("reason", 0.5) is reason
-    assert EvidenceSet((headline,)).stating("reason", 0.5) is None
-    assert EvidenceSet((headline,)).stating("", 0.5) is headline
+    assert EvidenceSet((headline, reason)).stating(Demand("reason"), 0.5) is reason
+    assert EvidenceSet((headline,)).stating(Demand("reason"), 0.5) is None
+    assert EvidenceSet((headline,)).stating(Demand(), 0.5) is headline
 
 
 def _with_and_without_the_kind_check(fake_assistant, question, reply, **settings):
@@ -287,8 +288,8 @@ def test_a_how_much_fallback_quotes_a_figure_before_a_vague_amount():
     items = tuple(Evidence(n, Chunk("a:0", "a", 0, t, 0, len(t), "T", "it"), 0, len(t), t, 0.9)
                   for n, t in enumerate(texts, start=1))
     hint = {"cresc", "motor"}  # the words of a draft that drew on the vague sentence
-    assert EvidenceSet(items).stating("quantity", 0.5, hint).number == 2
-    assert EvidenceSet(items).stating("", 0.5, hint).number == 1  # nothing asked: the hint
+    assert EvidenceSet(items).stating(Demand("quantity"), 0.5, hint).number == 2
+    assert EvidenceSet(items).stating(Demand(), 0.5, hint).number == 1  # nothing asked: the hint
 
 
 def test_a_restatement_that_gives_the_article_s_own_words_back_is_no_translation(fake_assistant):
@@ -319,3 +320,28 @@ def test_an_ordinal_in_words_is_an_amount_only_for_a_count_of_times():
     assert not states_exactly("quantity", third, "it")
     assert states("times", third, "it") and states_exactly("times", third, "it")
     assert states("quantity", "It was the 3rd cut, by a quarter point to 1.75%.", "en")
+
+
+@pytest.mark.parametrize("question, kinds, speakers, demand", [
+    ("How many people died in the floods?", True, True, Demand("quantity", ("death",))),
+    ("How many people died in the floods?", False, True, Demand()),
+    ("Cosa ha detto Chanos?", True, True, Demand(speaker="Chanos")),
+    ("Cosa ha detto Chanos?", True, False, Demand()),
+])
+def test_a_question_demands_what_the_checks_it_is_read_for_read(question, kinds, speakers, demand):
+    assert Demand.of(question, kinds=kinds, speakers=speakers) == demand
+
+
+def test_a_sentence_meets_a_demand_only_stating_all_of_it():
+    demand = Demand("quantity", ("death",))
+    assert demand.met_by("Twelve people died in the floods.", "en")
+    assert not demand.met_by("Twelve people were evacuated.", "en")  # no death
+    assert not demand.met_by("People died in the floods.", "en")  # no amount
+    assert Demand().met_by("Anything at all.", "en")
+
+
+def test_the_demand_modules_examples_hold():
+    import doctest
+
+    import rag.demand
+    assert doctest.testmod(rag.demand).failed == 0

@@ -9,8 +9,8 @@ import pytest
 
 from rag import Assistant, Settings, prompts
 from rag.fallback import answer_words
-from rag.asked import asked_for
 from rag.chunking import Chunk
+from rag.demand import Demand
 from rag.events import Done, Draft, Sources, Stage
 from rag.evidence import Evidence, EvidenceSet
 from rag.generate import Message
@@ -236,7 +236,7 @@ def test_answer_words_are_the_numbers_and_names_the_cited_evidence_does_not_stat
     draft = "The authority approved the terminal after two years, creating four hundred jobs [2]."
     assert answer_words(draft, question, "en", evidence) == {"four", "hundr"}
     hint = answer_words(draft, question, "en", evidence)
-    assert evidence.stating(asked_for(question), hint=hint).number == 1  # not the cited [2]
+    assert evidence.stating(Demand.of(question), hint=hint).number == 1  # not the cited [2]
     faithful = "The authority approved the terminal after two years [2]."  # all from [2]
     assert answer_words(faithful, question, "en", evidence) >= {"author", "approv"}
 

@@ -7,6 +7,7 @@ import pytest
 
 import rag.grave
 from rag.chunking import Chunk
+from rag.demand import Demand
 from rag.evidence import Evidence, EvidenceSet
 from rag.grave import asked_facts, stated_facts, states_facts, unstated_fact
 
@@ -48,9 +49,9 @@ def test_a_question_about_deaths_is_answered_only_by_evidence_stating_deaths():
     evacuated = item(1, EVACUATED, 0.8)
     died = item(2, "Nell'alluvione sono morte due persone.", 0.6)
     facts = asked_facts("How many people died in the floods?")
-    assert EvidenceSet((evacuated,)).stating("quantity", 0.5, facts=facts) is None
-    assert EvidenceSet((evacuated, died)).stating("quantity", 0.5, facts=facts) is died
-    assert EvidenceSet((evacuated,)).stating("quantity", 0.5) is evacuated  # no fact asked
+    assert EvidenceSet((evacuated,)).stating(Demand("quantity", tuple(facts)), 0.5) is None
+    assert EvidenceSet((evacuated, died)).stating(Demand("quantity", tuple(facts)), 0.5) is died
+    assert EvidenceSet((evacuated,)).stating(Demand("quantity"), 0.5) is evacuated  # no fact asked
     assert states_facts([], EVACUATED)
 
 

@@ -8,6 +8,7 @@ import pytest
 import rag.roles
 from rag.chunking import Chunk
 from rag.claims import disagreement
+from rag.demand import Demand
 from rag.evidence import Evidence, EvidenceSet
 from rag.roles import Role, asked_role, held_roles, states_role, unstated_role
 
@@ -85,9 +86,9 @@ def test_a_question_about_an_office_is_quoted_only_from_a_sentence_giving_it():
     owned = item(1, OWNED, 0.8, "en")
     named = item(2, "Van Dalen Foods chief executive Pieter Smit declined to comment.", 0.6, "en")
     assert not states_role(role, OWNED)
-    assert EvidenceSet((owned,)).stating("", 0.5, role=role) is None
-    assert EvidenceSet((owned, named)).stating("", 0.5, role=role) is named
-    assert EvidenceSet((owned,)).stating("", 0.5) is owned  # no office asked
+    assert EvidenceSet((owned,)).stating(Demand(role=role), 0.5) is None
+    assert EvidenceSet((owned, named)).stating(Demand(role=role), 0.5) is named
+    assert EvidenceSet((owned,)).stating(Demand(), 0.5) is owned  # no office asked
 
 
 def test_every_name_of_the_body_must_be_given():

@@ -1,0 +1,48 @@
+"""Demand: what a question asks of the sentence that answers it.
+
+A true sentence of the articles is no answer when it does not state what is asked: an
+amount, a time or a reason (`rag.asked`), the grave fact asked about (`rag.grave`: "How
+many people died?"), the office asked about, of the same body (`rag.roles`), or the words
+of the person whose words are asked for (`rag.speech`). `Demand.of` reads all four from a
+question; `met_by` says whether a sentence meets them. The extractive fallback quotes
+only evidence that meets the question's demand.
+
+    >>> Demand.of("Quante persone sono morte nell'alluvione?").kind
+    'quantity'
+    >>> Demand.of("How many people died?").met_by("The heatwave reached 41 degrees.")
+    False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .asked import Asked, asked_for, states
+from .grave import asked_facts, states_facts
+from .roles import Role, asked_role, states_role
+from .speech import asked_speaker, speaks
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a sentence must state to answer a question."""
+
+    kind: Asked = ""  # an amount, a number of times, a time, a reason, or "" (anything)
+    facts: tuple[str, ...] = ()  # grave facts asked about: "death", "arrest"…
+    role: Role | None = None  # the office asked who holds, of its body
+    speaker: str = ""  # whose words are asked for
+
+    @classmethod
+    def of(cls, question: str, *, kinds: bool = True, speakers: bool = True) -> "Demand":
+        """What ``question`` demands; ``kinds`` reads the kind, facts and office asked
+        (`check_asked_kind`), ``speakers`` whose words are asked for (`check_speakers`)."""
+        if not kinds:
+            return cls(speaker=asked_speaker(question) if speakers else "")
+        return cls(asked_for(question), tuple(asked_facts(question)), asked_role(question),
+                   asked_speaker(question) if speakers else "")
+
+    def met_by(self, text: str, lang: str | None = None) -> bool:
+        """Whether ``text`` (in ``lang``) states everything demanded."""
+        return (states(self.kind, text, lang) and states_facts(self.facts, text)
+                and states_role(self.role, text)
+                and (not self.speaker or speaks(self.speaker, text)))
