@@ -1,7 +1,8 @@
 """Answers on news the project does not ship: the questions of ``benchmarks/questions/news.tsv``
-over the bundled article and the twelve of ``tests/data/news`` (Italian and English: a port, a
+over the bundled article and the sixteen of ``tests/data/news`` (Italian and English: a port, a
 bakery strike, floods, a central bank, a bankruptcy trial, a heatwave, a football derby, a
-chip plant, hospital waiting lists, a city election, a new antibiotic, a transport strike),
+chip plant, hospital waiting lists, a city election, a new antibiotic, a transport strike,
+Venice's access fee, an airline's results, inflation figures, a wildfire),
 asked as a user asks them (`Assistant.ask`, default models and settings).
 
 Reported: answerable questions answered with a right answer (`rag.evalmetrics.contains_gold`

@@ -18,6 +18,7 @@ without special tokens (BOS/EOS), or chunks come out smaller than they could.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,14 @@ class Chunk:
     lang: str = ""
     date: str = ""
     source: str = ""
+
+    @property
+    def day(self) -> dt.date | None:
+        """The article's date, when it has one (ISO ``date``)."""
+        try:
+            return dt.date.fromisoformat(self.date[:10])
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)

@@ -47,14 +47,14 @@ from typing import Callable
 from .asked import without_dimension
 from .corpus import Article
 from .dates import without_relative_times
-from .evidence import Evidence, sentence_before
+from .evidence import Evidence, said_before, sentence_before
 from .grave import unstated_fact
 from .roles import unstated_role
 from .lexical import analyze, fold_accents, words
 from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
                     question_names, variant_of)
 from .numbers import unsupported
-from .speech import REPORTING, SAYING, speakers, speaks
+from .speech import REPORTING, SAYING, speakers, speaks, speaks_after, speaks_back
 
 # Whether a name means the same as one the text uses, in another language ("Ottoman
 # Empire" in "…l'Impero ottomano…"): `rag.grounding` asks the embedder.
@@ -71,7 +71,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     title = stating(item.chunk.title)
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
-            or _missing_speaker(claim, item.text, speaking)
+            or _missing_speaker(claim, item, speaking)
             or unstated_fact(claim, f"{title}\n{item.text}")
             or unstated_role(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
@@ -126,11 +126,16 @@ def continues(item: Evidence, before: Evidence) -> bool:
 def referred(item: Evidence, article: Article | None) -> str:
     """The article's sentence before ``item``, with a newline, when the item opens with a
     personal pronoun ("He promised to build 2,000 homes…" after "Green group leader Tom
-    Whitcombe … said…"): its names are the item's too. Else ""."""
-    if article is None or not _PRONOUN.match(item.text):
+    Whitcombe … said…") or its speaker is one, or a description that sentence uses ("«…»,
+    ha detto il ministro" after "Il ministro delle Imprese, Paolo Bertani, ha escluso…"):
+    its names are the item's too. Else ""."""
+    if article is None or not (_PRONOUN.match(item.text) or speaks_back(item.text)):
         return ""
     start = sentence_before(item, article.text)
-    return "" if start is None else f"{article.text[start:item.start].strip()}\n"
+    if start is None:
+        return ""
+    before = article.text[start:item.start].strip()
+    return f"{before}\n" if _PRONOUN.match(item.text) or speaks_back(item.text, before) else ""
 
 
 def stating(title: str) -> str:
@@ -199,11 +204,14 @@ def _word_in(name: str, folded: str) -> bool:
 
 # --------------------------------------------------------------------------- speakers
 
-def _missing_speaker(claim: str, evidence: str, speaking: bool = True) -> str:
+def _missing_speaker(claim: str, item: Evidence, speaking: bool = True) -> str:
     """A speaker of the claim who does not speak in the item (for a verb of saying, when
-    ``speaking``) or whose last name the item does not name."""
+    ``speaking``; in it, or through a pronoun or a description naming whom the sentence
+    before it names) or whose last name the item does not name."""
+    evidence = item.text
     for who in speakers(claim, SAYING) if speaking else ():
-        if not speaks(who, evidence):
+        if not (speaks(who, evidence) or (speaks_back(evidence)
+                                          and speaks_after(who, evidence, said_before(item)))):
             return f"that “{who}” said so"
     folded = fold_accents(evidence).casefold()
     for who in speakers(claim, REPORTING) if speaking else speakers(claim):

@@ -169,6 +169,31 @@ def without_relative_times(text: str) -> str:
     return _SOON.sub(" ", text)
 
 
+_YEAR_WRITTEN = re.compile(rf"(?<![\d.,'’])\b({_YEAR})\b(?![.,]\d)")
+_YEAR_SINCE = re.compile(rf"\b(?:since|from|dal|dall['’]|da|a\s+partire\s+dal)\s+(?:(?:the|their|its|il|la)\s+)?"
+                         rf"(?:(?:end|start|beginning|peak|record|fine|inizio|picco)\s+(?:of\s+|del\s+)?)?"
+                         rf"({_YEAR})\b(?![.,]\d)", re.IGNORECASE)
+_YEAR_SAID = [(name, pattern) for name, pattern in _PATTERNS if name in ("this_year", "last_year")]
+
+
+def years_stated(text: str, said_on: dt.date | None = None) -> frozenset[int]:
+    """The years ``text`` names: written out ("nel 2021"), or, when the day it was said is
+    known (its article's date), as "this year" / "last year" ("Last year more than
+    11,000 hectares were burnt", said in 2026, is about 2025). A day or month without a
+    year names none: its year is only a guess."""
+    years = {int(y) for y in _YEAR_WRITTEN.findall(text)}
+    if said_on is not None:
+        years |= {_READERS[name](m, said_on).first.year
+                  for name, pattern in _YEAR_SAID for m in pattern.finditer(text)}
+    return frozenset(years)
+
+
+def years_since(text: str) -> frozenset[int]:
+    """The years ``text`` says something has held since ("Wheat prices have fallen since
+    their 2022 peak", "dal 2019"): it speaks of every year after them too."""
+    return frozenset(int(y) for y in _YEAR_SINCE.findall(text))
+
+
 def date_range_from_question(question: str, today: dt.date) -> DateRange | None:
     """The first and last day the question's time expressions point at, or None."""
     ranges = list(_ranges(question, today))

@@ -3,7 +3,9 @@
 A true sentence of the articles is no answer when it does not state what is asked: an
 amount, a time or a reason (`rag.asked`), the grave fact asked about (`rag.grave`: "How
 many people died?"), the office asked about, of the same body (`rag.roles`), or the words
-of the person whose words are asked for (`rag.speech`). `Demand.of` reads all four from a
+of the person whose words are asked for (`rag.speech`); nor is one about another year than
+the question names ("Quanti ettari sono bruciati nel 2021?" is not answered by "Last year
+more than 11,000 hectares were burnt", said in 2026). `Demand.of` reads all five from a
 question; `met_by` says whether a sentence meets them. The extractive fallback quotes
 only evidence that meets the question's demand.
 
@@ -15,12 +17,14 @@ only evidence that meets the question's demand.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from .asked import Asked, asked_for, states
+from .dates import years_since, years_stated
 from .grave import asked_facts, states_facts
 from .roles import Role, asked_role, states_role
-from .speech import asked_speaker, speaks
+from .speech import asked_speaker, speaks, speaks_after
 
 
 @dataclass(frozen=True)
@@ -31,18 +35,31 @@ class Demand:
     facts: tuple[str, ...] = ()  # grave facts asked about: "death", "arrest"…
     role: Role | None = None  # the office asked who holds, of its body
     speaker: str = ""  # whose words are asked for
+    years: frozenset[int] = frozenset()  # the years the question names
 
     @classmethod
     def of(cls, question: str, *, kinds: bool = True, speakers: bool = True) -> "Demand":
         """What ``question`` demands; ``kinds`` reads the kind, facts and office asked
         (`check_asked_kind`), ``speakers`` whose words are asked for (`check_speakers`)."""
+        speaker = asked_speaker(question) if speakers else ""
         if not kinds:
-            return cls(speaker=asked_speaker(question) if speakers else "")
+            return cls(speaker=speaker)
         return cls(asked_for(question), tuple(asked_facts(question)), asked_role(question),
-                   asked_speaker(question) if speakers else "")
+                   speaker, years_stated(question))
 
-    def met_by(self, text: str, lang: str | None = None) -> bool:
-        """Whether ``text`` (in ``lang``) states everything demanded."""
+    def met_by(self, text: str, lang: str | None = None, said_on: dt.date | None = None,
+               before: str = "") -> bool:
+        """Whether ``text`` (in ``lang``, said on ``said_on`` when known, after the sentence
+        ``before``) states everything demanded."""
         return (states(self.kind, text, lang) and states_facts(self.facts, text)
                 and states_role(self.role, text)
-                and (not self.speaker or speaks(self.speaker, text)))
+                and (not self.speaker or speaks(self.speaker, text)
+                     or speaks_after(self.speaker, text, before))
+                and self.in_years(text, said_on))
+
+    def in_years(self, text: str, said_on: dt.date | None = None) -> bool:
+        """Whether ``text`` may be about the years asked: it names one of them, a year before
+        them that it speaks of as holding since, or none."""
+        stated = years_stated(text, said_on)
+        return (not self.years or not stated or bool(stated & self.years)
+                or any(asked >= since for asked in self.years for since in years_since(text)))

@@ -99,7 +99,8 @@ class EvidenceSet:
         comes before one giving it vaguely."""
         asked = demand.kind
         eligible = [e for e in self.items if e.score >= min_score
-                    and demand.met_by(e.text, e.chunk.lang or None)
+                    and demand.met_by(e.text, e.chunk.lang or None, e.chunk.day,
+                                  said_before(e) if demand.speaker else "")
                     and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
@@ -158,6 +159,13 @@ def sentence_before(item: Evidence, article_text: str) -> int | None:
         return None
     start, end = window + before[-1][0], window + before[-1][1]
     return start if re.search(r"[.!?…\"”»)]\s*$", article_text[start:end]) else None
+
+
+def said_before(item: Evidence) -> str:
+    """The sentence before ``item`` in its passage, or "" (it opens the passage)."""
+    shifted = replace(item, start=item.start - item.chunk.start, end=item.end - item.chunk.start)
+    start = sentence_before(shifted, item.chunk.text) if shifted.start >= 0 else None
+    return "" if start is None else item.chunk.text[start:shifted.start].strip()
 
 
 def select_evidence(question: str, query: np.ndarray, hits: Sequence[Hit], store: Store,

@@ -48,13 +48,15 @@ from typing import Literal, Mapping, Sequence
 from .asked import asked_for, states, unnamed
 from .claims import Translates, continues, disagreement, missing_name, unsaid_words
 from .corpus import Article
+from .dates import years_stated
+from .demand import Demand
 from .embed import Embedder
-from .evidence import Evidence, EvidenceSet
+from .evidence import Evidence, EvidenceSet, said_before
 from .grave import asked_facts, states_facts
 from .roles import asked_role, states_role
 from .lexical import analyze, analyze_query
 from .statements import markers, statements, strip_markers
-from .speech import asked_speaker, speakers, speaks
+from .speech import asked_speaker, speakers, speaks, speaks_after, speaks_back
 from .support import misattributed, misquoted, support_matrix, translates_by
 
 # A claim cites the item it cites, unless another supports it this much better.
@@ -306,7 +308,9 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
     resting on no item in which the speaker speaks is left out (true, but not their words)."""
     if not speaker:
         return claims
-    theirs = {e.number for e in evidence.items if speaks(speaker, e.text)}
+    theirs = {e.number for e in evidence.items
+              if speaks(speaker, e.text)
+              or (speaks_back(e.text) and speaks_after(speaker, e.text, said_before(e)))}
     return [_left_out(c, f"it does not give what “{speaker}” said")
             if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 
@@ -319,12 +323,19 @@ def _answering(claims: list[Claim], question: str, lang: str,
     is answered only by the verified claims stating it: "How many people died?" is not
     answered by the heatwave's temperatures. A question asking who holds an office
     (`rag.roles`) is answered only by claims citing an item that gives that office of the
-    same body: "Who is the CEO of Van Dalen Foods?" is not answered by who owns what."""
+    same body: "Who is the CEO of Van Dalen Foods?" is not answered by who owns what. A
+    question naming a year is not answered by claims citing only items about other years
+    (`rag.demand`)."""
     role = asked_role(question)
     if role:
         giving = {e.number for e in evidence.items if states_role(role, e.text)}
         claims = [_left_out(c, "it does not say who holds the office asked about")
                   if c.state == "verified" and giving.isdisjoint(c.cited) else c for c in claims]
+    demand = Demand(years=years_stated(question))
+    if demand.years:
+        about = {e.number for e in evidence.items if demand.in_years(e.text, e.chunk.day)}
+        claims = [_left_out(c, "it is about another year than the one asked")
+                  if c.state == "verified" and about.isdisjoint(c.cited) else c for c in claims]
     asked, facts = asked_for(question), asked_facts(question)
     verified = [c for c in claims if c.state == "verified"]
     if asked and verified and not any(states(asked, c.text, lang) for c in verified):

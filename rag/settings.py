@@ -121,8 +121,9 @@ class Settings:
     # amount, a time or a reason (a cause, a purpose, a condition), one about a death, an
     # injury, an arrest, a resignation or a dismissal only by sentences stating it
     # (`rag.grave`), and one asking who holds an office only by sentences giving it of the
-    # same body (`rag.roles`): a draft stating none is no answer, and the fallback quotes
-    # the best evidence that states one (or abstains).
+    # same body (`rag.roles`), and one naming a year not by sentences about other years
+    # (`rag.demand`): a draft stating none is no answer, and the fallback quotes the best
+    # evidence that states one (or abstains).
     check_asked_kind: bool = True
     # Who said it (`rag.speech`): a sentence saying someone said or thinks something must
     # cite one in which they speak, not one that merely names them, and what it says they

@@ -171,6 +171,40 @@ def speaks(who: str, sentence: str) -> bool:
                               for phrase in _phrases(sentence))
 
 
+# A speaker named by a pronoun or a description ("il ministro", "the company", "dell'
+# associazione"): whom the sentence before names.
+_BACK_PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
+_BACK_DESCRIPTION = re.compile(r"\b(?:the|il|lo|la|l['’]|dell['’]|della|dello|del)\s*"
+                               r"([a-zà-ý]{4,})\b(?!,?\s+[A-ZÀ-Ý])")
+
+
+def speaks_after(who: str, sentence: str, before: str) -> bool:
+    """Whether ``sentence`` gives the words of ``who`` through a pronoun or a description
+    that ``before`` (the sentence before it) names them with: "«…», ha detto il ministro"
+    after "Il ministro delle Imprese, Paolo Bertani, ha escluso…"; "Secondo i calcoli
+    dell'associazione…" after "…Lorenzo Ferri, presidente dell'associazione Consumatori
+    Italiani Uniti"; "She said…" after a sentence naming her. A description followed by a
+    name ("il ministro Rossi") names someone itself."""
+    capitalized = [w for w in re.findall(r"\w{2,}", who) if w[0].isupper()]
+    last = fold_name(capitalized[-1]) if capitalized else ""
+    return bool(last) and last in _speaking_words(before) and speaks_back(sentence, before)
+
+
+def speaks_back(sentence: str, before: str | None = None) -> bool:
+    """Whether a speaker of ``sentence`` is a pronoun, or a description that ``before``
+    uses too ("il ministro" after "Il ministro delle Imprese, Paolo Bertani, …"); with no
+    ``before``, whether one may be (a cheap test before finding the sentence before)."""
+    for phrase in _phrases(sentence):
+        if _BACK_PRONOUN.match(phrase):
+            return True
+        described = _BACK_DESCRIPTION.search(phrase)
+        if described and not re.search(r"\b[A-ZÀ-Ý]", phrase[:described.start()]) and (
+                before is None or any(w.startswith(fold_name(described.group(1))[:ROLE_STEM])
+                                      for w in _speaking_words(before))):
+            return True
+    return False
+
+
 def _speaks_as(last: str, whose: str, who: str, phrase: str) -> bool:
     """Whether the speaker ``phrase`` names ``last`` (a last name, or the role of ``whose``
     possessive: "Coldiretti's president" is "il presidente di Coldiretti")."""

@@ -321,27 +321,3 @@ def test_an_ordinal_in_words_is_an_amount_only_for_a_count_of_times():
     assert states("times", third, "it") and states_exactly("times", third, "it")
     assert states("quantity", "It was the 3rd cut, by a quarter point to 1.75%.", "en")
 
-
-@pytest.mark.parametrize("question, kinds, speakers, demand", [
-    ("How many people died in the floods?", True, True, Demand("quantity", ("death",))),
-    ("How many people died in the floods?", False, True, Demand()),
-    ("Cosa ha detto Chanos?", True, True, Demand(speaker="Chanos")),
-    ("Cosa ha detto Chanos?", True, False, Demand()),
-])
-def test_a_question_demands_what_the_checks_it_is_read_for_read(question, kinds, speakers, demand):
-    assert Demand.of(question, kinds=kinds, speakers=speakers) == demand
-
-
-def test_a_sentence_meets_a_demand_only_stating_all_of_it():
-    demand = Demand("quantity", ("death",))
-    assert demand.met_by("Twelve people died in the floods.", "en")
-    assert not demand.met_by("Twelve people were evacuated.", "en")  # no death
-    assert not demand.met_by("People died in the floods.", "en")  # no amount
-    assert Demand().met_by("Anything at all.", "en")
-
-
-def test_the_demand_modules_examples_hold():
-    import doctest
-
-    import rag.demand
-    assert doctest.testmod(rag.demand).failed == 0

@@ -278,3 +278,23 @@ def test_the_cost_a_question_asks_for_may_be_stated_without_its_verb():
                   question="Quanto costa il piano della Regione?", lang="it", title=TITLE) == ""
     assert _fails("Il piano della Regione costa 85 milioni di euro.", plan, title=TITLE,
                   question="Il piano della Regione costa troppo?", lang="it") == "“costa”"
+
+
+def test_a_speaker_described_as_the_sentence_before_describes_them_is_them():
+    """"«…», ha detto il ministro" gives the words of the minister whom the sentence
+    before names; "il ministro Rossi" names someone else; a description the sentence before
+    does not use points nowhere."""
+    named = ("Il ministro delle Imprese, Paolo Bertani, ha escluso nuovi sconti sulle accise. ")
+    said = "«La fiammata dei prezzi dovrebbe essere temporanea», ha detto il ministro a Milano."
+
+    def fails(claim, before, sentence=said):
+        article = before + sentence
+        start = len(before)
+        item = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "Inflazione", "it"),
+                        start, len(article), sentence, 0.8)
+        return disagreement(claim, item, Article("a", "Inflazione", article), "", "en")
+    claim = "Paolo Bertani said the surge in prices should be temporary."
+    assert fails(claim, named) == ""
+    assert fails(claim, named, said.replace("il ministro", "il ministro Rossi")) != ""
+    assert fails(claim, "L'assessore Paolo Bertani ha escluso nuovi sconti. ") != ""
+    assert fails(claim, "Il ministro Mario Draghi ha escluso nuovi sconti. ") != ""

@@ -363,3 +363,21 @@ def test_a_claim_moves_to_an_uncited_item_only_in_that_items_words():
     (claim,) = _judge("Tesla domina attualmente i veicoli elettrici [2].", question, text=text,
                       sentences=sentences).claims
     assert claim.state == "verified" and claim.cited == (1,)
+
+
+
+def test_a_claim_citing_only_a_sentence_about_another_year_does_not_answer():
+    text = "Last year more than 11,000 hectares were burnt in Sardinia."
+    chunk = Chunk("a:0", "a", 0, text, 0, len(text), "Wildfire", "en", date="2026-07-22")
+    evidence = EvidenceSet((Evidence(1, chunk, 0, len(text), text, 0.8),))
+    articles = {"a": Article("a", "Wildfire", text, lang="en", date="2026-07-22")}
+
+    def states(question):
+        verdict = judge(f"{text[:-1]} [1].", evidence, FakeEmbedder(), articles,
+                        question=question, lang="en", min_support=0.5, max_gap=0.0)
+        return [(c.state, c.reason) for c in verdict.claims]
+
+    assert states("How many hectares burnt in Sardinia in 2021?") == [
+        ("left_out", "it is about another year than the one asked")]
+    assert states("How many hectares burnt in Sardinia in 2025?")[0][0] == "verified"
+    assert states("How many hectares burnt in Sardinia?")[0][0] == "verified"

@@ -7,7 +7,7 @@ import pytest
 from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.evidence import Candidate, with_speaker
-from rag.speech import asked_speaker, credited, quoted_by, reported, speakers, speaks
+from rag.speech import asked_speaker, credited, quoted_by, reported, speakers, speaks, speaks_after
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -252,3 +252,24 @@ def test_asked_for_someones_words_the_evidence_holds_each_quotation_once():
     assert texts[0].startswith(KEYES[0]) and "Delta" in texts[0]
     assert sum(KEYES[0] in t for t in texts) == 1
     assert KEYES[3] in texts
+
+
+@pytest.mark.parametrize("who, sentence, before, gives", [
+    ("Paolo Bertani", "«Sarà temporanea», ha detto il ministro a margine di un convegno a Milano.",
+     "Il ministro delle Imprese, Paolo Bertani, ha escluso nuovi sconti.", True),
+    ("Consumatori Italiani Uniti",
+     "Secondo i calcoli dell'associazione, l'aumento dei prezzi costa 780 euro all'anno.",
+     "«Famiglie in difficoltà», ha detto Lorenzo Ferri, presidente dell'associazione "
+     "Consumatori Italiani Uniti.", True),
+    ("Marco Serra", "He said the region would set aside €10 million.",
+     '"They must pay," said Marco Serra, the president of the region.', True),
+    ("Paolo Bertani", "«Sarà temporanea», ha detto il ministro Rossi.",
+     "Il ministro delle Imprese, Paolo Bertani, ha escluso nuovi sconti.", False),  # another
+    ("Mario Draghi", "«Sarà temporanea», ha detto il ministro.",
+     "Il ministro delle Imprese, Paolo Bertani, ha escluso nuovi sconti.", False),  # not named
+    ("Paolo Bertani", "«Sarà temporanea», ha detto il sindaco.",
+     "Il ministro delle Imprese, Paolo Bertani, ha escluso nuovi sconti.", False),  # not him
+])
+def test_a_speaker_named_by_a_pronoun_or_description_is_whom_the_sentence_before_names(
+        who, sentence, before, gives):
+    assert speaks_after(who, sentence, before) is gives
