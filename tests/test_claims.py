@@ -255,16 +255,21 @@ def test_a_name_is_a_word_of_the_item_not_part_of_one():
                   title="Derby di Milano all'Inter", lang="it") == ""
 
 
+def _fails_after(claim, before, sentence, lang, item_lang):
+    """What ``sentence``, read after ``before`` in one article, does not state of ``claim``."""
+    article = before + sentence
+    item = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "T", item_lang),
+                    len(before), len(article), sentence, 0.8)
+    return disagreement(claim, item, Article("a", "T", article), "", lang)
+
+
 def test_a_sentence_opening_with_a_pronoun_names_whom_the_sentence_before_names():
     said = ("Green group leader Tom Whitcombe said voters had chosen cleaner air. ")
     promised = "He promised to build 2,000 council homes by 2030."
     other = "Labour fell to 18 seats. "
+
     def fails(claim, before):
-        article = before + promised
-        start = len(before)
-        item = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "Greens win", "en"),
-                        start, len(article), promised, 0.8)
-        return disagreement(claim, item, Article("a", "Greens win", article), "", "it")
+        return _fails_after(claim, before, promised, "it", "en")
     claim = "Tom Whitcombe ha promesso di costruire 2.000 case entro il 2030."
     assert fails(claim, said) == ""
     assert fails(claim, other) == "“Tom Whitcombe”"  # the sentence before names someone else
@@ -288,11 +293,7 @@ def test_a_speaker_described_as_the_sentence_before_describes_them_is_them():
     said = "«La fiammata dei prezzi dovrebbe essere temporanea», ha detto il ministro a Milano."
 
     def fails(claim, before, sentence=said):
-        article = before + sentence
-        start = len(before)
-        item = Evidence(1, Chunk("a:0", "a", 0, article, 0, len(article), "Inflazione", "it"),
-                        start, len(article), sentence, 0.8)
-        return disagreement(claim, item, Article("a", "Inflazione", article), "", "en")
+        return _fails_after(claim, before, sentence, "en", "it")
     claim = "Paolo Bertani said the surge in prices should be temporary."
     assert fails(claim, named) == ""
     assert fails(claim, named, said.replace("il ministro", "il ministro Rossi")) != ""
