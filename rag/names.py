@@ -98,8 +98,12 @@ def _between_titles(run: str) -> list[tuple[str, ...]]:
 def question_names(question: str) -> frozenset[str]:
     """The words of the question's names: the ``known`` names of `names`. Each sentence's
     first word is read as a sentence's ("… this week. What was the magnitude?")."""
-    return frozenset(word for sentence in re.split(r"(?<=[.!?])\s+", question)
-                     for run in names(sentence) for word in run)
+    return frozenset(word for run in _question_runs(question) for word in run)
+
+
+def _question_runs(question: str) -> list[tuple[str, ...]]:
+    """The question's names, read sentence by sentence."""
+    return [run for sentence in re.split(r"(?<=[.!?])\s+", question) for run in names(sentence)]
 
 
 def subject_names(question: str) -> frozenset[str]:
@@ -108,7 +112,7 @@ def subject_names(question: str) -> frozenset[str]:
     ("BCE"; "UK" for "United Kingdom"), which an article in another language may write
     with their letters in another order ("ECB"). A question naming nothing names nothing
     here either ("WW I", "la UE": too short for a name)."""
-    runs = [run for sentence in re.split(r"(?<=[.!?])\s+", question) for run in names(sentence)]
+    runs = _question_runs(question)
     words = {w for run in runs for w in run}
     initials = {"".join(w[0] for w in run) for run in runs if 2 <= len(run) <= 5}
     capitals = {a.upper() for a in _ACRONYM.findall(question) if a.casefold() in words}
