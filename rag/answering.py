@@ -119,14 +119,16 @@ class Answerer:
         """The passages and the evidence for the question, and the passages' language when
         it is another than the question's and the question was not translated into it
         (else ""). When no evidence answers well enough and the best sentence, or most
-        passages, are in another language (`passage_language`), the question is translated
-        into theirs (`rag.translation`) and searched again; so it is when no article names
-        what the question names and some passages are in another language (`other_language`:
-        "BCE" is "ECB" there). The better of the two searches is kept."""
+        passages, or else some of the first passages, are in another language
+        (`passage_language`, `other_language`), the question is translated into theirs
+        (`rag.translation`) and searched again: the articles may name what it names in their
+        own language ("BCE" is "ECB" there), and in a corpus of two languages the first
+        passages of a question may be mostly in its own language while the one that answers
+        is not. The better of the two searches is kept."""
         hits, evidence = self._find(standalone, standalone, lang, options, clock)
         top = evidence.top
         target = ((passage_language(hits, lang, top.chunk.lang if top else "")
-                   or (other_language(hits, lang) if not evidence.items else ""))
+                   or other_language(hits, lang))
                   if self.settings.translate_questions else "")
         if not target or evidence.best >= self.settings.min_evidence:
             return hits, evidence, target

@@ -700,6 +700,29 @@ def test_a_name_no_article_uses_is_asked_again_in_the_articles_language(make, tm
     assert ask(min_evidence=0.05, translate_questions=False)[0].abstained
 
 
+def test_weak_evidence_is_sought_again_in_another_language_of_the_first_passages(make, tmp_path):
+    """Two Italian articles name the "Regno Unito" but not the price of bread, and most of
+    the first passages are theirs: the question is still translated into the language of
+    the others, and the English article answers."""
+    question = "Quanto costa una pagnotta bianca nel Regno Unito?"
+    english = "How much does a white loaf cost in the United Kingdom?"
+    _write(tmp_path / "news", "bread.txt",
+           "Bread prices\n\nA white loaf costs £1.47 in the United Kingdom.\n")
+    for n, topic in enumerate(("treni", "autobus")):
+        _write(tmp_path / "news", f"it{n}.txt", f"Regno Unito, {topic}\n\nNel Regno Unito il "
+               f"costo dei {topic} è salito ancora.\n")
+
+    def ask(**settings):
+        assistant = make(FakeGenerator(translations={question: english}), **settings)
+        assistant.index_files([tmp_path / "news"])
+        return assistant.ask(question).answer(), assistant.generator.prompts
+
+    answer, prompts = ask(min_evidence=0.5)
+    assert [p[-1].content for p in prompts if p[0].content.startswith("Translate")] == [question]
+    assert not answer.abstained and "£1.47" in answer.citations[0].quote.text, answer.to_json()
+    assert ask(min_evidence=0.5, translate_questions=False)[0].abstained
+
+
 def test_the_passages_language_is_that_of_most_of_the_first_passages():
     from rag.translation import other_language, passage_language
     from rag.chunking import Chunk
