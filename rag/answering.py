@@ -6,9 +6,9 @@
    that answer (for a question on what the articles say, "What is the article about?",
    "What does it say about Jassy?", `rag.overview` picks them); they are sent out at once
    (`Sources`), before the model reads anything;
-   When none answers well enough and the passages are mostly in another language than
-   the question, the model translates the question into theirs and the search runs again
-   with it (across languages no word matches, and every score is lower);
+   When none answers well enough and some of the first passages are in another language
+   than the question, the model translates the question into theirs and the search runs
+   again with it (across languages no word matches, and every score is lower);
 3. no sentence answers well enough: the assistant abstains, without calling the model;
 4. *reading*, *writing* — the model reads the numbered evidence and writes a draft
    citing it (`Draft` pieces);

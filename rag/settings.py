@@ -95,8 +95,8 @@ class Settings:
     # read costs prompt time (0.2: a sooner first token, slightly fewer right answers;
     # BENCHMARKS.md). The fallback still draws on all. 0 = read every item.
     evidence_gap: float = 0.0
-    # When no evidence scores `min_evidence` and most of the passages found are in another
-    # language than the question, the model translates the question (one short call) and
+    # When no evidence scores `min_evidence` and some of the first passages found are in
+    # another language than the question, the model translates the question (one short call) and
     # the passages and evidence are found again with it: across languages no word matches
     # and every score is lower.
     translate_questions: bool = True
