@@ -41,7 +41,7 @@ or "" when the claim holds.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable
 
 from .asked import without_dimension
@@ -54,7 +54,7 @@ from .lexical import analyze, fold_accents, words
 from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
                     question_names, variant_of)
 from .numbers import unsupported
-from .speech import REPORTING, SAYING, speakers, speaks, speaks_after, speaks_back
+from .speech import PRONOUN, REPORTING, SAYING, speakers, speaks_back, speaks_in_context
 
 # Whether a name means the same as one the text uses, in another language ("Ottoman
 # Empire" in "…l'Impero ottomano…"): `rag.grounding` asks the embedder.
@@ -113,13 +113,12 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
 
 
 # A sentence opening with a personal pronoun speaks of whom the sentence before names.
-_PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
 
 
 def continues(item: Evidence, before: Evidence) -> bool:
     """Whether ``item`` opens with a personal pronoun right after ``before`` in the same
     article: it goes on speaking of whom ``before`` names."""
-    return (item.chunk.article_id == before.chunk.article_id and bool(_PRONOUN.match(item.text))
+    return (item.chunk.article_id == before.chunk.article_id and bool(PRONOUN.match(item.text))
             and 0 <= item.start - before.end <= 3)
 
 
@@ -129,13 +128,13 @@ def referred(item: Evidence, article: Article | None) -> str:
     Whitcombe … said…") or its speaker is one, or a description that sentence uses ("«…»,
     ha detto il ministro" after "Il ministro delle Imprese, Paolo Bertani, ha escluso…"):
     its names are the item's too. Else ""."""
-    if article is None or not (_PRONOUN.match(item.text) or speaks_back(item.text)):
+    if article is None or not (PRONOUN.match(item.text) or speaks_back(item.text)):
         return ""
     start = sentence_before(item, article.text)
     if start is None:
         return ""
     before = article.text[start:item.start].strip()
-    return f"{before}\n" if _PRONOUN.match(item.text) or speaks_back(item.text, before) else ""
+    return f"{before}\n" if PRONOUN.match(item.text) or speaks_back(item.text, before) else ""
 
 
 def stating(title: str) -> str:
@@ -210,8 +209,7 @@ def _missing_speaker(claim: str, item: Evidence, speaking: bool = True) -> str:
     before it names) or whose last name the item does not name."""
     evidence = item.text
     for who in speakers(claim, SAYING) if speaking else ():
-        if not (speaks(who, evidence) or (speaks_back(evidence)
-                                          and speaks_after(who, evidence, said_before(item)))):
+        if not speaks_in_context(who, evidence, partial(said_before, item)):
             return f"that “{who}” said so"
     folded = fold_accents(evidence).casefold()
     for who in speakers(claim, REPORTING) if speaking else speakers(claim):

@@ -169,7 +169,7 @@ def without_relative_times(text: str) -> str:
     return _SOON.sub(" ", text)
 
 
-_YEAR_WRITTEN = re.compile(rf"(?<![\d.,'’])\b({_YEAR})\b(?![.,]\d)")
+_YEAR_WRITTEN = dict(_PATTERNS)["year"]
 _YEAR_SINCE = re.compile(rf"\b(?:since|from|dal|dall['’]|da|a\s+partire\s+dal)\s+(?:(?:the|their|its|il|la)\s+)?"
                          rf"(?:(?:end|start|beginning|peak|record|fine|inizio|picco)\s+(?:of\s+|del\s+)?)?"
                          rf"({_YEAR})\b(?![.,]\d)", re.IGNORECASE)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 from .asked import Asked, asked_for, states
 from .dates import years_since, years_stated
 from .grave import asked_facts, states_facts
 from .roles import Role, asked_role, states_role
-from .speech import asked_speaker, speaks, speaks_after
+from .speech import asked_speaker, speaks_in_context
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,12 @@ class Demand:
                    speaker, years_stated(question))
 
     def met_by(self, text: str, lang: str | None = None, said_on: dt.date | None = None,
-               before: str = "") -> bool:
-        """Whether ``text`` (in ``lang``, said on ``said_on`` when known, after the sentence
-        ``before``) states everything demanded."""
+               before: Callable[[], str] = str) -> bool:
+        """Whether ``text`` (in ``lang``, said on ``said_on`` when known; ``before`` gives
+        the sentence before it) states everything demanded."""
         return (states(self.kind, text, lang) and states_facts(self.facts, text)
                 and states_role(self.role, text)
-                and (not self.speaker or speaks(self.speaker, text)
-                     or speaks_after(self.speaker, text, before))
+                and (not self.speaker or speaks_in_context(self.speaker, text, before))
                 and self.in_years(text, said_on))
 
     def in_years(self, text: str, said_on: dt.date | None = None) -> bool:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal, Mapping, Sequence
 
 from .asked import asked_for, states, unnamed
@@ -56,7 +57,7 @@ from .grave import asked_facts, states_facts
 from .roles import asked_role, states_role
 from .lexical import analyze, analyze_query
 from .statements import markers, statements, strip_markers
-from .speech import asked_speaker, speakers, speaks, speaks_after, speaks_back
+from .speech import asked_speaker, speakers, speaks_in_context
 from .support import misattributed, misquoted, support_matrix, translates_by
 
 # A claim cites the item it cites, unless another supports it this much better.
@@ -309,8 +310,7 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
     if not speaker:
         return claims
     theirs = {e.number for e in evidence.items
-              if speaks(speaker, e.text)
-              or (speaks_back(e.text) and speaks_after(speaker, e.text, said_before(e)))}
+              if speaks_in_context(speaker, e.text, partial(said_before, e))}
     return [_left_out(c, f"it does not give what “{speaker}” said")
             if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .names import CALENDAR, acronyms, fold_name, letters, names
 
@@ -173,9 +173,17 @@ def speaks(who: str, sentence: str) -> bool:
 
 # A speaker named by a pronoun or a description ("il ministro", "the company", "dell'
 # associazione"): whom the sentence before names.
-_BACK_PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
+PRONOUN = re.compile(r"\W*(?:he|she|they|lui|lei|egli|ella|essi|esse)\b", re.IGNORECASE)
 _BACK_DESCRIPTION = re.compile(r"\b(?:the|il|lo|la|l['’]|dell['’]|della|dello|del)\s*"
                                r"([a-zà-ý]{4,})\b(?!,?\s+[A-ZÀ-Ý])")
+
+
+def speaks_in_context(who: str, sentence: str, before: Callable[[], str]) -> bool:
+    """Whether ``sentence`` gives the words of ``who``: in it (`speaks`), or through a
+    pronoun or a description naming whom the sentence before names (`speaks_after`);
+    ``before`` gives that sentence, and is asked for only then (finding it splits text)."""
+    return speaks(who, sentence) or (speaks_back(sentence)
+                                     and speaks_after(who, sentence, before()))
 
 
 def speaks_after(who: str, sentence: str, before: str) -> bool:
@@ -195,7 +203,7 @@ def speaks_back(sentence: str, before: str | None = None) -> bool:
     uses too ("il ministro" after "Il ministro delle Imprese, Paolo Bertani, …"); with no
     ``before``, whether one may be (a cheap test before finding the sentence before)."""
     for phrase in _phrases(sentence):
-        if _BACK_PRONOUN.match(phrase):
+        if PRONOUN.match(phrase):
             return True
         described = _BACK_DESCRIPTION.search(phrase)
         if described and not re.search(r"\b[A-ZÀ-Ý]", phrase[:described.start()]) and (
