@@ -38,7 +38,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from .prefix_state import Primed, PrefixStore, prime_prefix, state_key
 from .settings import Settings
@@ -64,8 +64,11 @@ class Generator(Protocol):
     context_tokens: int
 
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256,
-                 temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
-        """Yield the reply's text piece by piece."""
+                 temperature: float = 0.0, stop: Sequence[str] = (),
+                 bias: Mapping[str, float] | None = None) -> Iterator[str]:
+        """Yield the reply's text piece by piece. ``bias`` is added to the logit of each of
+        its texts that is one token of the model's vocabulary ("NONE": -1.0 makes the
+        greedy reply NONE only when it beats the likeliest other token by 1)."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -114,18 +117,25 @@ class LlamaCppGenerator:
                                   seed=self.seed, verbose=False)
             return self._llm
 
+    def _token_bias(self, bias: Mapping[str, float]) -> dict[int, float]:
+        """``bias`` by token id, for the texts that are one token."""
+        ids = {text: self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+               for text in bias}
+        return {ids[text][0]: value for text, value in bias.items() if len(ids[text]) == 1}
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256,
-                 temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
+                 temperature: float = 0.0, stop: Sequence[str] = (),
+                 bias: Mapping[str, float] | None = None) -> Iterator[str]:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         with self._lock:
             self._read_after_prefix(messages)
             stream = self.llm.create_chat_completion(
                 payload, max_tokens=max_tokens, temperature=temperature,
                 top_k=1 if temperature == 0 else 40, stop=list(stop) or None,
-                seed=self.seed, stream=True)
+                seed=self.seed, stream=True, logit_bias=self._token_bias(bias or {}) or None)
             for event in stream:
                 piece = event["choices"][0]["delta"].get("content")
                 if piece:

@@ -71,3 +71,11 @@ def test_a_generator_primes_its_prompt_head_and_answers_as_without_it(generator)
     other = [Message("system", "Reply with one word."), Message("user", "Say yes.")]
     "".join(generator.generate(other, max_tokens=4))  # something else in between
     assert "".join(generator.generate(ASK, max_tokens=24)) == once
+
+
+def test_a_generator_never_says_a_token_biased_far_enough_against(generator):
+    first = next(iter(generator.generate(ASK, max_tokens=4))).strip()
+    assert first
+    again = "".join(generator.generate(ASK, max_tokens=4, bias={first: -100.0}))
+    assert not again.strip().startswith(first), (first, again)
+    assert next(iter(generator.generate(ASK, max_tokens=4, bias={first: 0.0}))).strip() == first

@@ -96,9 +96,9 @@ class ScriptedGenerator(FakeGenerator):
                 return cite(reply, messages)
         return extractive_reply(messages)
 
-    def generate(self, messages, *, max_tokens=256, temperature=0.0, stop=()):
+    def generate(self, messages, *, max_tokens=256, temperature=0.0, stop=(), bias=None):
         for piece in super().generate(messages, max_tokens=max_tokens,
-                                      temperature=temperature, stop=stop):
+                                      temperature=temperature, stop=stop, bias=bias):
             time.sleep(self.delay)
             self.words += 1
             yield piece
