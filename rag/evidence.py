@@ -126,9 +126,11 @@ _WHICH_OF_THEM = (r"neither|both|either|the\s+two|entramb[ie]|ambedue|nessun[oa]
                   r"nessuna\s+delle\s+due|i\s+due|le\s+due")
 _COUNTS_BACK = re.compile(rf"^\W*(?:{_WHICH_OF_THEM})\b(?!\s+(?-i:[A-ZÀ-Ý]))", re.IGNORECASE)
 # A sentence opening with a word that points back ("L'azienda è stata leader…", "It
-# grew…", "Neither airline has…") names what it speaks of in the sentence before.
+# grew…", "Neither airline has…", "Lo ha comunicato l'Autorità…") names what it speaks of
+# in the sentence before.
 _POINTS_BACK = re.compile(
-    r"^\W*(?:l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
+    r"^\W*(?:(?:lo|li)(?=\s+(?:ha|hanno|aveva|avevano|avrebbe|avrebbero)\b)|"
+    r"l['’]\s*(?=(?:ha|hanno|aveva|avevano)\b)|l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
     r"questo|questa|questi|queste|ciò|esso|essa|egli|lui|lei|loro|the\s+company|the\s+firm|"
     rf"the\s+group|the\s+latter|it|this|these|he|she|they|{_WHICH_OF_THEM})"
     r"\b(?!\s+(?-i:[A-ZÀ-Ý]))"
