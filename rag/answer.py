@@ -73,6 +73,7 @@ class Timings:
     first_token_ms: float = 0.0
     generate_ms: float = 0.0
     verify_ms: float = 0.0
+    confirm_ms: float = 0.0
     total_ms: float = 0.0
 
 

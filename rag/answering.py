@@ -18,6 +18,9 @@
    all; the numbers and names a draft sentence states that its cited item does not, else
    its answer words, point there), else the best — quoted — or, in another language, the
    model's restatement of that one sentence, checked like any claim and read as the same sentence.
+   Before a sentence is quoted, the model is given it alone and asked the question
+   (`rag.confirmation`, in the sentence's language); when it replies that the sentence does
+   not answer, neither does the quote, and the assistant abstains.
    Across languages every score is lower: when no item scores high enough to be quoted and
    the passages are in another language, the question is put in theirs and the evidence
    found so is quoted.
@@ -37,6 +40,7 @@ from typing import Iterator, Sequence
 from . import prompts
 from .answer import Answer
 from .assembly import LENGTH_LIMIT, REPEATED, AnswerBuilder, Clock
+from .confirmation import confirms
 from .corpus import answer_language
 from .demand import Demand
 from .embed import Embedder
@@ -58,6 +62,8 @@ from .translation import other_language, passage_language, translate_question
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
 
 CONDENSE_TOKENS = 60
+# The questions' translations kept (`Answerer._translation`).
+TRANSLATIONS_KEPT = 64
 # A draft that writes this many characters it has written before is in a loop: it stops.
 REPEAT_CHARS = 60
 # "22.1", "587.000", "Sr.X" are not ends, nor is "Sr. X" (`ABBREVIATION_END`).
@@ -86,6 +92,7 @@ class Answerer:
         self.embedder = embedder
         self.generator = generator
         self.retriever = Retriever(store, embedder, settings)
+        self._translations: dict[tuple[str, str], str] = {}
 
     def events(self, question: str, history: Sequence[tuple[str, str]] = (),
                options: Options = Options()) -> Iterator[Event]:
@@ -141,9 +148,19 @@ class Answerer:
 
     def _translated(self, standalone: str, target: str, clock: Clock) -> str:
         """``standalone`` in the ``target`` language, or "" when the model gives it back."""
-        translated = translate_question(self.generator, standalone, target)
+        translated = self._translation(standalone, target)
         clock.lap("translate_ms")
         return translated if translated != standalone else ""
+
+    def _translation(self, question: str, lang: str) -> str:
+        """``question`` in ``lang`` by the model, kept for the next need of it (the search,
+        the fallback and the confirmation of a quote may each want it)."""
+        key = (question, lang)
+        if key not in self._translations:
+            if len(self._translations) >= TRANSLATIONS_KEPT:
+                self._translations.clear()
+            self._translations[key] = translate_question(self.generator, question, lang)
+        return self._translations[key]
 
     def _stated_in_their_language(self, build: AnswerBuilder, demand: Demand, hint: set[str],
                                   options: Options) -> Evidence | None:
@@ -255,8 +272,22 @@ class Answerer:
         if s.extractive_fallback and not item and evidence.items:
             item = self._stated_in_their_language(build, demand, hint, options)
         if s.extractive_fallback and item:
-            return build.extracted(item, draft, claims)
+            item = build.in_context(item)
+            if not s.confirm_quotes or self._confirmed(build, item):
+                return build.extracted(item, draft, claims)
         return build.abstain(draft, claims)
+
+    def _confirmed(self, build: AnswerBuilder, item: Evidence) -> bool:
+        """Whether the model answers the question from ``item`` alone (`rag.confirmation`),
+        asked in the item's language: across languages it says NONE to sentences that
+        answer ("Quanta acqua consumerà la fabbrica al giorno?" of "…the plant would need up to 9
+        million gallons of water a day")."""
+        question, lang = build.standalone, item.chunk.lang
+        if lang and lang != build.lang and lang in prompts.LANGUAGE_NAMES:
+            question = self._translation(question, lang)
+        confirmed = confirms(self.generator, question, item.text)
+        build.clock.lap("confirm_ms")
+        return confirmed
 
     def judge(self, draft: str, evidence: EvidenceSet, build: AnswerBuilder) -> Verdict:
         s = self.settings

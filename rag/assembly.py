@@ -83,12 +83,16 @@ class AnswerBuilder:
         text = " ".join(with_markers(s.text, s.citations) for s in sentences if s.verified)
         return self.answer(text, "generated", sentences, numbering, evidence, draft)
 
-    def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
-        """The best evidence itself as the answer (with the sentence before, when it points
-        back to it: `with_antecedent`): quoted, or — in another language — the model's
-        restatement of it alone, checked as any claim and read as the same sentence."""
+    def in_context(self, item: Evidence) -> Evidence:
+        """``item`` as it is quoted: with the sentence before, when it points back to it
+        (`with_antecedent`)."""
         article = self.article(item)
-        item = with_antecedent(item, article.text, self.standalone) if article else item
+        return with_antecedent(item, article.text, self.standalone) if article else item
+
+    def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
+        """The evidence ``item`` (`in_context`) itself as the answer: quoted, or — in
+        another language — the model's restatement of it alone, checked as any claim and
+        read as the same sentence."""
         quote = self.quote(item)
         text, reason = quoted(quote.text), "quoted from the article"
         if item.chunk.lang and item.chunk.lang != self.lang:

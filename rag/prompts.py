@@ -40,6 +40,10 @@ Answer: Acme sold 3.5 million bicycles in 2023, 12% more than in 2022 [1], becau
 CONDENSE = """Rewrite the user's last question as one standalone question that can be understood without the conversation: replace pronouns and vague words with what they refer to, and always name what the conversation is about (the company, person or product). Keep names, dates and numbers. Keep the language of the last question. Reply with the question only.
 Examples: “and what did she say?” becomes “What did Anna Neri say about Acme's bicycle sales?”; “E di quanto è cresciuto?” becomes “Di quanto è cresciuto il fatturato di Acme nel 2023?”."""
 
+CONFIRM = "You answer questions about news articles."
+CONFIRM_TASK = ("Answer the question with words from the sentence only. If the sentence does "
+                "not answer it, reply NONE.")
+
 TRANSLATE = """Translate the user's question into {language}. Keep names, dates and numbers as they are. Reply with the translated question only."""
 
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "fr": "French", "de": "German",
@@ -117,6 +121,14 @@ def translate_messages(question: str, lang: str) -> list[Message]:
     then ``question``."""
     return [Message("system", TRANSLATE.format(language=language_name(lang))),
             Message("user", as_data(question))]
+
+
+def confirm_messages(question: str, sentence: str) -> list[Message]:
+    """The confirmation task (`rag.confirmation`): its own short system turn, then one
+    sentence of an article and ``question``."""
+    return [Message("system", CONFIRM),
+            Message("user", f"Sentence: {as_data(sentence)}\nQuestion: {as_data(question)}\n"
+                            f"{CONFIRM_TASK}")]
 
 
 def question_reply(reply: str, question: str) -> str:

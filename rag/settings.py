@@ -144,6 +144,10 @@ class Settings:
     # item): the one stating the numbers and names a draft sentence's cited item does not,
     # else the one holding most of its answer words; with none in common, the best evidence.
     extract_by_draft: bool = True
+    # Before quoting a sentence, the model is asked the question with that sentence alone
+    # and quotes it only if it answers from it (not "NONE"): a true sentence on a
+    # neighbouring matter is no answer (`rag.confirmation`).
+    confirm_quotes: bool = True
     # A restatement of a quote in another language must read as the same sentence: cosine
     # at least this.
     min_translation: float = 0.80

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -12,9 +12,11 @@ from rag.embed import PassageVectors
 from rag.generate import Message
 from rag.lexical import analyze
 from rag.prefix_state import Primed
-from rag.prompts import TRANSLATE
+from rag.prompts import CONFIRM, TRANSLATE
 
 DIM = 256
+# A word the fake generator is biased against this much it never says.
+BANNED = -100.0
 
 
 class FakeEmbedder:
@@ -70,16 +72,20 @@ def extractive_reply(messages: Sequence[Message]) -> str:
 
 class FakeGenerator:
     """Replies with ``reply(messages)``, streamed word by word; asked to translate a
-    question, with its entry in ``translations``, else the question itself. Records the
-    prompts."""
+    question, with its entry in ``translations``, else the question itself; asked to answer
+    from one sentence (`rag.confirmation`), NONE when the sentence begins with one of
+    ``unanswered``, else the sentence. A word of its reply biased by `BANNED` or less is
+    left out. Records the prompts."""
 
     name = "fake-llm"
     context_tokens = 4096
 
     def __init__(self, reply: Callable[[Sequence[Message]], str] = extractive_reply,
-                 translations: dict[str, str] | None = None):
+                 translations: dict[str, str] | None = None,
+                 unanswered: Sequence[str] = ()):
         self.reply = reply
         self.translations = translations or {}
+        self.unanswered = tuple(unanswered)
         self.prompts: list[list[Message]] = []
         self.primed: list[list[Message]] = []
 
@@ -87,13 +93,20 @@ class FakeGenerator:
         return len(text.split())
 
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256,
-                 temperature: float = 0.0, stop: Sequence[str] = ()) -> Iterator[str]:
+                 temperature: float = 0.0, stop: Sequence[str] = (),
+                 bias: Mapping[str, float] | None = None) -> Iterator[str]:
         self.prompts.append(list(messages))
         if messages[0].content.startswith(TRANSLATE.split("{")[0]):
             asked = messages[-1].content
             words = self.translations.get(asked, asked).split(" ")
+        elif messages[0].content == CONFIRM:
+            sentence = messages[-1].content.split("Sentence: ", 1)[1].split("\nQuestion: ")[0]
+            unanswered = any(sentence.startswith(start) for start in self.unanswered)
+            words = ["NONE" if unanswered else sentence]
         else:
             words = self.reply(messages).split(" ")
+        banned = {text for text, value in (bias or {}).items() if value <= BANNED}
+        words = [w for w in words if w not in banned] or ["…"]
         for i, word in enumerate(words[:max_tokens]):
             yield word if i == 0 else " " + word
 
