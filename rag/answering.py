@@ -62,6 +62,8 @@ from .translation import other_language, passage_language, translate_question
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
 
 CONDENSE_TOKENS = 60
+# Why an evidence sentence the fallback would quote is not the answer (`rag.confirmation`).
+UNCONFIRMED = "the model, reading this sentence alone, finds no answer to the question in it"
 # The questions' translations kept (`Answerer._translation`).
 TRANSLATIONS_KEPT = 64
 # A draft that writes this many characters it has written before is in a loop: it stops.
@@ -275,6 +277,7 @@ class Answerer:
             item = build.in_context(item)
             if not s.confirm_quotes or self._confirmed(build, item):
                 return build.extracted(item, draft, claims)
+            claims = (*claims, Claim(item.text, (item.number,), "left_out", UNCONFIRMED))
         return build.abstain(draft, claims)
 
     def _confirmed(self, build: AnswerBuilder, item: Evidence) -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from rag import Assistant, Settings
 from rag.chunking import Chunk
+from rag.answering import UNCONFIRMED
 from rag.confirmation import confirms
 from rag.evidence import Evidence, with_antecedent
 from rag.prompts import CONFIRM
@@ -68,6 +69,9 @@ def test_a_quote_the_model_cannot_answer_from_is_not_the_answer(tmp_path, confir
     if confirm:
         assert answer.abstained and len(asked) == 1
         assert "Sentence: La domanda di elettricità" in asked[0][1].content
+        refused = answer.sentences[-1]  # shown, with the reason, beside the abstention
+        assert refused.text.startswith("La domanda di elettricità")
+        assert refused.state == "left_out" and refused.reason == UNCONFIRMED
     else:
         assert answer.kind == "extracted" and not asked
         assert answer.citations[0].quote.text.startswith("La domanda di elettricità")
