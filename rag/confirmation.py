@@ -2,15 +2,16 @@
 
 The extractive fallback (`rag.answering`) quotes an evidence sentence when no sentence of
 the draft is verified. Scores and the question's demand (`rag.demand`) pick the sentence
-most likely to answer, but a true sentence on a neighbouring matter passes them: "How much
-does electricity cost in Spain?" found "Electricity demand hit 41,200 megawatts…", "When
-did the Greens first win Brighton?" found the Bristol result, "How many hotels are there in
-Venice?" the headline on Venice's access fee. So before it is quoted, the model is given
-the question and that sentence (with the sentence before, when it points back) and told to
-answer with the sentence's words or to reply NONE; a NONE leaves the quote out and the
-assistant abstains.
+most likely to answer, but a true sentence on a neighbouring matter passes them: "Quanto
+costa l'elettricità in Spagna?" found "Electricity demand hit 41,200 megawatts…", "How many
+hotels are there in Venice?" the headline on Venice's access fee, "Quando è previsto lo
+sciopero dei medici?" the transport strike's date. So before it is quoted, the model is
+given the question and that sentence (with the sentence before, when it points back) and
+told to answer with the sentence's words or to reply NONE; a NONE leaves the quote out and
+the assistant abstains. Some still pass: the model answers "Who scored Inter's third goal?"
+from the sentence on the winning goal.
 
-It is one short greedy call under its own system prompt (about 100 tokens: under a second
+It is one short greedy call under its own system prompt (about 100 tokens: about a second
 on two cores), made only when the answer would be a quote. Reading one sentence is a task
 a 1.5B model does far better than judging one: asked "does this sentence answer?", its
 yes/no odds barely separated right quotes from wrong ones on the news dev questions.

@@ -130,7 +130,8 @@ _COUNTS_BACK = re.compile(rf"^\W*(?:{_WHICH_OF_THEM})\b(?!\s+(?-i:[A-ZÀ-Ý]))",
 # in the sentence before.
 _POINTS_BACK = re.compile(
     r"^\W*(?:(?:lo|li)(?=\s+(?:ha|hanno|aveva|avevano|avrebbe|avrebbero)\b)|"
-    r"l['’]\s*(?=(?:ha|hanno|aveva|avevano)\b)|l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
+    r"l['’]\s*(?=(?:ha|hanno|aveva|avevano)\b)|"
+    r"l['’]\s*azienda|la\s+società|il\s+gruppo|la\s+compagnia|quest['’]\s*ultim[oa]|"
     r"questo|questa|questi|queste|ciò|esso|essa|egli|lui|lei|loro|the\s+company|the\s+firm|"
     rf"the\s+group|the\s+latter|it|this|these|he|she|they|{_WHICH_OF_THEM})"
     r"\b(?!\s+(?-i:[A-ZÀ-Ý]))"
