@@ -473,15 +473,10 @@ def test_an_estimate_credited_to_the_association_the_sentence_before_names(news)
     assert "780" in answer.text, answer.to_json()
 
 
-@pytest.mark.parametrize("question, wrong, right", [
-    # the transport strike's date, quoted once for the doctors' strike (5 November)
-    ("Quando è previsto lo sciopero dei medici?", "12 dicembre", ("5 novembre",)),
-    # a spokesperson's sentence that names no company, quoted once for the owner
-    ("Which company owns the plant in Leeds?", "spokesperson", ("Van Dalen",)),
-])
-def test_a_quote_on_a_neighbouring_matter_is_not_the_answer(news, question, wrong, right):
-    """The model, given the sentence the fallback would quote and the question alone,
+def test_a_quote_on_a_neighbouring_matter_is_not_the_answer(news):
+    """"A company spokesperson added that the plant would keep supplying supermarkets…" was
+    quoted for who owns the plant: the model, given that sentence and the question alone,
     finds no answer in it (`rag.confirmation`)."""
-    answer = news.ask(question).answer()
-    assert wrong not in answer.text, answer.to_json()
-    assert answer.abstained or any(r in answer.text for r in right), answer.to_json()
+    answer = news.ask("Which company owns the plant in Leeds?").answer()
+    assert "spokesperson" not in answer.text, answer.to_json()
+    assert answer.abstained or "Van Dalen" in answer.text, answer.to_json()
