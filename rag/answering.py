@@ -33,6 +33,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -94,7 +95,10 @@ class Answerer:
         self.embedder = embedder
         self.generator = generator
         self.retriever = Retriever(store, embedder, settings)
-        self._translations: dict[tuple[str, str], str] = {}
+        # ``question`` in ``lang`` by the model, kept for the next need of it (the search,
+        # the fallback and the confirmation of a quote may each want it)
+        self._translation = functools.lru_cache(maxsize=TRANSLATIONS_KEPT)(
+            functools.partial(translate_question, generator))
 
     def events(self, question: str, history: Sequence[tuple[str, str]] = (),
                options: Options = Options()) -> Iterator[Event]:
@@ -153,16 +157,6 @@ class Answerer:
         translated = self._translation(standalone, target)
         clock.lap("translate_ms")
         return translated if translated != standalone else ""
-
-    def _translation(self, question: str, lang: str) -> str:
-        """``question`` in ``lang`` by the model, kept for the next need of it (the search,
-        the fallback and the confirmation of a quote may each want it)."""
-        key = (question, lang)
-        if key not in self._translations:
-            if len(self._translations) >= TRANSLATIONS_KEPT:
-                self._translations.clear()
-            self._translations[key] = translate_question(self.generator, question, lang)
-        return self._translations[key]
 
     def _stated_in_their_language(self, build: AnswerBuilder, demand: Demand, hint: set[str],
                                   options: Options) -> Evidence | None:
