@@ -6,7 +6,7 @@ load their weights on first use):
 * `Assistant` — index articles, search them, `ask` (a `Response`), `conversation`;
 * `Response` — iterate for the draft text, then `answer()` for the checked `Answer`;
   `events()` for `Stage`, `Sources`, `Draft` and `Done`;
-* `Conversation`, `Turn` — follow-up questions and their history; `ChatStore`,
+* `Conversation`, `Turn`, `Exchange` — follow-up questions and their history; `ChatStore`,
   `ChatSummary` — the saved ones (`Assistant.chats`);
 * `Answer`, `Citation`, `Quote`, `AnswerSentence`, `Hit`, `Evidence`, `IndexReport`;
 * `Settings`, `Filters`;
@@ -21,7 +21,7 @@ from typing import Any
 
 _WHERE = {
     "Assistant": "assistant", "Response": "response", "Cancelled": "response",
-    "Conversation": "conversation", "Turn": "conversation",
+    "Conversation": "conversation", "Turn": "conversation", "Exchange": "conversation",
     "Answer": "answer", "Citation": "answer", "Quote": "answer", "AnswerSentence": "answer",
     "Timings": "answer", "Hit": "retrieve", "Evidence": "evidence", "IndexReport": "library",
     "Stage": "events", "Sources": "events", "Draft": "events", "Done": "events",

@@ -42,6 +42,7 @@ from . import prompts
 from .answer import Answer
 from .assembly import LENGTH_LIMIT, REPEATED, AnswerBuilder, Clock
 from .confirmation import confirms
+from .conversation import Exchange
 from .corpus import answer_language
 from .demand import Demand
 from .embed import Embedder
@@ -100,7 +101,7 @@ class Answerer:
         self._translation = functools.lru_cache(maxsize=TRANSLATIONS_KEPT)(
             functools.partial(translate_question, generator))
 
-    def events(self, question: str, history: Sequence[tuple[str, str]] = (),
+    def events(self, question: str, history: Sequence[Exchange] = (),
                options: Options = Options()) -> Iterator[Event]:
         """Stages, the sources, the draft as it is written, then `Done` with the answer."""
         question = question.strip()
@@ -295,7 +296,7 @@ class Answerer:
                      asked_kind=s.check_asked_kind, speakers=s.check_speakers,
                      min_translation=s.min_translation)
 
-    def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
+    def condense(self, history: Sequence[Exchange], question: str) -> str:
         """A follow-up rewritten as a standalone question, using the last turns."""
         messages = [Message("system", prompts.SYSTEM),
                     Message("user", prompts.condense_message(history[-3:], question))]

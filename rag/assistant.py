@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .answer import Answer
 from .answering import Answerer, Options
-from .conversation import Conversation
+from .conversation import Conversation, Exchange
 from .corpus import Article
 from .embed import Embedder
 from .filters import Filters
@@ -97,12 +97,12 @@ class Assistant:
         return Retriever(self.store, self.parts.query_embedder, self.settings).search(
             query, k=k, mode=mode, filters=filters, today=today)
 
-    def ask(self, question: str, *, history: Sequence[tuple[str, str]] = (),
+    def ask(self, question: str, *, history: Sequence[Exchange] = (),
             k: int | None = None, mode: str | None = None, filters: Filters | None = None,
             today: dt.date | None = None, max_tokens: int | None = None,
             verify: bool | None = None,
             on_done: Callable[[Answer], None] | None = None) -> Response:
-        """Answer ``question`` (a follow-up of ``history``: earlier (question, answer) pairs).
+        """Answer ``question`` (a follow-up of ``history``: earlier exchanges).
         Nothing runs until the response is read."""
         options = Options(k, mode, filters, today, max_tokens, verify)
 

@@ -23,6 +23,14 @@ HISTORY_TURNS = 3  # earlier turns a follow-up is condensed with
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """An earlier question and its answer's text: what a follow-up is condensed with."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Turn:
     question: str
     answer: Answer
@@ -40,7 +48,7 @@ class Conversation:
 
     def ask(self, question: str, **options: Any) -> "Response":
         """Answer ``question`` as a follow-up of this conversation."""
-        history = [(t.question, t.answer.text) for t in self.turns[-HISTORY_TURNS:]]
+        history = [Exchange(t.question, t.answer.text) for t in self.turns[-HISTORY_TURNS:]]
         return self.ask_fn(question, history=history, on_done=self._add(question), **options)
 
     def _add(self, question: str) -> Callable[[Answer], None]:
@@ -50,7 +58,3 @@ class Conversation:
             if self.on_turn is not None:
                 self.on_turn(self)
         return add
-
-    @property
-    def history(self) -> list[tuple[str, str]]:
-        return [(t.question, t.answer.text) for t in self.turns]

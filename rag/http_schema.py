@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .conversation import Exchange
 from .filters import Filters
 
 MAX_TOKENS = 4096  # a larger max_tokens (clients send their model's limit) is clamped
@@ -112,14 +113,14 @@ class ChatRequest(RetrievalFields):
     def question(self) -> str:
         return self.messages[-1].text().strip()
 
-    def history(self) -> list[tuple[str, str]]:
-        """The (question, answer) pairs before the question; other roles are left out."""
+    def history(self) -> list[Exchange]:
+        """The exchanges before the question; other roles are left out."""
         pairs, asked = [], None
         for message in self.messages[:-1]:
             if message.role == "user":
                 asked = message.text().strip()
             elif message.role == "assistant" and asked is not None:
-                pairs.append((asked, message.text().strip()))
+                pairs.append(Exchange(asked, message.text().strip()))
                 asked = None
         return pairs
 

@@ -10,10 +10,13 @@ control tokens are neutralized, and nothing in it can open a new item or end the
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .evidence import Evidence
 from .generate import Message
+
+if TYPE_CHECKING:
+    from .conversation import Exchange
 
 EVIDENCE_HEAD = "Evidence:"  # how every question's message begins (the warm-up evaluates it)
 
@@ -139,8 +142,9 @@ def question_reply(reply: str, question: str) -> str:
     return line.strip('"“”«»') or question
 
 
-def condense_message(history: Sequence[tuple[str, str]], question: str) -> str:
+def condense_message(history: Sequence[Exchange], question: str) -> str:
     """The rewrite task as a user turn (it runs under `SYSTEM`, whose KV cache it keeps)."""
-    turns = "\n".join(f"User: {as_data(q)}\nAssistant: {as_data(a)}" for q, a in history)
+    turns = "\n".join(f"User: {as_data(e.question)}\nAssistant: {as_data(e.answer)}"
+                      for e in history)
     return (f"{CONDENSE}\n\nConversation:\n{turns}\n\nLast question: {as_data(question)}\n\n"
             "Standalone question:")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Assistant, Settings, prompts
+from rag import Assistant, Exchange, Settings, prompts
 from rag.fallback import answer_words
 from rag.chunking import Chunk
 from rag.demand import Demand
@@ -276,7 +276,7 @@ def test_follow_up_is_condensed_before_retrieval(make):
     assistant = make(FakeGenerator(reply))
     assistant.index_files([REPO / "corpus"])
     answer = assistant.ask("and what did Jassy say?",
-                           history=[("How much did AWS earn?", "22.1 billion dollars [1].")]).answer()
+                           history=[Exchange("How much did AWS earn?", "22.1 billion dollars [1].")]).answer()
     assert answer.standalone_question == "What did Andy Jassy say about AWS growth?"
     assert answer.to_json()["standalone_question"] == answer.standalone_question
     # both calls open with the same system prompt, so llama.cpp reuses its KV cache

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from rag import model_fetch, models
 from rag.assistant import Assistant
+from rag.conversation import Exchange
 from rag.models import ModelError, ModelSpec
 from rag.settings import Settings
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -101,7 +102,7 @@ def test_index_and_ask_open_no_connection(no_network, tmp_path):
     assistant.index_files([REPO / "corpus"])
     answer = assistant.ask("Quale fatturato ha registrato Amazon per AWS?").answer()
     assert answer.citations
-    assistant.ask("E Tesla?", history=[("Quanto ha fatturato AWS?", answer.text)]).answer()
+    assistant.ask("E Tesla?", history=[Exchange("Quanto ha fatturato AWS?", answer.text)]).answer()
     report = assistant.add_text("Il porto di Genova ha movimentato 412 navi a marzo.",
                                 title="Porto di Genova")
     upload = tmp_path / "up.md"
