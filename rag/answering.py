@@ -58,7 +58,8 @@ from .overview import overview_evidence
 from .retrieve import Hit, Retriever
 from .settings import Settings
 from .store import Store
-from .translation import other_language, passage_language, translate_question
+from .translation import (needs_translation, other_language, passage_language,
+                          translate_question)
 
 # What every answer's prompt starts with; the generator keeps it evaluated (`prime`).
 PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDENCE_HEAD))
@@ -281,7 +282,7 @@ class Answerer:
         answer ("Quanta acqua consumerà la fabbrica al giorno?" of "…the plant would need up to 9
         million gallons of water a day")."""
         question, lang = build.standalone, item.chunk.lang
-        if lang and lang != build.lang and lang in prompts.LANGUAGE_NAMES:
+        if needs_translation(lang, build.lang):
             question = self._translation(question, lang)
         confirmed = confirms(self.generator, question, item.text)
         build.clock.lap("confirm_ms")

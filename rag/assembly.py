@@ -21,6 +21,7 @@ from .grounding import Claim, Verdict
 from .statements import markers, strip_markers, with_markers
 from .retrieve import Hit
 from .sources.pdf import page_of
+from .translation import needs_translation
 
 if TYPE_CHECKING:
     from .answering import Answerer
@@ -91,11 +92,11 @@ class AnswerBuilder:
 
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
         """The evidence ``item`` (`in_context`) itself as the answer: quoted, or — in
-        another language — the model's restatement of it alone, checked as any claim and
+        another language the model can be asked for — the model's restatement of it alone, checked as any claim and
         read as the same sentence."""
         quote = self.quote(item)
         text, reason = quoted(quote.text), "quoted from the article"
-        if item.chunk.lang and item.chunk.lang != self.lang:
+        if needs_translation(item.chunk.lang, self.lang):
             restated = self._restated(replace(item, number=1))
             if restated:
                 text, reason = restated, "translated from the article"

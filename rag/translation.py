@@ -22,19 +22,25 @@ TRANSLATE_TOKENS = 80
 LANGUAGE_PASSAGES = 5
 
 
+def needs_translation(lang: str, asked: str) -> bool:
+    """Whether text in ``lang`` is in another language than ``asked`` (the question's), one
+    the model can be asked for (`prompts.LANGUAGE_NAMES`)."""
+    return bool(lang) and lang != asked and lang in prompts.LANGUAGE_NAMES
+
+
 def passage_language(hits: Sequence[Hit], lang: str, best: str = "") -> str:
     """The language of the best evidence sentence (``best``), or else the one most of the
     first `LANGUAGE_PASSAGES` ``hits`` are in, when it is not ``lang`` (the question's)
     and the model can be asked for it; else "". In a corpus of two languages the first
     passages of an English question are mostly English, while the sentence that answers
     it may be Italian ("What did the Filt Cgil secretary warn about?")."""
-    if best and best != lang and best in prompts.LANGUAGE_NAMES:
+    if needs_translation(best, lang):
         return best
     langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES] if h.chunk.lang]
     if not langs:
         return ""
     top = max(set(langs), key=langs.count)
-    if top == lang or top not in prompts.LANGUAGE_NAMES or 2 * langs.count(top) <= len(langs):
+    if not needs_translation(top, lang) or 2 * langs.count(top) <= len(langs):
         return ""
     return top
 
@@ -45,7 +51,7 @@ def other_language(hits: Sequence[Hit], lang: str) -> str:
     what the question names, the articles may name it in their own language ("BCE" is
     "ECB" in English, "Regno Unito" "UK")."""
     langs = [h.chunk.lang for h in hits[:LANGUAGE_PASSAGES]
-             if h.chunk.lang and h.chunk.lang != lang and h.chunk.lang in prompts.LANGUAGE_NAMES]
+             if needs_translation(h.chunk.lang, lang)]
     return max(set(langs), key=langs.count) if langs else ""
 
 
