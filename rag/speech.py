@@ -28,9 +28,21 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .names import CALENDAR, acronyms, fold_name, letters, names
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who a sentence credits (``who``: "" when no one) with what words or act (``what``)."""
+
+    who: str = ""
+    what: str = ""
+
+
+NO_ONE = Attribution()
 
 _IT_PAST = (r"detto|dichiarato|affermato|spiegato|aggiunto|scritto|osservato|sottolineato|"
             r"commentato|precisato|confermato|ammesso|ribadito|risposto|avvertito|"
@@ -89,15 +101,15 @@ def speakers(text: str, verbs: str = f"{SAYING}|{REPORTING}") -> list[str]:
     return list(dict.fromkeys(who for who in cleaned if who[:1].isupper()))
 
 
-def reported(text: str) -> tuple[str, str]:
+def reported(text: str) -> Attribution:
     """Who ``text`` says said or reported something, and what: ("The Information", "Tesla
     spotted the job listing") for "The Information reported that Tesla spotted the job
     listing"; ("Electrek", "il settore vale 250 miliardi") for "Secondo Electrek, il
-    settore vale 250 miliardi"; ("Chanos", "…") for "“…”, ha detto Chanos". ("", "") when
-    it names no speaker, or what they said is under three words."""
+    settore vale 250 miliardi"; ("Chanos", "…") for "“…”, ha detto Chanos". `NO_ONE`
+    when it names no speaker, or what they said is under three words."""
     found = speakers(text)
     if not found:
-        return "", ""
+        return NO_ONE
     say, before = _patterns(f"{SAYING}|{REPORTING}")
     named = before.search(text)
     if named:
@@ -105,7 +117,7 @@ def reported(text: str) -> tuple[str, str]:
     else:
         verb = say.search(text)
         if verb is None:
-            return "", ""
+            return NO_ONE
         after = text[verb.end():]
         if re.match(r"accord|second", verb.group(0), re.I) and verb.start() < len(text) / 2:
             content = after.split(",", 1)[1] if "," in after else ""
@@ -113,7 +125,7 @@ def reported(text: str) -> tuple[str, str]:
             content = text[:verb.start()]
     content = re.sub(r"^\W*(?:that|che)\b", "", content.strip(), flags=re.I)
     content = content.strip(" ,;:–—\"“”«»'.")
-    return (found[0], content) if len(content.split()) >= 3 else ("", "")
+    return Attribution(found[0], content) if len(content.split()) >= 3 else NO_ONE
 
 
 # A claim opening with a name, then a verb: "The Information spotted the job listing".
@@ -121,25 +133,25 @@ _SUBJECT = re.compile(rf"^\W*(?:(?:The|Il|La|Lo|Gli|Le|I)\s+|L['’])?(?P<who>{_
                       rf"(?P<what>[a-zà-ý].*)$", re.DOTALL)
 
 
-def credited(text: str, question: str, sources: Sequence[str]) -> tuple[str, str]:
+def credited(text: str, question: str, sources: Sequence[str]) -> Attribution:
     """Who ``text`` credits with words or an act, and with what: who said or reported what
     (`reported`); else, when it opens with a name one of the ``sources`` (the evidence's
     sentences) uses and the ``question`` does not — it answers "who…?" or "which
     outlet…?" — that name and what follows it ("Information", "spotted the Tesla job
-    listing"). ("", "") when neither, or what follows is under three words."""
-    who, what = reported(text)
-    if who:
-        return who, what
+    listing"). `NO_ONE` when neither, or what follows is under three words."""
+    said = reported(text)
+    if said.who:
+        return said
     m = _SUBJECT.match(text)
     if not m:
-        return "", ""
+        return NO_ONE
     words = [fold_name(w) for w in m.group("who").split()]
     asked = {fold_name(w) for w in re.findall(r"[\w’'\-]+", question)}
     what = m.group("what").strip(" .;:")
     if asked & set(words) or len(what.split()) < 3 or not any(
             words[-1] in run for source in sources for run in names(source)):
-        return "", ""
-    return m.group("who"), what
+        return NO_ONE
+    return Attribution(m.group("who"), what)
 
 
 # A name after "in", "at", "from" is where, not who: "hospital doctors in Lombardy announced".

@@ -134,15 +134,15 @@ def misattributed(claim: str, cited: Collection[int], evidence: EvidenceSet,
     against it and 0.62 against the listing's."""
     if not cited or not len(evidence):
         return ""
-    who, content = credited(claim, question, [e.text for e in evidence.items])
-    if not who:
+    credit = credited(claim, question, [e.text for e in evidence.items])
+    if not credit.who:
         return ""
-    row = support_matrix([content], evidence, embedder, "")[0]
+    row = support_matrix([credit.what], evidence, embedder, "")[0]
     support = dict(zip((e.number for e in evidence.items), row.tolist()))
     own = max((support[n] for n in cited if n in support), default=None)
     best = max(evidence.items, key=lambda e: support[e.number])
-    last = fold_name(who.split()[-1])
+    last = fold_name(credit.who.split()[-1])
     if (own is None or best.number in cited or support[best.number] < own + margin
             or re.search(rf"\b{re.escape(last)}\b", fold_accents(best.text).casefold())):
         return ""
-    return who
+    return credit.who

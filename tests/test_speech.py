@@ -7,7 +7,8 @@ import pytest
 from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.evidence import Candidate, with_speaker
-from rag.speech import asked_speaker, credited, quoted_by, reported, speakers, speaks, speaks_after
+from rag.speech import (NO_ONE, Attribution, asked_speaker, credited, quoted_by, reported,
+                        speakers, speaks, speaks_after)
 from tests.fakes import citing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,29 +63,28 @@ def test_the_text_itself_is_no_speaker(claim):
      "data centers are his big short"),
 ])
 def test_what_a_claim_says_someone_said(claim, who, said):
-    assert reported(claim) == (who, said)
+    assert reported(claim) == Attribution(who, said)
 
 
 def test_a_claim_crediting_no_one_or_saying_next_to_nothing_reports_nothing():
-    assert reported("Tesla could compete with Amazon [1].") == ("", "")
-    assert reported("Jassy said so.") == ("", "")
+    assert reported("Tesla could compete with Amazon [1].") == NO_ONE
+    assert reported("Jassy said so.") == NO_ONE
 
 
 def test_who_a_claim_answering_who_says_did_what():
     named = ["The Information ha riportato che Tesla ha rilevato l'affitto.",
              "Un annuncio di lavoro di Tesla, individuato da Electrek."]
     assert credited("The Information spotted the Tesla job listing.",
-                    "Which outlet spotted the Tesla job listing?", named) == (
+                    "Which outlet spotted the Tesla job listing?", named) == Attribution(
         "Information", "spotted the Tesla job listing")
     assert credited("Electrek ha individuato l'annuncio di lavoro.",
-                    "Chi ha individuato l'annuncio?", named) == (
+                    "Chi ha individuato l'annuncio?", named) == Attribution(
         "Electrek", "ha individuato l'annuncio di lavoro")
     # named by the question, not in the evidence, or a sentence's first word: no doer
     assert credited("Tesla posted a job listing for a manager.", "What did Tesla post?",
-                    named) == ("", "")
-    assert credited("Reuters spotted the Tesla job listing.", "Who spotted it?", named) == (
-        "", "")
-    assert credited("Questo ruolo guiderà la progettazione.", "Chi guiderà?", named) == ("", "")
+                    named) == NO_ONE
+    assert credited("Reuters spotted the Tesla job listing.", "Who spotted it?", named) == NO_ONE
+    assert credited("Questo ruolo guiderà la progettazione.", "Chi guiderà?", named) == NO_ONE
 
 
 def test_a_speaker_named_first_is_not_followed_by_what_they_said():
