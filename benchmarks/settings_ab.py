@@ -42,7 +42,8 @@ class SharedDrafts:
         return self.real.prime(prefix)
 
     def generate(self, messages, **options):
-        key = (tuple((m.role, m.content) for m in messages), tuple(sorted(options.items())))
+        key = (tuple((m.role, m.content) for m in messages),
+               tuple(sorted((k, hashable(v)) for k, v in options.items())))
         if key in self.written:
             yield self.written[key]
             return
@@ -53,6 +54,11 @@ class SharedDrafts:
                 yield piece
         finally:
             self.written[key] = "".join(pieces)
+
+
+def hashable(value):
+    """``value`` as a key: a mapping (the logit ``bias``) as its sorted items."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
 
 
 def main(argv: list[str] | None = None) -> None:
