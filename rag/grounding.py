@@ -46,15 +46,14 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal, Mapping, Sequence
 
-from .asked import asked_for, states, unnamed
+from .asked import states, unnamed
 from .claims import Translates, continues, disagreement, missing_name, unsaid_words
 from .corpus import Article
-from .dates import years_stated
 from .demand import Demand
 from .embed import Embedder
 from .evidence import Evidence, EvidenceSet, said_before
-from .grave import asked_facts, states_facts
-from .roles import asked_role, states_role
+from .grave import states_facts
+from .roles import states_role
 from .lexical import analyze, analyze_query
 from .statements import markers, statements, strip_markers
 from .speech import asked_speaker, speakers, speaks_in_context
@@ -167,8 +166,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
-    return Verdict(tuple(_answering(claims, question, lang, evidence) if asked_kind
-                         else claims))
+    return Verdict(tuple(_answering(claims, Demand.of(question, speakers=False), lang, evidence)
+                         if asked_kind else claims))
 
 
 def not_an_answer(claim: str, question: str, lang: str,
@@ -315,36 +314,34 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
             if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 
 
-def _answering(claims: list[Claim], question: str, lang: str,
+def _answering(claims: list[Claim], demand: Demand, lang: str,
                evidence: EvidenceSet) -> list[Claim]:
-    """``claims``, unless the question asks for an amount, a time or a reason and no
-    verified claim states one: then the verified claims are left out (true, but no answer
-    to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
+    """``claims`` as answers to the question that makes ``demand``. When it asks for an
+    amount, a time or a reason (``demand.kind``) and no verified claim states one, the
+    verified claims are left out (true, but no answer to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
     is answered only by the verified claims stating it: "How many people died?" is not
     answered by the heatwave's temperatures. A question asking who holds an office
     (`rag.roles`) is answered only by claims citing an item that gives that office of the
     same body: "Who is the CEO of Van Dalen Foods?" is not answered by who owns what. A
     question naming a year is not answered by claims citing only items about other years
     (`rag.demand`)."""
-    role = asked_role(question)
-    if role:
-        giving = {e.number for e in evidence.items if states_role(role, e.text)}
+    if demand.role:
+        giving = {e.number for e in evidence.items if states_role(demand.role, e.text)}
         claims = [_left_out(c, "it does not say who holds the office asked about")
                   if c.state == "verified" and giving.isdisjoint(c.cited) else c for c in claims]
-    demand = Demand(years=years_stated(question))
     if demand.years:
         about = {e.number for e in evidence.items if demand.in_years(e.text, e.chunk.day)}
         claims = [_left_out(c, "it is about another year than the one asked")
                   if c.state == "verified" and about.isdisjoint(c.cited) else c for c in claims]
-    asked, facts = asked_for(question), asked_facts(question)
-    verified = [c for c in claims if c.state == "verified"]
+    asked, verified = demand.kind, [c for c in claims if c.state == "verified"]
     if asked and verified and not any(states(asked, c.text, lang) for c in verified):
         reason = {"quantity": "it does not say how many or how much",
                   "times": "it does not say how many times",
                   "time": "it does not say when", "reason": "it does not say why"}[asked]
         return [_left_out(c, reason) if c.state == "verified" else c for c in claims]
     return [_left_out(c, "it does not say what the question asks")
-            if c.state == "verified" and not states_facts(facts, c.text) else c for c in claims]
+            if c.state == "verified" and not states_facts(demand.facts, c.text) else c
+            for c in claims]
 
 
 def _left_out(claim: Claim, reason: str) -> Claim:
