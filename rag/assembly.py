@@ -92,8 +92,8 @@ class AnswerBuilder:
 
     def extracted(self, item: Evidence, draft: str, claims: Sequence[Claim]) -> Answer:
         """The evidence ``item`` (`in_context`) itself as the answer: quoted, or — in
-        another language the model can be asked for — the model's restatement of it alone, checked as any claim and
-        read as the same sentence."""
+        another language the model can be asked for — the model's restatement of it alone,
+        checked as any claim and read as the same sentence."""
         quote = self.quote(item)
         text, reason = quoted(quote.text), "quoted from the article"
         if needs_translation(item.chunk.lang, self.lang):

@@ -318,13 +318,13 @@ def _answering(claims: list[Claim], demand: Demand, lang: str,
                evidence: EvidenceSet) -> list[Claim]:
     """``claims`` as answers to the question that makes ``demand``. When it asks for an
     amount, a time or a reason (``demand.kind``) and no verified claim states one, the
-    verified claims are left out (true, but no answer to it). A question about a death, an injury, an arrest or a resignation (`rag.grave`)
-    is answered only by the verified claims stating it: "How many people died?" is not
-    answered by the heatwave's temperatures. A question asking who holds an office
-    (`rag.roles`) is answered only by claims citing an item that gives that office of the
-    same body: "Who is the CEO of Van Dalen Foods?" is not answered by who owns what. A
-    question naming a year is not answered by claims citing only items about other years
-    (`rag.demand`)."""
+    verified claims are left out (true, but no answer to it). A question about a death,
+    an injury, an arrest or a resignation (`rag.grave`) is answered only by the verified
+    claims stating it: "How many people died?" is not answered by the heatwave's
+    temperatures. A question asking who holds an office (`rag.roles`) is answered only by
+    claims citing an item that gives that office of the same body: "Who is the CEO of Van
+    Dalen Foods?" is not answered by who owns what. A question naming a year is not answered
+    by claims citing only items about other years (`rag.demand`)."""
     if demand.role:
         giving = {e.number for e in evidence.items if states_role(demand.role, e.text)}
         claims = [_left_out(c, "it does not say who holds the office asked about")

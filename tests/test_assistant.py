@@ -275,8 +275,8 @@ def test_follow_up_is_condensed_before_retrieval(make):
         return "Andy Jassy ha detto che la crescita di AWS si è stabilizzata [1]."
     assistant = make(FakeGenerator(reply))
     assistant.index_files([REPO / "corpus"])
-    answer = assistant.ask("and what did Jassy say?",
-                           history=[Exchange("How much did AWS earn?", "22.1 billion dollars [1].")]).answer()
+    earlier = Exchange("How much did AWS earn?", "22.1 billion dollars [1].")
+    answer = assistant.ask("and what did Jassy say?", history=[earlier]).answer()
     assert answer.standalone_question == "What did Andy Jassy say about AWS growth?"
     assert answer.to_json()["standalone_question"] == answer.standalone_question
     # both calls open with the same system prompt, so llama.cpp reuses its KV cache
