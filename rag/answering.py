@@ -42,7 +42,7 @@ from . import prompts
 from .answer import Answer
 from .assembly import LENGTH_LIMIT, REPEATED, AnswerBuilder, Clock
 from .confirmation import confirms
-from .conversation import Exchange
+from .conversation import HISTORY_TURNS, Exchange
 from .corpus import answer_language
 from .demand import Demand
 from .embed import Embedder
@@ -298,9 +298,10 @@ class Answerer:
                      min_translation=s.min_translation)
 
     def condense(self, history: Sequence[Exchange], question: str) -> str:
-        """A follow-up rewritten as a standalone question, using the last turns."""
+        """A follow-up rewritten as a standalone question, using the last `HISTORY_TURNS`
+        turns of ``history``."""
         messages = [Message("system", prompts.SYSTEM),
-                    Message("user", prompts.condense_message(history[-3:], question))]
+                    Message("user", prompts.condense_message(history[-HISTORY_TURNS:], question))]
         text = "".join(self.generator.generate(messages, max_tokens=CONDENSE_TOKENS,
                                                temperature=0.0))
         return prompts.question_reply(text, question)

@@ -48,7 +48,7 @@ class Conversation:
 
     def ask(self, question: str, **options: Any) -> "Response":
         """Answer ``question`` as a follow-up of this conversation."""
-        history = [Exchange(t.question, t.answer.text) for t in self.turns[-HISTORY_TURNS:]]
+        history = [Exchange(t.question, t.answer.text) for t in self.turns]
         return self.ask_fn(question, history=history, on_done=self._add(question), **options)
 
     def _add(self, question: str) -> Callable[[Answer], None]:
