@@ -12,7 +12,7 @@ Meaning, not spelling. A claim passes against an evidence item when:
   is in another language than the item — names it loosely ("Mongols" for "mongoli") or
   means the same as a name the item uses ("Ottoman Empire" for "Impero ottomano", "London"
   for "Londra": ``translates``);
-* when it states a death, an injury, an arrest or a resignation, the item states one
+* when it states a death, an injury, an arrest, a verdict or a resignation, the item states one
   too (`rag.grave`): "4,200 deaths" is never read into "4.200 persone evacuate";
 * when it says who holds an office ("X is the president of Y"), the item gives that
   office of the same body (`rag.roles`): the president of a cooperative is no court's;

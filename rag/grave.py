@@ -1,10 +1,13 @@
-"""Grave facts: a death, an injury, an arrest, a resignation, a dismissal is never read in.
+"""Grave facts: a death, an injury, an arrest, a verdict, a resignation, a dismissal is never
+read in.
 
 A small model answering "How many people died in the floods?" from "4.200 persone sono
 state evacuate" wrote "…which resulted in 4,200 deaths", and the number, being the
-evidence's, passed every other check. Such a fact is the one a reader must not be told
-wrongly, and the words that state it are few: a claim that states one of these facts
-must cite a sentence that states the same kind of fact, in either language.
+evidence's, passed every other check; "Laura Pedio è stata condannata a otto anni" was
+written from "Il pubblico ministero Laura Pedio aveva chiesto otto anni per Villa". Such a
+fact is the one a reader must not be told wrongly, and the words that state it are few: a
+claim that states one of these facts must cite a sentence that states the same kind of
+fact, in either language.
 
     >>> stated_facts("The floods resulted in 4,200 deaths and 12 injured.")
     ['death', 'injury']
@@ -28,6 +31,9 @@ FACTS = {
     "injury": r"injur(?:ed|y|ies)|wounded|hurt|ferit[oaie]|feriment[oi]|lesioni",
     "arrest": r"arrest(?:ed|s)?|detained|arrestat[oaie]|arrest[oi]|in\s+manette",
     "resignation": r"resign(?:ed|s|ation)?|stepped\s+down|dimess[oaie]|dimission[ie]|dimett\w*",
+    # a court's verdict on a person: "chiesto otto anni" (a prosecutor's request) is neither
+    "conviction": r"convicted|convictions?|sentenced|found\s+guilty|condann\w*",
+    "acquittal": r"acquitted|acquittals?|cleared\s+of|assolt[oaie]|assoluzion[ei]",
     # someone fired, not shots ("Police fired tear gas"), nor a lawsuit dismissed
     "dismissal": (r"(?:was|were|been|being|be|got|get|gets)\s+(?:fired|dismissed|sacked)|"
                   r"sacked|laid\s+off|lay-?offs?|job\s+cuts|licenzia\w*|esuber\w*"),

@@ -319,7 +319,7 @@ def _answering(claims: list[Claim], demand: Demand, lang: str,
     """``claims`` as answers to the question that makes ``demand``. When it asks for an
     amount, a time or a reason (``demand.kind``) and no verified claim states one, the
     verified claims are left out (true, but no answer to it). A question about a death,
-    an injury, an arrest or a resignation (`rag.grave`) is answered only by the verified
+    an injury, an arrest, a verdict or a resignation (`rag.grave`) is answered only by the verified
     claims stating it: "How many people died?" is not answered by the heatwave's
     temperatures. A question asking who holds an office (`rag.roles`) is answered only by
     claims citing an item that gives that office of the same body: "Who is the CEO of Van

@@ -119,7 +119,7 @@ class Settings:
     # A question asking how many / how much / when / why, or for a measure by name (a
     # price, a population: `rag.asked`), is answered only by sentences that state an
     # amount, a time or a reason (a cause, a purpose, a condition), one about a death, an
-    # injury, an arrest, a resignation or a dismissal only by sentences stating it
+    # injury, an arrest, a verdict, a resignation or a dismissal only by sentences stating it
     # (`rag.grave`), and one asking who holds an office only by sentences giving it of the
     # same body (`rag.roles`), and one naming a year not by sentences about other years
     # (`rag.demand`): a draft stating none is no answer, and the fallback quotes the best

@@ -1,5 +1,6 @@
-"""Grave facts: a death, an injury, an arrest or a resignation a claim states must be stated
-by the sentence it cites, and a question about one is answered only by a sentence stating it."""
+"""Grave facts: a death, an injury, an arrest, a verdict or a resignation a claim states must be
+stated by the sentence it cites, and a question about one is answered only by a sentence stating
+it."""
 
 import doctest
 
@@ -24,6 +25,9 @@ def test_the_module_examples_hold():
     ("Il sindaco si è dimesso.", "resignation"), ("The CEO stepped down in May.", "resignation"),
     ("Atac ha licenziato 40 autisti.", "dismissal"), ("The plant laid off 200 workers.", "dismissal"),
     ("The coach was fired on Monday.", "dismissal"),
+    ("Laura Pedio è stata condannata a otto anni.", "conviction"),
+    ("He was sentenced to six years.", "conviction"),
+    ("Bassi è stato assolto.", "acquittal"), ("The jury acquitted her.", "acquittal"),
 ])
 def test_a_grave_fact_is_read_in_both_languages(claim, kind):
     assert stated_facts(claim) == [kind]
@@ -37,9 +41,17 @@ def test_a_grave_fact_is_read_in_both_languages(claim, kind):
     ("The deadline is Friday.", "La scadenza è venerdì."),  # "deadline" is no death
     ("Police fired tear gas at the crowd.", "La polizia ha usato i lacrimogeni."),  # no dismissal
     ("The judge dismissed the lawsuit.", "Il giudice ha respinto la causa."),
+    ("Villa was sentenced to six years.", "Il tribunale ha condannato Franco Villa a sei anni."),
+    ("Bassi was acquitted.", "Marco Bassi è stato assolto «perché il fatto non sussiste»."),
 ])
 def test_a_claim_passes_when_its_evidence_states_the_same_kind_of_fact(claim, evidence):
     assert unstated_fact(claim, evidence) == ""
+
+
+def test_a_prosecutors_request_is_no_conviction():
+    request = "Il pubblico ministero Laura Pedio aveva chiesto otto anni per Villa."
+    assert unstated_fact("Laura Pedio è stata condannata a otto anni per Villa.", request)
+    assert unstated_fact("Villa was convicted and got eight years.", request)
 
 
 def test_a_question_about_deaths_is_answered_only_by_evidence_stating_deaths():
