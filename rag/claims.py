@@ -12,8 +12,9 @@ Meaning, not spelling. A claim passes against an evidence item when:
   is in another language than the item — names it loosely ("Mongols" for "mongoli") or
   means the same as a name the item uses ("Ottoman Empire" for "Impero ottomano", "London"
   for "Londra": ``translates``);
-* when it states a death, an injury, an arrest, a verdict or a resignation, the item states one
-  too (`rag.grave`): "4,200 deaths" is never read into "4.200 persone evacuate";
+* when it states a death, an injury, an arrest, a verdict or a resignation, the item itself
+  states one too (`rag.grave`), not merely its headline: "4,200 deaths" is never read into
+  "4.200 persone evacuate", nor the headline's "condannati" into the prosecutor's request;
 * when it says who holds an office ("X is the president of Y"), the item gives that
   office of the same body (`rag.roles`): the president of a cooperative is no court's;
 * when the item says something is not known ("It's not known when…", "non si sa…"), it
@@ -72,7 +73,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     claim = without_known_asides(claim, article.text if article else "")
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item, speaking)
-            or unstated_fact(claim, f"{title}\n{item.text}")
+            or unstated_fact(claim, f"{referred(item, article)}{item.text}")
             or unstated_role(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
             or missing_name(claim, item, article, question, lang, translates)

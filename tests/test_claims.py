@@ -299,3 +299,13 @@ def test_a_speaker_described_as_the_sentence_before_describes_them_is_them():
     assert fails(claim, named, said.replace("il ministro", "il ministro Rossi")) != ""
     assert fails(claim, "L'assessore Paolo Bertani ha escluso nuovi sconti. ") != ""
     assert fails(claim, "Il ministro Mario Draghi ha escluso nuovi sconti. ") != ""
+
+
+def test_a_grave_fact_must_be_stated_by_the_sentence_not_only_by_its_headline():
+    request = "Il pubblico ministero Laura Pedio aveva chiesto otto anni per Villa."
+    headline = "Crac della Cooperativa Lombarda, condannati l'ex presidente e due dirigenti"
+    assert _fails("Laura Pedio è stata condannata a otto anni.", request, title=headline,
+                  lang="it") == "“condannata”"
+    assert _fails("Franco Villa è stato condannato a sei anni.",
+                  "Il tribunale ha condannato Franco Villa a sei anni.", title=headline,
+                  lang="it") == ""
