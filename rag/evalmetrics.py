@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import string
 import unicodedata
 from collections import Counter
 from typing import Iterable, Sequence
@@ -40,11 +39,11 @@ def reciprocal_rank(ranking: Sequence[str], gold: Iterable[str], k: int = 10) ->
 
 def normalize_answer(text: str) -> str:
     """SQuAD normalization (lowercase, no punctuation/articles, single spaces), plus
-    Italian articles and accent folding."""
+    Italian articles and accent folding; every punctuation mark or symbol, not only ASCII
+    ones, parts words: "23.6°C" holds "23.6", "€10 milioni" holds "10 milioni"."""
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[’'`´]", " ", text)
-    text = "".join(" " if c in string.punctuation or c in "“”«»—–" else c for c in text)
+    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
     text = re.sub(r"\b(a|an|the|il|lo|la|i|gli|le|l|un|uno|una)\b", " ", text)
     return " ".join(text.split())
 

@@ -59,6 +59,9 @@ def test_answer_scores():
     assert contains_gold("Nel 1973 la crisi", ["ottobre 1973", "1973"]) == 1.0
     assert contains_gold("Nel 19734", ["1973"]) == 0.0  # whole tokens only
     assert contains_gold("Perché è così", ["perche"]) == 1.0  # accents folded
+    assert contains_gold("It was 23.6°C, a record.", ["23.6"]) == 1.0  # a symbol parts words
+    assert contains_gold("Stanzierà €10 milioni.", ["10 milioni"]) == 1.0
+    assert contains_gold("Costa 1.450 euro", ["1.450"]) == 1.0
 
 
 # --------------------------------------------------------------------------- loaders
