@@ -446,6 +446,16 @@ def test_a_dismissal_no_article_gives_is_not_answered_with_another_amount(news):
     assert answer.abstained or "dismissal" in stated_facts(answer.text), answer.to_json()
 
 
+def test_a_prosecutor_s_request_is_not_read_as_her_conviction(news):
+    """Laura Pedio is the prosecutor who asked for eight years for Villa; "Laura Pedio è
+    stata condannata a otto anni per Villa [1]" was verified, vouched for by the headline's
+    "condannati"."""
+    answer = news.ask("A quanti anni è stata condannata Laura Pedio?").answer()
+    stated = [s.text for s in answer.sentences if s.verified]
+    assert not any("Pedio" in text and re.search(r"condannat|convicted|sentenced", text, re.I)
+                   for text in stated), answer.to_json()
+
+
 def test_a_close_spelling_in_the_question_s_own_language_names_nothing(news):
     """The Lombardy article's "Regione" was read as "Regno" (the rule that reads "Torino" as
     "Turin"): its sentences became the evidence, the question was never translated, and the
