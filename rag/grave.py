@@ -47,9 +47,11 @@ def stated_facts(text: str) -> list[str]:
 
 
 # A question about a fact itself: how many, who, or whether ("How many people died?", "Chi
-# è stato arrestato?", "Did anyone die?"); "Where did the arrests occur?" is about a place.
+# è stato arrestato?", "Did anyone die?", "A quanti anni è stata condannata?", "In quanti
+# sono morti?"); "Where did the arrests occur?" is about a place.
 _ABOUT_THE_FACT = re.compile(
-    r"\W*(?:how\s+many|how\s+much|quant[aeio]|who|whom|chi|did|does|do|was|were|is|are|"
+    r"\W*(?:(?:a|in|da|per|di|con)\s+)?"
+    r"(?:how\s+many|how\s+much|quant[aeio]|who|whom|chi|did|does|do|was|were|is|are|"
     r"has|have|had|c['’]è|ci\s+sono|ci\s+sono\s+stati|è|sono|ha|hanno)\b", re.IGNORECASE)
 # What follows a relative word is the premise: "…the earthquake that killed 1,000 people?"
 _PREMISE = re.compile(r"[,;]|\b(?:that|which|who|whose|where|when|after|che|cui|dove|quando|"

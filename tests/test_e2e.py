@@ -456,6 +456,12 @@ def test_a_prosecutor_s_request_is_not_read_as_her_conviction(news):
                    for text in stated), answer.to_json()
 
 
+def test_a_conviction_the_sentence_states_is_answered(news):
+    """The rule on verdicts asks the sentence itself to state one; this one does."""
+    answer = news.ask("A quanti anni è stato condannato Franco Villa?").answer()
+    assert not answer.abstained and "sei anni" in answer.text, answer.to_json()
+
+
 def test_a_close_spelling_in_the_question_s_own_language_names_nothing(news):
     """The Lombardy article's "Regione" was read as "Regno" (the rule that reads "Torino" as
     "Turin"): its sentences became the evidence, the question was never translated, and the

@@ -71,6 +71,8 @@ def test_a_question_about_deaths_is_answered_only_by_evidence_stating_deaths():
     ("How many people died in the Romagna floods?", ["death"]),
     ("Chi è stato arrestato dopo la protesta?", ["arrest"]),
     ("Did anyone die in the fire?", ["death"]),
+    ("A quanti anni è stata condannata Laura Pedio?", ["conviction"]),  # after a preposition
+    ("In quanti sono morti nell'alluvione?", ["death"]),
     # a fact in the premise is not what is asked (RealTime QA's questions open with one)
     ("An earthquake killed more than 1,000 people this week. What was its magnitude?", []),
     ("Police arrested 31 men this week. Where did the arrests occur?", []),
