@@ -14,9 +14,10 @@ from the sentence on the winning goal.
 It is one short greedy call under its own system prompt (about 100 tokens: about a second
 on two cores), made only when the answer would be a quote. Made on a generated answer's
 verified sentences too, it would cost more than it saves: over the 130 generated answers of
-the news dev set (`benchmarks/news.py`) it refused 10 right answers to catch 3 wrong ones. Reading one sentence is a task
-a 1.5B model does far better than judging one: asked "does this sentence answer?", its
-yes/no odds barely separated right quotes from wrong ones on the news dev questions. Nor
+the news dev set (`benchmarks/news.py`) it refused 10 right answers to catch 3 wrong ones.
+Reading one sentence is a task a 1.5B model does far better than judging one: asked "does
+this sentence answer?", its yes/no odds barely separated right quotes from wrong ones on the
+news dev questions. Nor
 does the sentence before, given as context, help: on RealTime QA dev's 68 quotes it let two
 more non-answers through and still refused "The White House has said shots could begin as
 early as next week" (9 refused, 3 of them right, against 11 and 4 without it). The
