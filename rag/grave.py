@@ -31,8 +31,16 @@ FACTS = {
     "injury": r"injur(?:ed|y|ies)|wounded|hurt|ferit[oaie]|feriment[oi]|lesioni",
     "arrest": r"arrest(?:ed|s)?|detained|arrestat[oaie]|arrest[oi]|in\s+manette",
     "resignation": r"resign(?:ed|s|ation)?|stepped\s+down|dimess[oaie]|dimission[ie]|dimett\w*",
-    # a court's verdict on a person: "chiesto otto anni" (a prosecutor's request) is neither
-    "conviction": r"convicted|convictions?|sentenced|found\s+guilty|condann\w*",
+    # a court's verdict on a person: "chiesto otto anni" (a prosecutor's request) is neither;
+    # "condannare" is also to condemn ("Il governo ha condannato l'attacco"), so the Italian
+    # verdict is read in the passive or with its sentence ("condannato Villa a sei anni")
+    "conviction": (r"convicted|convictions?|sentenced|found\s+guilty|"
+                   r"(?:stat[oaie]|viene|vengono|venne|vennero|fu|furono|sarà|saranno|sia|"
+                   r"siano|essere|era|erano)\s+(?:\w+\s+)?condannat[oaie]|"
+                   r"condann\w*\s+(?:a|ad|al|alla|alle|ai|agli|all['’]\w+|in\s+primo\s+grado|"
+                   r"in\s+appello|in\s+via\s+definitiva|in\s+cassazione)|condannat[oaie]\s+per|"
+                   r"condann\w*(?:\s+[^\s.;,]+){1,4}?\s+(?:a|ad)\s+(?:\S+\s+){0,3}?"
+                   r"(?:anni|mesi|giorni|ergastolo)|(?:anni|mesi)\s+di\s+condanna"),
     "acquittal": r"acquitted|acquittals?|cleared\s+of|assolt[oaie]|assoluzion[ei]",
     # someone fired, not shots ("Police fired tear gas"), nor a lawsuit dismissed
     "dismissal": (r"(?:was|were|been|being|be|got|get|gets)\s+(?:fired|dismissed|sacked)|"

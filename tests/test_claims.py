@@ -303,9 +303,9 @@ def test_a_speaker_described_as_the_sentence_before_describes_them_is_them():
 
 def test_a_grave_fact_must_be_stated_by_the_sentence_not_only_by_its_headline():
     request = "Il pubblico ministero Laura Pedio aveva chiesto otto anni per Villa."
-    headline = "Crac della Cooperativa Lombarda, condannati l'ex presidente e due dirigenti"
+    headline = "Crac della Cooperativa Lombarda, condannati a otto anni due dirigenti"
     assert _fails("Laura Pedio è stata condannata a otto anni.", request, title=headline,
-                  lang="it") == "“condannata”"
+                  lang="it") == "“stata condannata”"
     assert _fails("Franco Villa è stato condannato a sei anni.",
                   "Il tribunale ha condannato Franco Villa a sei anni.", title=headline,
                   lang="it") == ""

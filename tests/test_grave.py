@@ -48,6 +48,25 @@ def test_a_claim_passes_when_its_evidence_states_the_same_kind_of_fact(claim, ev
     assert unstated_fact(claim, evidence) == ""
 
 
+@pytest.mark.parametrize("text", [
+    "Il governo ha condannato l'attacco.", "L'Onu ha condannato l'attacco ai civili.",
+    "Il Papa condanna fermamente la guerra.", "Chi ha condannato l'attacco?",
+])
+def test_to_condemn_is_no_conviction(text):
+    # "condannare" is both to convict and to condemn; only the verdict is a grave fact
+    assert stated_facts(text) == [] and asked_facts(text) == []
+    assert unstated_fact(text, "The government condemned the attack.") == ""
+
+
+@pytest.mark.parametrize("text", [
+    "Il tribunale ha condannato Franco Villa a sei anni.", "Villa è stato condannato.",
+    "Villa, condannato per bancarotta, ha fatto ricorso.", "Condannato in appello l'ex sindaco.",
+    "La Corte ha condannato all'ergastolo il killer.", "Sei anni di condanna per Villa.",
+])
+def test_an_italian_verdict_is_a_conviction(text):
+    assert stated_facts(text) == ["conviction"]
+
+
 def test_a_prosecutors_request_is_no_conviction():
     request = "Il pubblico ministero Laura Pedio aveva chiesto otto anni per Villa."
     assert unstated_fact("Laura Pedio è stata condannata a otto anni per Villa.", request)
