@@ -76,7 +76,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
             or unstated_fact(claim, f"{referred(item, article)}{item.text}")
             or unstated_role(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
-            or missing_name(claim, item, article, question, lang, translates)
+            or _name_not_used(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
                                item.chunk.lang or None) if question_words else ""))
 
@@ -106,8 +106,14 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
                  lang: str | None = None, translates: Translates | None = None) -> str:
     """The name of ``claim`` that ``item`` does not use, quoted; or "" (`disagreement`'s
     rule on names, alone). ``translates`` applies only when ``lang`` is not the item's."""
-    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     claim = without_known_asides(claim, article.text if article else "")
+    return _name_not_used(claim, item, article, question, lang, translates)
+
+
+def _name_not_used(claim: str, item: Evidence, article: Article | None, question: str,
+                   lang: str | None, translates: Translates | None) -> str:
+    """`missing_name` of a claim whose known asides are already dropped."""
+    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
     return _missing_name(claim, f"{stating(item.chunk.title)}\n{referred(item, article)}"
                          f"{item.text}", article.text if article else "", question,
                          translates if other_language else None)
