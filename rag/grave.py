@@ -25,10 +25,18 @@ import re
 from typing import Sequence
 
 FACTS = {
-    "death": (r"die[ds]?|dying|dead|deaths?|killed|kills?|killing|fatalit(?:y|ies)|fatal|"
+    # "victims" in both languages, as "vittime" mostly speaks of the dead: "Le vittime della
+    # truffa sono 300" then answers "How many victims…?"; a bill, a deal is not killed
+    "death": (r"die[ds]?|dying|dead|deaths?|killed(?!\s+(?:the|a|an|its|their|his|her)\s+"
+              r"(?:bill|deal|plan|proposal|project|merger|idea|talks|law|motion|measure|"
+              r"reform)s?\b)|kills?|killing|fatalit(?:y|ies)|fatal|victims?|"
               r"lost\s+(?:their|his|her)\s+lives?|mort[oaie]|morte|decedut[oaie]|decess[oi]|"
-              r"vittime|uccis[oaie]|uccid\w*|per(?:ì|irono|ito|iti)|perso\s+la\s+vita"),
-    "injury": r"injur(?:ed|y|ies)|wounded|hurt|ferit[oaie]|feriment[oi]|lesioni",
+              r"vittim[ae]|uccis[oaie]|uccid\w*|per(?:ì|irono|ito|iti)|perso\s+la\s+vita"),
+    # a person hurt, not sales or profits ("Sales were hurt by weak demand")
+    "injury": (r"injur(?:ed|y|ies)|wounded|ferit[oaie]|feriment[oi]|lesioni|"
+               r"(?:seriously|badly|slightly|critically|severely|lightly)\s+hurt|"
+               r"(?:were|was|been|got)\s+hurt(?!\s+by)|"
+               r"(?:people|persons|workers|passengers|children|others|\d)\s+(?:\w+\s+)?hurt"),
     "arrest": r"arrest(?:ed|s)?|detained|arrestat[oaie]|arrest[oi]|in\s+manette",
     "resignation": r"resign(?:ed|s|ation)?|stepped\s+down|dimess[oaie]|dimission[ie]|dimett\w*",
     # a court's verdict on a person: "chiesto otto anni" (a prosecutor's request) is neither;

@@ -59,6 +59,21 @@ def test_to_condemn_is_no_conviction(text):
 
 
 @pytest.mark.parametrize("text", [
+    "Sales were hurt by weak demand.", "The slowdown hurt profits.",
+    "Congress killed the bill in March.", "The regulator killed the merger.",
+])
+def test_a_figure_of_speech_is_no_grave_fact(text):
+    assert stated_facts(text) == []
+
+
+def test_victims_are_read_alike_in_both_languages():
+    assert asked_facts("How many victims did the scam have?") == ["death"]
+    assert unstated_fact("The scam had 300 victims.", "Le vittime della truffa sono 300.") == ""
+    assert states_facts(["death"], "Le vittime della truffa sono 300.")
+    assert stated_facts("Two people were hurt in the crash.") == ["injury"]
+
+
+@pytest.mark.parametrize("text", [
     "Il tribunale ha condannato Franco Villa a sei anni.", "Villa è stato condannato.",
     "Villa, condannato per bancarotta, ha fatto ricorso.", "Condannato in appello l'ex sindaco.",
     "La Corte ha condannato all'ergastolo il killer.", "Sei anni di condanna per Villa.",
