@@ -15,6 +15,8 @@ Meaning, not spelling. A claim passes against an evidence item when:
 * when it states a death, an injury, an arrest, a verdict or a resignation, the item itself
   states one too (`rag.grave`), not merely its headline: "4,200 deaths" is never read into
   "4.200 persone evacuate", nor the headline's "condannati" into the prosecutor's request;
+* when it denies ("did not", "non ha", "never", "senza"), the item denies too
+  (`rag.negation`): a flipped sentence is as close to its source as sentences get;
 * when it says who holds an office ("X is the president of Y"), the item gives that
   office of the same body (`rag.roles`): the president of a cooperative is no court's;
 * when the item says something is not known ("It's not known when…", "non si sa…"), it
@@ -50,6 +52,7 @@ from .corpus import Article
 from .dates import without_relative_times
 from .evidence import Evidence, said_before, sentence_before
 from .grave import unstated_fact
+from .negation import unstated_denial
 from .roles import unstated_role
 from .lexical import analyze, fold_accents, words
 from .names import (acronyms, fold_name, in_other_words, is_acronym, letters, names,
@@ -74,6 +77,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
     return (_missing_quantity(claim, f"{title}\n{item.text}", lang, item.chunk.lang or None)
             or _missing_speaker(claim, item, speaking)
             or unstated_fact(claim, f"{referred(item, article)}{item.text}")
+            or unstated_denial(claim, item.text)
             or unstated_role(claim, f"{title}\n{item.text}")
             or _unknown_made_known(claim, item.text)
             or _name_not_used(claim, item, article, question, lang, translates)

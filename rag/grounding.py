@@ -55,6 +55,7 @@ from .evidence import Evidence, EvidenceSet, said_before
 from .grave import states_facts
 from .roles import states_role
 from .lexical import analyze, analyze_query
+from .negation import denies
 from .statements import markers, statements, strip_markers
 from .speech import asked_speaker, speakers, speaks_in_context
 from .support import misattributed, misquoted, support_matrix, translates_by
@@ -208,9 +209,12 @@ def restates_headline(claim: str, evidence: EvidenceSet, question: str, lang: st
 def repeats(claim: str, question: str, lang: str) -> bool:
     """Whether ``claim`` says nothing the question does not: every word it holds (stemmed,
     stopwords aside) is one of the question's ("Gengis Khan ha spinto i Mamelucchi fuori
-    dalla Palestina" for "Quale discendente di Gengis Khan ha spinto…?")."""
+    dalla Palestina" for "Quale discendente di Gengis Khan ha spinto…?"), and it denies
+    only what the question denies ("The grid did not suffer outages" answers "Did the
+    grid suffer outages?")."""
     said = set(analyze(claim, lang))
-    return bool(said) and said <= set(analyze_query(question, {lang, "en", "it"}))
+    return (bool(said) and said <= set(analyze_query(question, {lang, "en", "it"}))
+            and denies(claim) == denies(question))
 
 
 def _jointly(sentence: str, checks: Sequence[Check], evidence: EvidenceSet,
