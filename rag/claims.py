@@ -19,6 +19,7 @@ Meaning, not spelling. A claim passes against an evidence item when:
   (`rag.negation`): a flipped sentence is as close to its source as sentences get;
 * when it says who holds an office ("X is the president of Y"), the item gives that
   office of the same body (`rag.roles`): the president of a cooperative is no court's;
+  a bare "il sindaco" is the mayor of what the item's headline names;
 * when the item says something is not known ("It's not known when…", "non si sa…"), it
   says so too;
 * when it says who said or thinks something ("Jassy said…", "secondo Electrek…"), that
@@ -78,7 +79,8 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
             or _missing_speaker(claim, item, speaking)
             or unstated_fact(claim, f"{referred(item, article)}{item.text}")
             or unstated_denial(claim, item.text)
-            or unstated_role(claim, f"{title}\n{item.text}")
+            or unstated_role(claim, f"{title}\n{item.text}", item.chunk.title,
+                             translates if _other_language(lang, item) else None)
             or _unknown_made_known(claim, item.text)
             or _name_not_used(claim, item, article, question, lang, translates)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
@@ -117,10 +119,15 @@ def missing_name(claim: str, item: Evidence, article: Article | None, question: 
 def _name_not_used(claim: str, item: Evidence, article: Article | None, question: str,
                    lang: str | None, translates: Translates | None) -> str:
     """`missing_name` of a claim whose known asides are already dropped."""
-    other_language = bool(lang and item.chunk.lang and lang != item.chunk.lang)
+    other_language = _other_language(lang, item)
     return _missing_name(claim, f"{stating(item.chunk.title)}\n{referred(item, article)}"
                          f"{item.text}", article.text if article else "", question,
                          translates if other_language else None)
+
+
+def _other_language(lang: str | None, item: Evidence) -> bool:
+    """Whether a claim in ``lang`` and ``item`` are known to be in different languages."""
+    return bool(lang and item.chunk.lang and lang != item.chunk.lang)
 
 
 # A sentence opening with a personal pronoun speaks of whom the sentence before names.

@@ -49,11 +49,12 @@ class Demand:
                    speaker, years_stated(question))
 
     def met_by(self, text: str, lang: str | None = None, said_on: dt.date | None = None,
-               before: Callable[[], str] = str) -> bool:
+               before: Callable[[], str] = str, setting: str = "") -> bool:
         """Whether ``text`` (in ``lang``, said on ``said_on`` when known; ``before`` gives
-        the sentence before it) states everything demanded."""
+        the sentence before it; ``setting`` its article's headline) states everything
+        demanded."""
         return (states(self.kind, text, lang) and states_facts(self.facts, text)
-                and states_role(self.role, text)
+                and states_role(self.role, text, setting)
                 and (not self.speaker or speaks_in_context(self.speaker, text, before))
                 and self.in_years(text, said_on))
 

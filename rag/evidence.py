@@ -100,7 +100,7 @@ class EvidenceSet:
         asked = demand.kind
         eligible = [e for e in self.items if e.score >= min_score
                     and demand.met_by(e.text, e.chunk.lang or None, e.chunk.day,
-                                  functools.partial(said_before, e))
+                                      functools.partial(said_before, e), e.chunk.title)
                     and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))

@@ -167,8 +167,8 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     claims = _focus(claims, evidence, max_gap, min_evidence)
     if speakers:
         claims = _in_their_words(claims, evidence, asked_speaker(question))
-    return Verdict(tuple(_answering(claims, Demand.of(question, speakers=False), lang, evidence)
-                         if asked_kind else claims))
+    return Verdict(tuple(_answering(claims, Demand.of(question, speakers=False), lang, evidence,
+                                    translates) if asked_kind else claims))
 
 
 def not_an_answer(claim: str, question: str, lang: str,
@@ -318,8 +318,8 @@ def _in_their_words(claims: list[Claim], evidence: EvidenceSet, speaker: str) ->
             if c.state == "verified" and theirs.isdisjoint(c.cited) else c for c in claims]
 
 
-def _answering(claims: list[Claim], demand: Demand, lang: str,
-               evidence: EvidenceSet) -> list[Claim]:
+def _answering(claims: list[Claim], demand: Demand, lang: str, evidence: EvidenceSet,
+               translates: Translates | None = None) -> list[Claim]:
     """``claims`` as answers to the question that makes ``demand``. When it asks for an
     amount, a time or a reason (``demand.kind``) and no verified claim states one, the
     verified claims are left out (true, but no answer to it). A question about a death,
@@ -330,7 +330,8 @@ def _answering(claims: list[Claim], demand: Demand, lang: str,
     Dalen Foods?" is not answered by who owns what. A question naming a year is not answered
     by claims citing only items about other years (`rag.demand`)."""
     if demand.role:
-        giving = {e.number for e in evidence.items if states_role(demand.role, e.text)}
+        giving = {e.number for e in evidence.items
+                  if states_role(demand.role, e.text, e.chunk.title, translates)}
         claims = [_left_out(c, "it does not say who holds the office asked about")
                   if c.state == "verified" and giving.isdisjoint(c.cited) else c for c in claims]
     if demand.years:

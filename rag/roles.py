@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .lexical import fold_accents
 from .names import fold_name, speaks_of
@@ -167,20 +167,44 @@ def asked_role(question: str) -> Role | None:
     return held[0] if held else None
 
 
-def states_role(role: Role | None, text: str) -> bool:
+def states_role(role: Role | None, text: str, setting: str = "",
+                translates: Callable[[str, str], bool] | None = None) -> bool:
     """Whether ``text`` gives the office of ``role`` held of the same body: each of its
     names (in either language, as `rag.names.speaks_of` reads them) after the office's
     "of" or among the three words before it ("Regione Emilia-Romagna" is not "Regione
     Lombardia"), and no other kind of body ("Ordine dei medici di Milano" is not "the
-    Milan court"). True when ``role`` is None."""
+    Milan court"). An office named bare ("ha detto il sindaco Andrea Zanon") is held of
+    what the ``setting`` names (the article's headline: "Venezia, il ticket…"), unless
+    ``role`` names a kind of body (a court's president is never read in). ``translates``
+    reads a name in another language ("Venice" for "Venezia": `rag.support.translates_by`).
+    True when ``role`` is None."""
     if role is None:
         return True
     for _, m in _offices(text, (role.office,)):
         near = _near(text, m)
-        if all(speaks_of((name,), near) for name in role.of) and (
-                not role.kind or _kind(near) in ("", role.kind)):
+        if _named(role.of, near, translates) and (not role.kind or _kind(near) in ("", role.kind)):
+            return True
+        if (setting and role.of and not role.kind and _bare(text, m)
+                and _named(role.of, setting, translates)):
             return True
     return False
+
+
+def _named(names: tuple[str, ...], text: str,
+           translates: Callable[[str, str], bool] | None) -> bool:
+    """Whether ``text`` names each of ``names`` (folded, or acronyms), in its words or
+    by ``translates``."""
+    return all(speaks_of((name,), text) or (translates is not None and translates(
+        name if name.isupper() else name.title(), text)) for name in names)
+
+
+def _bare(text: str, office: re.Match) -> bool:
+    """Whether the office word ``office`` matched in ``text`` names no body, no kind of
+    body and no former holder ("il sindaco Andrea Zanon"; not "l'ex sindaco")."""
+    return (not _body(text[:office.start()], text[office.end():])
+            and not _kind(_near(text, office))
+            and not re.search(r"\b(?:ex|former|previous|past)\W*$", text[:office.start()],
+                              re.IGNORECASE))
 
 
 def held_roles(claim: str) -> list[Role]:
@@ -197,11 +221,13 @@ def held_roles(claim: str) -> list[Role]:
     return held
 
 
-def unstated_role(claim: str, evidence: str) -> str:
-    """The office ``claim`` says someone holds that ``evidence`` does not give of the same
+def unstated_role(claim: str, evidence: str, setting: str = "",
+                  translates: Callable[[str, str], bool] | None = None) -> str:
+    """The office ``claim`` says someone holds that ``evidence`` (set in ``setting``, its
+    names read with ``translates``, as `states_role` reads them) does not give of the same
     body, quoted ("“president of the Milan court”"); or ""."""
     for role in held_roles(claim):
-        if not states_role(role, evidence):
+        if not states_role(role, evidence, setting, translates):
             office = _OFFICE[role.office].search(claim)
             end = re.match(rf"\s*{_OF}\s*[^,.;]*?(?=\s+{_COPULA}\b|[,.;]|$)",
                             claim[office.end():], re.IGNORECASE)

@@ -105,3 +105,38 @@ def test_another_kind_of_body_in_the_same_city_is_not_the_one_asked_about():
                                  "Giulia Fontana, secondo cui mancano specialisti.")
     assert states_role(role, "Il presidente del tribunale di Milano, Fabio Roia, ha detto…")
     assert states_role(role, "Milan court president Fabio Roia said…")
+
+
+def test_a_bare_office_is_held_of_what_the_headline_names():
+    said = ("«Venezia non è un parco a tema», ha detto il sindaco Andrea Zanon durante la "
+            "conferenza stampa a Ca' Farsetti.")
+    headline = "Venezia, il ticket per i turisti giornalieri sale a 10 euro"
+    role = asked_role("Chi è il sindaco di Venezia?")
+    assert not states_role(role, said)  # the sentence alone names no city
+    assert states_role(role, said, headline)
+    assert not states_role(role, said, "Milano, sciopero dei trasporti")
+    assert not states_role(role, "Ha parlato anche l'ex sindaco Massimo Cacciari.", headline)
+    assert unstated_role("Il sindaco di Venezia è Andrea Zanon.", said, headline) == ""
+    court = asked_role("Chi è il presidente del tribunale di Milano?")  # a kind of body: never
+    assert not states_role(court, "Ha detto il presidente Mario Rossi.", "Tribunale di Milano")
+
+
+def test_the_headline_sets_the_office_the_fallback_may_quote():
+    said = "Lo ha detto il sindaco Andrea Zanon in conferenza stampa."
+    chunk = Chunk("v:0", "v", 0, said, 0, len(said), "Venezia, il ticket sale a 10 euro", "it")
+    quoted = Evidence(1, chunk, 0, len(said), said, 0.8)
+    demand = Demand(role=asked_role("Chi è il sindaco di Venezia?"))
+    assert EvidenceSet((quoted,)).stating(demand, 0.5) is quoted
+
+
+def test_a_body_named_in_another_language_is_read_by_translation():
+    role = asked_role("Who is the mayor of Venice?")
+    said = "«Venezia non è un parco a tema», ha detto il sindaco Andrea Zanon."
+    headline = "Venezia, il ticket per i turisti giornalieri sale a 10 euro"
+    def translates(name, text):  # a fake of `rag.support.translates_by`
+        return name == "Venice" and "Venezia" in text
+    assert not states_role(role, said, headline)
+    assert states_role(role, said, headline, translates)
+    assert states_role(role, "Il sindaco di Venezia, Andrea Zanon, ha detto…", "", translates)
+    assert not states_role(role, "Il sindaco di Verona, Damiano Tommasi, ha detto…", "",
+                           translates)
