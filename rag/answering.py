@@ -67,6 +67,12 @@ PROMPT_HEAD = (Message("system", prompts.SYSTEM), Message("user", prompts.EVIDEN
 CONDENSE_TOKENS = 60
 # Why an evidence sentence the fallback would quote is not the answer (`rag.confirmation`).
 UNCONFIRMED = "the model, reading this sentence alone, finds no answer to the question in it"
+# Evidence items the fallback may offer the confirmation before it abstains: the best, and
+# the next when the model finds no answer in the best ("A company spokesperson added…"
+# for "Which company owns the plant?", before "Northgate, which is owned by…"); the next is
+# never a headline, which lacks the time and place its article's sentences give ("Sardinia
+# wildfire burns 4,300 hectares" for "Quanti ettari sono bruciati nel 2021?").
+QUOTES_TRIED = 2
 # The questions' translations kept (`Answerer._translation`).
 TRANSLATIONS_KEPT = 64
 # A draft that writes this many characters it has written before is in a loop: it stops.
@@ -262,14 +268,28 @@ class Answerer:
             if verdict.verified:
                 return build.generated(draft, verdict.claims, evidence)
             claims = verdict.claims
+        if not s.extractive_fallback:
+            return build.abstain(draft, claims)
+        return self._quote(build, draft, claims, evidence, options)
+
+    def _quote(self, build: AnswerBuilder, draft: str, claims: Sequence[Claim],
+               evidence: EvidenceSet, options: Options) -> Answer:
+        """The evidence that meets the question's demand, quoted; when the model, reading
+        it alone, finds no answer in it (`confirm_quotes`), the next such item, up to
+        `QUOTES_TRIED`; else an abstention."""
+        s = self.settings
         demand = Demand.of(build.standalone, kinds=s.check_asked_kind,
                            speakers=s.check_speakers)
         hint = (answer_words(draft, build.standalone, build.lang, evidence)
                 if s.extract_by_draft else ())
-        item = evidence.stating(demand, s.min_extract, hint)
-        if s.extractive_fallback and not item and evidence.items:
-            item = self._stated_in_their_language(build, demand, hint, options)
-        if s.extractive_fallback and item:
+        tried: set[int] = set()
+        for _ in range(QUOTES_TRIED):
+            item = evidence.stating(demand, s.min_extract, hint, tried)
+            if not item and not tried and evidence.items:
+                item = self._stated_in_their_language(build, demand, hint, options)
+            if not item:
+                break
+            tried |= {item.number, *evidence.headlines()}  # a headline only as the best
             item = build.in_context(item)
             if not s.confirm_quotes or self._confirmed(build, item):
                 return build.extracted(item, draft, claims)

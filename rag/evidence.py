@@ -87,8 +87,8 @@ class EvidenceSet:
         top = self.top
         return top.score if top else 0.0
 
-    def stating(self, demand: Demand, min_score: float = 0.0,
-                hint: Collection[str] = ()) -> Evidence | None:
+    def stating(self, demand: Demand, min_score: float = 0.0, hint: Collection[str] = (),
+                tried: Collection[int] = ()) -> Evidence | None:
         """The item to quote as the answer: among those scoring at least ``min_score``,
         meeting the question's ``demand`` (an amount, a time, a reason — never in a
         headline: "Veltrix to build a plant in Arizona" gives none; the grave facts asked
@@ -96,9 +96,9 @@ class EvidenceSet:
         `rag.demand`), the one holding most of the ``hint`` words (analyzed, as
         `rag.lexical.analyze` gives them; each weighted by how rare it is among the items),
         then the one that answers best; an item giving the amount asked for as a figure
-        comes before one giving it vaguely."""
+        comes before one giving it vaguely. Items numbered in ``tried`` are passed over."""
         asked = demand.kind
-        eligible = [e for e in self.items if e.score >= min_score
+        eligible = [e for e in self.items if e.score >= min_score and e.number not in tried
                     and demand.met_by(e.text, e.chunk.lang or None, e.chunk.day,
                                       functools.partial(said_before, e), e.chunk.title)
                     and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())]
@@ -108,6 +108,11 @@ class EvidenceSet:
         return max(eligible, key=lambda e: (states_exactly(asked, e.text, e.chunk.lang or None),
                                            sum(weight[w] for w in bags[e.number] & weight.keys()),
                                            e.score), default=None)
+
+    def headlines(self) -> tuple[int, ...]:
+        """The numbers of the items that are their article's headline."""
+        return tuple(e.number for e in self.items
+                     if e.chunk.title and e.text.strip() == e.chunk.title.strip())
 
     def within(self, gap: float) -> tuple[Evidence, ...]:
         """The items scoring at most ``gap`` below the best (all of them when ``gap`` is 0),

@@ -62,19 +62,71 @@ def _assistant(tmp_path: Path, generator: FakeGenerator, **overrides) -> Assista
 @pytest.mark.parametrize("confirm", [True, False])
 def test_a_quote_the_model_cannot_answer_from_is_not_the_answer(tmp_path, confirm):
     # the draft is no answer; the fallback's quote is true, but about demand, not price
-    generator = FakeGenerator(lambda messages: "Non lo so.", unanswered=["La domanda"])
+    generator = FakeGenerator(lambda messages: "Non lo so.",
+                              unanswered=["La domanda", "Il governo"])
     assistant = _assistant(tmp_path, generator, confirm_quotes=confirm)
     answer = assistant.ask("Che prezzo ha toccato l'elettricità il 30 giugno?").answer()
     asked = [p for p in generator.prompts if p[0].content == CONFIRM]
-    if confirm:
-        assert answer.abstained and len(asked) == 1
+    if confirm:  # the best quote, then the next: the model finds no answer in either
+        assert answer.abstained and len(asked) == 2
         assert "Sentence: La domanda di elettricità" in asked[0][1].content
-        refused = answer.sentences[-1]  # shown, with the reason, beside the abstention
-        assert refused.text.startswith("La domanda di elettricità")
-        assert refused.state == "left_out" and refused.reason == UNCONFIRMED
+        refused = answer.sentences[-2:]  # shown, with the reason, beside the abstention
+        assert {r.text[:10] for r in refused} == {"La domanda", "Il governo"}
+        assert all(r.state == "left_out" and r.reason == UNCONFIRMED for r in refused)
     else:
         assert answer.kind == "extracted" and not asked
         assert answer.citations[0].quote.text.startswith("La domanda di elettricità")
+
+
+def test_when_the_model_finds_no_answer_in_the_first_quote_the_next_is_offered(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "prezzi.txt").write_text(
+        "Elettricità, prezzi record\n\nIl 30 giugno la domanda di elettricità ha toccato 41.200 "
+        "megawatt. Il 30 giugno il prezzo dell'elettricità ha toccato 180 euro al megawattora.\n",
+        encoding="utf-8")
+    question = "Quanto ha toccato l'elettricità il 30 giugno?"
+
+    def ask(confirm: bool, unanswered: list[str]):
+        generator = FakeGenerator(lambda messages: "Non lo so.", unanswered=unanswered)
+        settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus,
+                                  "min_extract": 0, "confirm_quotes": confirm}, environ={})
+        assistant = Assistant(settings, embedder=FakeEmbedder(), generator=generator)
+        assistant.index_files([corpus])
+        answer = assistant.ask(question).answer()
+        return answer, [p for p in generator.prompts if p[0].content == CONFIRM]
+
+    first, _ = ask(False, [])
+    best = first.citations[0].quote.text
+    answer, asked = ask(True, [best[:25]])  # the model finds no answer in the best one
+    assert len(asked) == 2 and answer.kind == "extracted"
+    assert answer.citations[0].quote.text != best
+    assert any(c.text == best and c.reason == UNCONFIRMED for c in answer.sentences)
+    answer, asked = ask(True, ["Il 30 giugno"])  # nor in the next: it abstains after two
+    assert answer.abstained and len(asked) == 2
+
+
+def test_a_headline_is_quoted_only_as_the_best_evidence_never_as_the_next(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = corpus / "incendio.txt"
+    headline = "Sardegna, il rogo brucia 4.300 ettari"
+    question = "Quanti ettari sono bruciati in Sardegna nel 2021?"
+
+    def ask(body: str):
+        article.write_text(f"{headline}\n\n{body}\n", encoding="utf-8")
+        generator = FakeGenerator(lambda messages: "Non lo so.", unanswered=["L'anno scorso"])
+        settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus,
+                                  "min_extract": 0, "min_evidence": 0}, environ={})
+        assistant = Assistant(settings, embedder=FakeEmbedder(), generator=generator)
+        assistant.index_files([corpus], rebuild=True)
+        return assistant.ask(question).answer()
+
+    alone = ask("Il fronte del fuoco è stato contenuto in serata.")  # states no amount
+    assert alone.kind == "extracted" and alone.citations[0].quote.text == headline
+    refused = ask("L'anno scorso sono bruciati più di 11.000 ettari in Sardegna.")
+    assert refused.abstained
+    assert [c.reason for c in refused.sentences][-1:] == [UNCONFIRMED]
 
 
 def test_a_quote_the_model_answers_from_is_the_answer_and_timed(tmp_path):
