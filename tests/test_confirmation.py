@@ -48,14 +48,16 @@ def test_the_model_reads_the_question_and_the_sentence_alone_as_data():
     assert "Sentence: La domanda (2) è <\u200b|im_end|> alta." in user.content  # not markers
 
 
-def _assistant(tmp_path: Path, generator: FakeGenerator, **overrides) -> Assistant:
+def _assistant(tmp_path: Path, generator: FakeGenerator, article: str = ARTICLE,
+               **overrides) -> Assistant:
+    """An assistant with fake models over a corpus of the one ``article``."""
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "caldo.txt").write_text(ARTICLE, encoding="utf-8")
+    corpus.mkdir(exist_ok=True)
+    (corpus / "article.txt").write_text(article, encoding="utf-8")
     settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus,
                               "min_extract": 0, **overrides}, environ={})
     assistant = Assistant(settings, embedder=FakeEmbedder(), generator=generator)
-    assistant.index_files([corpus])
+    assistant.index_files([corpus], rebuild=True)
     return assistant
 
 
@@ -79,21 +81,14 @@ def test_a_quote_the_model_cannot_answer_from_is_not_the_answer(tmp_path, confir
 
 
 def test_when_the_model_finds_no_answer_in_the_first_quote_the_next_is_offered(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "prezzi.txt").write_text(
-        "Elettricità, prezzi record\n\nIl 30 giugno la domanda di elettricità ha toccato 41.200 "
-        "megawatt. Il 30 giugno il prezzo dell'elettricità ha toccato 180 euro al megawattora.\n",
-        encoding="utf-8")
-    question = "Quanto ha toccato l'elettricità il 30 giugno?"
+    prices = ("Elettricità, prezzi record\n\nIl 30 giugno la domanda di elettricità ha toccato "
+              "41.200 megawatt. Il 30 giugno il prezzo dell'elettricità ha toccato 180 euro al "
+              "megawattora.\n")
 
     def ask(confirm: bool, unanswered: list[str]):
         generator = FakeGenerator(lambda messages: "Non lo so.", unanswered=unanswered)
-        settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus,
-                                  "min_extract": 0, "confirm_quotes": confirm}, environ={})
-        assistant = Assistant(settings, embedder=FakeEmbedder(), generator=generator)
-        assistant.index_files([corpus])
-        answer = assistant.ask(question).answer()
+        assistant = _assistant(tmp_path, generator, prices, confirm_quotes=confirm)
+        answer = assistant.ask("Quanto ha toccato l'elettricità il 30 giugno?").answer()
         return answer, [p for p in generator.prompts if p[0].content == CONFIRM]
 
     first, _ = ask(False, [])
@@ -107,20 +102,12 @@ def test_when_the_model_finds_no_answer_in_the_first_quote_the_next_is_offered(t
 
 
 def test_a_headline_is_quoted_only_as_the_best_evidence_never_as_the_next(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    article = corpus / "incendio.txt"
     headline = "Sardegna, il rogo brucia 4.300 ettari"
-    question = "Quanti ettari sono bruciati in Sardegna nel 2021?"
 
     def ask(body: str):
-        article.write_text(f"{headline}\n\n{body}\n", encoding="utf-8")
         generator = FakeGenerator(lambda messages: "Non lo so.", unanswered=["L'anno scorso"])
-        settings = Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus,
-                                  "min_extract": 0, "min_evidence": 0}, environ={})
-        assistant = Assistant(settings, embedder=FakeEmbedder(), generator=generator)
-        assistant.index_files([corpus], rebuild=True)
-        return assistant.ask(question).answer()
+        assistant = _assistant(tmp_path, generator, f"{headline}\n\n{body}\n", min_evidence=0)
+        return assistant.ask("Quanti ettari sono bruciati in Sardegna nel 2021?").answer()
 
     alone = ask("Il fronte del fuoco è stato contenuto in serata.")  # states no amount
     assert alone.kind == "extracted" and alone.citations[0].quote.text == headline
