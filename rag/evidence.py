@@ -62,6 +62,11 @@ class Evidence:
     text: str
     score: float  # how well it answers the question
 
+    @property
+    def is_headline(self) -> bool:
+        """Whether this sentence is its article's headline."""
+        return bool(self.chunk.title) and self.text.strip() == self.chunk.title.strip()
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -101,7 +106,7 @@ class EvidenceSet:
         eligible = [e for e in self.items if e.score >= min_score and e.number not in tried
                     and demand.met_by(e.text, e.chunk.lang or None, e.chunk.day,
                                       functools.partial(said_before, e), e.chunk.title)
-                    and not (asked == "reason" and e.text.strip() == e.chunk.title.strip())]
+                    and not (asked == "reason" and e.is_headline)]
         bags = {e.number: set(analyze(e.text, e.chunk.lang or "")) for e in self.items}
         weight = {w: math.log((len(bags) + 1) / (1 + sum(w in b for b in bags.values())))
                   for w in hint}
@@ -111,8 +116,7 @@ class EvidenceSet:
 
     def headlines(self) -> tuple[int, ...]:
         """The numbers of the items that are their article's headline."""
-        return tuple(e.number for e in self.items
-                     if e.chunk.title and e.text.strip() == e.chunk.title.strip())
+        return tuple(e.number for e in self.items if e.is_headline)
 
     def within(self, gap: float) -> tuple[Evidence, ...]:
         """The items scoring at most ``gap`` below the best (all of them when ``gap`` is 0),
