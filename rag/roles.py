@@ -184,7 +184,7 @@ def states_role(role: Role | None, text: str, setting: str = "",
         near = _near(text, m)
         if _named(role.of, near, translates) and (not role.kind or _kind(near) in ("", role.kind)):
             return True
-        if (setting and role.of and not role.kind and _bare(text, m)
+        if (setting and role.of and not role.kind and _bare(text, m, near)
                 and _named(role.of, setting, translates)):
             return True
     return False
@@ -198,11 +198,12 @@ def _named(names: tuple[str, ...], text: str,
         name if name.isupper() else name.title(), text)) for name in names)
 
 
-def _bare(text: str, office: re.Match) -> bool:
-    """Whether the office word ``office`` matched in ``text`` names no body, no kind of
-    body and no former holder ("il sindaco Andrea Zanon"; not "l'ex sindaco")."""
+def _bare(text: str, office: re.Match, near: str) -> bool:
+    """Whether the office word ``office`` matched in ``text`` (with the words ``near`` it,
+    `_near`) names no body, no kind of body and no former holder ("il sindaco Andrea
+    Zanon"; not "l'ex sindaco")."""
     return (not _body(text[:office.start()], text[office.end():])
-            and not _kind(_near(text, office))
+            and not _kind(near)
             and not re.search(r"\b(?:ex|former|previous|past)\W*$", text[:office.start()],
                               re.IGNORECASE))
 
