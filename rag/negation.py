@@ -33,7 +33,7 @@ _CLAIM = re.compile(rf"\b(?:{_DENYING})\b|n['’]t\b", re.IGNORECASE)
 # What also denies in the evidence: verbs and nouns of refusal, failure, absence.
 _EVIDENCE = re.compile(
     rf"\b(?:{_DENYING}|fail\w*|refus\w*|den(?:y|ies|ied|ying)|declin\w*|reject\w*|unable|"
-    r"lack\w*|absen\w*|ruled\s+out|rul(?:e|es|ing)\s+out|neither|rifiut\w*|neg[ao]\w*|"
+    r"lack\w*|absen\w*|rul(?:e|es|ed|ing)\s+out|rifiut\w*|neg[ao]\w*|"
     r"respint\w*|esclu\w*|mancat\w*|manc[ao]\w*|assen\w*|priv[oaie]|impossibil\w*)\b|"
     r"n['’]t\b", re.IGNORECASE)
 
