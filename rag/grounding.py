@@ -29,7 +29,9 @@ else (the claim moved that item's fact to another name). A sentence saying the e
 does not tell ("the article does not mention…") is the model not answering, not a claim:
 it is left out, and so is one that only repeats the question's own words, or a headline
 (the evidence is embedded under it), or puts the kind of thing asked for where its name
-should be ("The outlet spotted…" for "Which outlet…?"). Words a claim puts in quotation
+should be ("The outlet spotted…" for "Which outlet…?"). A sentence that says words twice
+running ("stata stata") the evidence does not repeat is the model degenerating: it stays
+unverified. Words a claim puts in quotation
 marks must be the source's own, or a translation reading as the same sentence
 (`rag.support.misquoted`).
 A verified claim resting only on evidence that answers the question far worse than the
@@ -56,7 +58,7 @@ from .grave import states_facts
 from .roles import states_role
 from .lexical import analyze, analyze_query
 from .negation import denies
-from .statements import markers, statements, strip_markers
+from .statements import markers, statements, strip_markers, stutter
 from .speech import asked_speaker, speakers, speaks_in_context
 from .support import misattributed, misquoted, support_matrix, translates_by
 
@@ -143,6 +145,10 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
         text = strip_markers(sentence)
         if reason := not_an_answer(text, question, lang, evidence):
             claims.append(Claim(text, (), "left_out", reason))
+            continue
+        if twice := stutter(text, " ".join(e.text for e in evidence.items)):
+            claims.append(Claim(text, tuple(markers(sentence)), "unverified",
+                                f"it says “{twice}”: words repeated"))
             continue
         checks = [Check(e.number, float(value),
                         disagreement(text, e, articles.get(e.chunk.article_id), question, lang,

@@ -3,7 +3,8 @@
 The model cites evidence as ``[1]`` or ``[2][3]`` (rarely ``[1, 2]``). `statements` splits
 a draft into the sentences `rag.grounding` judges one by one, each with its own markers;
 `strip_markers` and `with_markers` take them off and put them back where a reader expects
-them, before the final punctuation.
+them, before the final punctuation. `stutter` finds words a sentence says twice running
+("stata stata", "i prezzi sono saliti e i prezzi sono saliti"): a small model degenerating.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from .prompts import without_format
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # Abbreviations that end with a period inside a sentence: titles, company forms.
+# A run of one to six words said again at once, perhaps after "and"/"e"/"or"/"o".
+_STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,5}?)\W+(?:(?:and|or|e|ed|o)\W+)?\1\b",
+                      re.IGNORECASE)
+_SAID_TWICE = {"that", "had"}  # grammatical twice: "he said that that was all", "had had"
 ABBREVIATION_END = re.compile(
     r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
     r"Gov|vs|ca|approx|ecc|etc|No|nr)\.$")
@@ -40,6 +45,19 @@ def with_markers(sentence: str, cited: Sequence[int]) -> str:
     body = sentence.rstrip()
     end = len(body.rstrip(".!?…"))
     return f"{body[:end]} {tags}{body[end:]}"
+
+
+def stutter(sentence: str, source: str = "") -> str:
+    """The words ``sentence`` says twice running, as it spells them ("stata stata"), or "":
+    a run holding a word of three letters or more (not a number), which ``source`` (the
+    text the sentence draws on) does not repeat itself ("Amazônica o Amazônica")."""
+    folded = " ".join(re.findall(r"\w+", source.casefold()))
+    for match in _STUTTER.finditer(sentence):
+        run = re.findall(r"\w+", match.group(0).casefold())
+        if (any(len(w) >= 3 and not w.isdigit() for w in run) and run[0] not in _SAID_TWICE
+                and f" {' '.join(run)} " not in f" {folded} "):
+            return match.group(0)
+    return ""
 
 
 def statements(answer: str, lang: str) -> list[str]:

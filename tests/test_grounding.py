@@ -9,7 +9,7 @@ from rag.corpus import Article
 from rag.embed import CachedEmbedder
 from rag.evidence import Evidence, EvidenceSet
 from rag.grounding import judge
-from rag.statements import markers, statements, strip_markers, with_markers
+from rag.statements import markers, statements, strip_markers, stutter, with_markers
 from tests.fakes import FakeEmbedder
 
 ARTICLE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "
@@ -181,6 +181,24 @@ def test_lines_echoing_the_prompt_format_are_no_statements():
     assert statements(draft, "it") == [
         "Amazon ha registrato 22,1 miliardi per AWS [1].",
         "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."]
+
+
+def test_words_said_twice_running_are_a_stutter_unless_the_source_repeats_them():
+    assert stutter("Non è mai stata stata in grado di vederli.") == "stata stata"
+    assert (stutter("Scioperano perché i prezzi sono saliti e i prezzi sono saliti.")
+            == "i prezzi sono saliti e i prezzi sono saliti")
+    assert stutter("Il fiume, detto Amazônica o Amazônica, nasce in Perù.",
+                   source="Amazônica o Amazônica; Spagnolo: Selva") == ""
+    for fluent in ("He said that that was all.", "Il 10 10 è un modello.", "A di Roma e Milano.",
+                   "Musk said Tesla would sell storage."):
+        assert stutter(fluent) == "", fluent
+
+
+def test_a_claim_that_stutters_is_not_verified():
+    (claim,) = _judge("Jim Chanos ha scommesso scommesso contro i data center nel 2022 [3].").claims
+    assert claim.state == "unverified" and "“scommesso scommesso”" in claim.reason
+    (fluent,) = _judge("Jim Chanos ha scommesso contro i data center nel 2022 [3].").claims
+    assert fluent.state == "verified"
 
 
 def test_a_sentence_saying_the_evidence_does_not_tell_is_not_an_answer():
