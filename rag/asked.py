@@ -106,7 +106,7 @@ _REASON = re.compile(
     r"vuole|vogliono|voleva|intend\w+|punt\w+|rischi\w*|timor\w+|preoccup\w+|"
     r"pression\w+|rispost\w+|potrebbe|potrebbero|per\s+\w+(?:are|ere|ire|arsi|ersi|irsi)|"
     r"per\s+(?:chi|coloro|quanti)|for\s+(?:those|anyone|people)\s+who|"
-    r"chied\w+|domand\w+|rivendic\w+|protest\w*|asking|demand\w*|calling\s+for|"
+    r"chied\w+|domand\w+|rivendic\w+|protest\w*|asking|request\w*|demand\w*|calling\s+for|"
     r"benefit\w*\s+from|favorit\w+|beneficiat\w+|fuel\w*|spurred|boost\w*)\b",
     re.IGNORECASE)
 

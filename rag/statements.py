@@ -21,6 +21,20 @@ LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
 # A run of one to six words said again at once, perhaps after "and"/"e"/"or"/"o".
 _STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,5}?)\W+(?:(?:and|or|e|ed|o)\W+)?\1\b",
                       re.IGNORECASE)
+# The model speaking of its prompt ("According to the evidence, …", "L'articolo afferma che
+# …"): a reader sees no evidence list, and the article is not a speaker. Sources are ("According
+# to sources, …" is news's own attribution), so they stay.
+_META_LEAD = re.compile(
+    r"^(?:(?:according\s+to|based\s+on|as\s+(?:stated|mentioned|reported)\s+in)\s+(?:the\s+)?"
+    r"(?:evidence|articles?|text|passages?|information\s+(?:provided|given))|"
+    r"(?:the|this)\s+(?:evidence|articles?|text|passage)\s+(?:states?|says?|mentions?|"
+    r"reports?|indicates?|shows?)(?=\s+that\b)|"
+    r"(?:secondo|in\s+base\s+a(?:ll['’]\s*|lle\s+|gli\s+|l\s+)?|stando\s+a(?:ll['’]\s*|lle\s+|gli\s+)?)"
+    r"\s*(?:l['’]\s*|le\s+|gli\s+|il\s+|la\s+)?(?:evidenz[ae]|articol[oi]|testo|passagg[io])"
+    r"(?:\s+fornit[oaie])?|"
+    r"(?:l['’]\s*|gli\s+|le\s+|il\s+)(?:evidenz[ae]|articol[oi]|testo)\s+(?:afferma(?:no)?|"
+    r"dic(?:e|ono)|riporta(?:no)?|indica(?:no)?|menziona(?:no)?|sostien(?:e|ono))(?=\s+che\b))"
+    r"\s*(?:,\s*|that\s+|che\s+)", re.IGNORECASE)
 _SAID_TWICE = {"that", "had"}  # grammatical twice: "he said that that was all", "had had"
 ABBREVIATION_END = re.compile(
     r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
@@ -60,10 +74,19 @@ def stutter(sentence: str, source: str = "") -> str:
     return ""
 
 
+def without_meta_lead(sentence: str) -> str:
+    """``sentence`` without an opening that speaks of the prompt ("According to the
+    evidence, ", "The article states that ", "Secondo l'articolo, "), its first letter
+    raised."""
+    rest = _META_LEAD.sub("", sentence, count=1)
+    return rest[:1].upper() + rest[1:] if rest != sentence else sentence
+
+
 def statements(answer: str, lang: str) -> list[str]:
     """The answer's sentences, each once, with their markers: markers that open a sentence
     ("… Amazon. [1] Musk and…") belong to the one before; lines echoing the prompt's format
-    ("Article: …") are no statements; a small model may also repeat a
+    ("Article: …") are no statements, nor is an opening that speaks of the evidence
+    ("According to the evidence, "); a small model may also repeat a
     sentence over and over, or leave a stray "[1], [1]" that states nothing."""
     answer = without_format(answer)
     sentences: list[str] = []
@@ -73,7 +96,7 @@ def statements(answer: str, lang: str) -> list[str]:
             cited = dict.fromkeys(markers(sentences[-1]) + markers(lead.group(0)))
             sentences[-1] = with_markers(strip_markers(sentences[-1]), list(cited))
             text = text[lead.end():]
-        sentences.append(text)
+        sentences.append(without_meta_lead(text))
     seen: set[str] = set()
     kept = []
     for text in sentences:

@@ -67,6 +67,7 @@ REASONS = [
     "Bertinelli ha chiesto un fondo speciale per chi ha perso l'intero raccolto.",
     "Workers in Leeds strike over pay.",
     "I sindacati hanno annunciato uno sciopero, chiedendo aumenti di stipendio.",
+    "Doctors announced a 24-hour strike, requesting pay rises and fewer night shifts.",
     "The Greens had benefited from anger over housing costs.",
 ]
 NO_REASON = [

@@ -9,7 +9,8 @@ from rag.corpus import Article
 from rag.embed import CachedEmbedder
 from rag.evidence import Evidence, EvidenceSet
 from rag.grounding import judge
-from rag.statements import markers, statements, strip_markers, stutter, with_markers
+from rag.statements import (markers, statements, strip_markers, stutter, with_markers,
+                            without_meta_lead)
 from tests.fakes import FakeEmbedder
 
 ARTICLE = ("Nell’ultimo trimestre, Amazon ha registrato un fatturato di 22,1 miliardi di dollari "
@@ -181,6 +182,18 @@ def test_lines_echoing_the_prompt_format_are_no_statements():
     assert statements(draft, "it") == [
         "Amazon ha registrato 22,1 miliardi per AWS [1].",
         "La crescita si è stabilizzata, ha detto il CEO Andy Jassy [2]."]
+
+
+def test_an_opening_that_speaks_of_the_evidence_is_no_part_of_a_statement():
+    assert (statements("Musk sold [1]. According to the evidence, in 2025 Bezos bought [2].", "en")
+            == ["Musk sold [1].", "In 2025 Bezos bought [2]."])
+    assert (without_meta_lead("The article states that the doctors will strike [1].")
+            == "The doctors will strike [1].")
+    assert without_meta_lead("Secondo l'articolo, Musk ha detto X.") == "Musk ha detto X."
+    assert without_meta_lead("L'articolo afferma che Tesla vende.") == "Tesla vende."
+    for attributed in ("According to sources, Musk will sell.", "According to Eurostat, it fell.",
+                       "Secondo Electrek, Tesla assume."):
+        assert without_meta_lead(attributed) == attributed
 
 
 def test_words_said_twice_running_are_a_stutter_unless_the_source_repeats_them():
