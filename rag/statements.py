@@ -4,7 +4,8 @@ The model cites evidence as ``[1]`` or ``[2][3]`` (rarely ``[1, 2]``). `statemen
 a draft into the sentences `rag.grounding` judges one by one, each with its own markers;
 `strip_markers` and `with_markers` take them off and put them back where a reader expects
 them, before the final punctuation. `stutter` finds words a sentence says twice running
-("stata stata", "i prezzi sono saliti e i prezzi sono saliti"): a small model degenerating.
+("stata stata", "i prezzi sono saliti e i prezzi sono saliti"): a small model degenerating;
+`without_meta_lead` drops an opening that speaks of the prompt ("According to the evidence, ").
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from .prompts import without_format
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 LEADING_MARKERS = re.compile(r"^(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+\s*")
-# Abbreviations that end with a period inside a sentence: titles, company forms.
 # A run of one to six words said again at once, perhaps after "and"/"e"/"or"/"o".
 _STUTTER = re.compile(r"\b(\w+(?:\W+\w+){0,5}?)\W+(?:(?:and|or|e|ed|o)\W+)?\1\b",
                       re.IGNORECASE)
 # The model speaking of its prompt ("According to the evidence, …", "L'articolo afferma che
-# …"): a reader sees no evidence list, and the article is not a speaker. Sources are ("According
-# to sources, …" is news's own attribution), so they stay.
+# …"): a reader sees no evidence list, and the article is not a speaker. An opening naming
+# sources or an outlet ("According to sources", "According to Eurostat") is news's own
+# attribution, and stays.
 _META_LEAD = re.compile(
     r"^(?:(?:according\s+to|based\s+on|as\s+(?:stated|mentioned|reported)\s+in)\s+(?:the\s+)?"
     r"(?:evidence|articles?|text|passages?|information\s+(?:provided|given))|"
@@ -36,6 +37,7 @@ _META_LEAD = re.compile(
     r"dic(?:e|ono)|riporta(?:no)?|indica(?:no)?|menziona(?:no)?|sostien(?:e|ono))(?=\s+che\b))"
     r"\s*(?:,\s*|that\s+|che\s+)", re.IGNORECASE)
 _SAID_TWICE = {"that", "had"}  # grammatical twice: "he said that that was all", "had had"
+# Abbreviations that end with a period inside a sentence: titles, company forms.
 ABBREVIATION_END = re.compile(
     r"\b(?:Sr|Jr|Dr|Mr|Mrs|Ms|Prof|St|Inc|Corp|Ltd|Co|Sig|Sigg|Dott|Ing|Avv|Gen|Sen|Rep|"
     r"Gov|vs|ca|approx|ecc|etc|No|nr)\.$")
