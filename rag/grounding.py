@@ -140,13 +140,14 @@ def judge(draft: str, evidence: EvidenceSet, embedder: Embedder,
     support = support_matrix([strip_markers(s) for s in sentences], evidence, embedder,
                              question)
     translates = translates_by(embedder)
+    source = " ".join(e.text for e in evidence.items)  # what a repetition may copy
     claims = []
     for sentence, row in zip(sentences, support):
         text = strip_markers(sentence)
         if reason := not_an_answer(text, question, lang, evidence):
             claims.append(Claim(text, (), "left_out", reason))
             continue
-        if twice := stutter(text, " ".join(e.text for e in evidence.items)):
+        if twice := stutter(text, source):
             claims.append(Claim(text, tuple(markers(sentence)), "unverified",
                                 f"it says “{twice}”: words repeated"))
             continue

@@ -67,13 +67,19 @@ def stutter(sentence: str, source: str = "") -> str:
     """The words ``sentence`` says twice running, as it spells them ("stata stata"), or "":
     a run holding a word of three letters or more (not a number), which ``source`` (the
     text the sentence draws on) does not repeat itself ("Amazônica o Amazônica")."""
-    folded = " ".join(re.findall(r"\w+", source.casefold()))
+    folded = f" {_words(source)} "
     for match in _STUTTER.finditer(sentence):
-        run = re.findall(r"\w+", match.group(0).casefold())
-        if (any(len(w) >= 3 and not w.isdigit() for w in run) and run[0] not in _SAID_TWICE
-                and f" {' '.join(run)} " not in f" {folded} "):
+        run = _words(match.group(0))
+        words = run.split()
+        if (any(len(w) >= 3 and not w.isdigit() for w in words) and words[0] not in _SAID_TWICE
+                and f" {run} " not in folded):
             return match.group(0)
     return ""
+
+
+def _words(text: str) -> str:
+    """``text``'s words, casefolded, one space apart: the same words however punctuated."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def without_meta_lead(sentence: str) -> str:
@@ -102,7 +108,7 @@ def statements(answer: str, lang: str) -> list[str]:
     seen: set[str] = set()
     kept = []
     for text in sentences:
-        key = " ".join(re.findall(r"\w+", strip_markers(text).casefold()))
+        key = _words(strip_markers(text))
         if key and key not in seen:
             seen.add(key)
             kept.append(text)
