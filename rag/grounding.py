@@ -203,14 +203,20 @@ def restates_headline(claim: str, evidence: EvidenceSet, question: str, lang: st
     evidence is embedded under its headline, so a copied headline reads as supported."""
     asked = set(analyze_query(question, {lang})) if question else set()
     said = set(analyze(claim, lang)) - asked
-    if len(said) < 2:
+    if not said:
         return ""
-    stated = max((len(said & set(analyze(e.text, e.chunk.lang or lang)))
+    stated = max((len(said & _words_in(e.text, e.chunk.lang or lang, lang))
                   for e in evidence.items), default=0)
     titles = {e.chunk.title for e in evidence.items if e.chunk.title}
     if stated * 2 < len(said) and any(said <= set(analyze(t, lang)) for t in titles):
         return "it restates the headline"
     return ""
+
+
+def _words_in(text: str, lang: str, claim_lang: str) -> set[str]:
+    """The words (analyzed) of ``text`` in its ``lang`` and in the claim's: a name is
+    stemmed by each language's rules ("Tesla" is "tesl" in Italian, "tesla" in English)."""
+    return set(analyze(text, lang)) | set(analyze(text, claim_lang))
 
 
 def repeats(claim: str, question: str, lang: str) -> bool:

@@ -377,6 +377,12 @@ def test_a_claim_restating_the_headline_is_no_answer():
                              question, "en") == ""
     assert restates_headline("Mississippi got an emergency declaration.", evidence,
                              question, "en") == ""  # not all the headline's words
+    # one word of the headline that no evidence sentence holds ("Ugonotti [1]" once answered
+    # "Quale pilota tedesco … era di origine ugonotta?"); one that a sentence holds is stated,
+    # stemmed in the claim's language too (this evidence is marked Italian, the claim English)
+    assert restates_headline("Repairs.", evidence, question, "en") == "it restates the headline"
+    assert restates_headline("Mississippi.", evidence, question, "en") == ""
+    assert restates_headline("Lumumba.", evidence, question, "en") == ""
 
 
 def test_a_claim_moves_to_an_uncited_item_only_in_that_items_words():
