@@ -5,8 +5,9 @@ Meaning, not spelling. A claim passes against an evidence item when:
 * every quantity it states (`rag.numbers`: a number with its scale — "22,1 miliardi" is
   "22.1 billion" — a number in words, a percentage, a date) is one the item or its
   article's title states (a title that asks a question states nothing);
-* every name it uses is in the item or the title, or completes one the item uses with
-  the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
+* every name it uses is in the item or the title (but not a name only the title holds in
+  place of the question's subject that the item names), or completes one the item uses
+  with the full name its article spells out ("Elon Musk" for "Musk"), or is the question's own
   spelling of a name the item or article spells a little differently ("Cristian"/"Christian",
   "Bill Aiken" for the article's "Bill Aken", named "Aken" in the item), or — when the claim
   is in another language than the item — names it loosely ("Mongols" for "mongoli") or
@@ -83,6 +84,7 @@ def disagreement(claim: str, item: Evidence, article: Article | None, question: 
                              translates if _other_language(lang, item) else None)
             or _unknown_made_known(claim, item.text)
             or _name_not_used(claim, item, article, question, lang, translates)
+            or _headline_in_place(claim, item, question)
             or (_borrowed_word(claim, f"{title}\n{item.text}", question, lang,
                                item.chunk.lang or None) if question_words else ""))
 
@@ -210,6 +212,26 @@ def _missing_name(claim: str, evidence: str, article: str, question: str,
         if (missing and not (len(missing) < len(run) and " ".join(spelled) in whole)
                 and not (translates and translates(" ".join(run).title(), evidence))):
             return f"“{' '.join(run).title()}”"
+    return ""
+
+
+def _headline_in_place(claim: str, item: Evidence, question: str) -> str:
+    """A name of ``claim`` that only the item's headline holds, said of what the question
+    names and the item's sentence names while the claim does not, quoted as "“California”
+    of “sierra sky park”"; or "". A headline names what its article is about, not what each
+    of its sentences is about: "Fresno (California) è stato fondato nel 1946" for "Quando si
+    è formato l'aeroporto di Sierra Sky Park?" over "Fondato nel 1946, l'aeroporto Sierra
+    Sky Park…" under the headline "Fresno (California)"."""
+    text, said = fold_accents(item.text).casefold(), fold_accents(claim).casefold()
+    title = fold_accents(stating(item.chunk.title)).casefold()
+    known = question_names(question)
+    subject = [w for w in known if _word_in(w, text) and not _word_in(w, title)]
+    if not subject or any(_word_in(w, said) for w in subject):
+        return ""
+    for run in names(claim, known):
+        if all(_word_in(w, title) and not _word_in(w, text) for w in run):
+            asked = sorted(subject, key=fold_accents(question).casefold().find)
+            return f"“{' '.join(run).title()}” of “{' '.join(asked).title()}”"
     return ""
 
 

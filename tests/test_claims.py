@@ -309,3 +309,21 @@ def test_a_grave_fact_must_be_stated_by_the_sentence_not_only_by_its_headline():
     assert _fails("Franco Villa è stato condannato a sei anni.",
                   "Il tribunale ha condannato Franco Villa a sei anni.", title=headline,
                   lang="it") == ""
+
+
+def test_a_headline_name_does_not_take_the_place_of_the_subject_the_sentence_names():
+    airport = ("Fondato nel 1946, l' aeroporto Sierra Sky Park è una comunità residenziale di "
+               "aeroporti.")
+    question = "Quando si è formato l' aeroporto di Sierra Sky Park?"
+    title = "Fresno (California)"
+    assert _fails("Fresno (California) è stato fondato nel 1946.", airport, question=question,
+                  title=title, lang="it") == "“California” of “Sierra Sky Park”"
+    # the subject named, the headline's place beside it; or a question naming nothing
+    assert _fails("L'aeroporto Sierra Sky Park di Fresno (California) è stato fondato nel 1946.",
+                  airport, question=question, title=title, lang="it") == ""
+    assert _fails("Fresno (California) è stato fondato nel 1946.", airport, title=title,
+                  question="Quando è stato fondato l'aeroporto?", lang="it") == ""
+    # the headline's name is the question's subject: the sentence speaks of it unnamed
+    tesla = "L'azienda ha pubblicato un annuncio per un ingegnere dei data center."
+    assert _fails("Tesla ha pubblicato un annuncio per un ingegnere.", tesla, lang="it",
+                  question="Cosa ha pubblicato Tesla?", title="Tesla entra nei data center") == ""
