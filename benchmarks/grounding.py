@@ -236,11 +236,13 @@ def summary(records: list[Record]) -> dict[str, float]:
 class ReplayedDrafts:
     """A generator that writes, for each question, the draft a recorded run wrote for it
     (and nothing for a question it has no record of); tokens are counted, and other
-    prompts (translating a question) answered, by ``real``."""
+    prompts (translating a question) answered, by ``real``. ``records``: this script's
+    ``--records`` file, or `news.py`'s."""
 
     def __init__(self, records: Path, real):
+        saved = json.loads(records.read_text(encoding="utf-8"))
         self.drafts = {" ".join(r["question"].split()): r["draft"]
-                       for r in json.loads(records.read_text(encoding="utf-8"))["records"]}
+                       for r in (saved["records"] if isinstance(saved, dict) else saved)}
         self.real, self.name, self.context_tokens = real, real.name, real.context_tokens
 
     def count_tokens(self, text: str) -> int:

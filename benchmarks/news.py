@@ -12,6 +12,7 @@ every answer is saved (its draft, sentences and reasons) for reading.
 
     .venv/bin/python benchmarks/news.py
     .venv/bin/python benchmarks/news.py --settings check_asked_kind=false --records out.json
+    .venv/bin/python benchmarks/news.py --replay out.json   # the same drafts, the current checks
 
 The questions were written with the articles, before any answer was seen, and then used to
 find the failures the rules of this version mend: read the figures as a dev set's.
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Report, pct  # noqa: E402
-from grounding import settings_pairs  # noqa: E402
+from grounding import ReplayedDrafts, settings_pairs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "benchmarks" / "questions" / "news.tsv"
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", type=settings_pairs, default={}, metavar="KEY=VALUE,…",
                         help="settings to change from the defaults")
     parser.add_argument("--records", type=Path, help="save every answer here (JSON)")
+    parser.add_argument("--replay", type=Path, metavar="RECORDS",
+                        help="answer with the drafts of this --records file, not the model "
+                             "(the checks, fallback and confirmation run as they are now)")
     args = parser.parse_args(argv)
 
     table = Report("news")
@@ -74,7 +78,11 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copytree(REPO / "tests" / "data" / "news", corpus, dirs_exist_ok=True)
         settings = Settings.load({**args.settings, "index_dir": Path(tmp) / "index",
                                   "corpus_dir": corpus})
-        assistant = Assistant(settings)
+        generator = None
+        if args.replay:
+            from rag.parts import build_generator
+            generator = ReplayedDrafts(args.replay, build_generator(settings))
+        assistant = Assistant(settings, generator=generator)
         assistant.index_files([corpus])
         records = []
         for i, q in enumerate(questions, 1):
