@@ -218,7 +218,7 @@ def _missing_name(claim: str, evidence: str, article: str, question: str,
 def _headline_in_place(claim: str, item: Evidence, question: str) -> str:
     """A name of ``claim`` that only the item's headline holds, said of what the question
     names and the item's sentence names while the claim does not, quoted as "“California”
-    of “sierra sky park”"; or "". A headline names what its article is about, not what each
+    of “Sierra Sky Park”"; or "". A headline names what its article is about, not what each
     of its sentences is about: "Fresno (California) è stato fondato nel 1946" for "Quando si
     è formato l'aeroporto di Sierra Sky Park?" over "Fondato nel 1946, l'aeroporto Sierra
     Sky Park…" under the headline "Fresno (California)"."""

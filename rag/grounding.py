@@ -205,18 +205,14 @@ def restates_headline(claim: str, evidence: EvidenceSet, question: str, lang: st
     said = set(analyze(claim, lang)) - asked
     if not said:
         return ""
-    stated = max((len(said & _words_in(e.text, e.chunk.lang or lang, lang))
+    # each sentence's words stemmed in its language and the claim's: "Tesla" is "tesl" in
+    # Italian, "tesla" in English
+    stated = max((len(said & set(analyze_query(e.text, {e.chunk.lang or lang, lang})))
                   for e in evidence.items), default=0)
     titles = {e.chunk.title for e in evidence.items if e.chunk.title}
     if stated * 2 < len(said) and any(said <= set(analyze(t, lang)) for t in titles):
         return "it restates the headline"
     return ""
-
-
-def _words_in(text: str, lang: str, claim_lang: str) -> set[str]:
-    """The words (analyzed) of ``text`` in its ``lang`` and in the claim's: a name is
-    stemmed by each language's rules ("Tesla" is "tesl" in Italian, "tesla" in English)."""
-    return set(analyze(text, lang)) | set(analyze(text, claim_lang))
 
 
 def repeats(claim: str, question: str, lang: str) -> bool:
