@@ -259,6 +259,15 @@ class ReplayedDrafts:
         yield self.drafts.get(" ".join(asked.group(1).split()), "")
 
 
+def replaying(records: Path | None, settings):
+    """The generator answering with the drafts of ``records`` (`ReplayedDrafts`), or None
+    (the real model) when there are none."""
+    if not records:
+        return None
+    from rag.parts import build_generator
+    return ReplayedDrafts(records, build_generator(settings))
+
+
 def in_english(questions: list[Question], generator, cache: Path) -> list[Question]:
     """``questions`` as a reader would ask them in English: each translated once by the
     model (greedy) and kept in ``cache``, so every later run asks the same words."""
@@ -307,11 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = args.index.parent / f"{args.index.name}-corpus"
     write_corpus(paragraphs, corpus)
     settings = Settings.load({**args.settings, "index_dir": args.index, "corpus_dir": corpus})
-    generator = None
-    if args.replay:
-        from rag.parts import build_generator
-        generator = ReplayedDrafts(args.replay, build_generator(settings))
-    assistant = Assistant(settings, generator=generator)
+    assistant = Assistant(settings, generator=replaying(args.replay, settings))
     started = time.perf_counter()
     assistant.index_files([corpus], progress=True)
     print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Report, pct  # noqa: E402
-from grounding import ReplayedDrafts, settings_pairs  # noqa: E402
+from grounding import replaying, settings_pairs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "benchmarks" / "questions" / "news.tsv"
@@ -78,11 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copytree(REPO / "tests" / "data" / "news", corpus, dirs_exist_ok=True)
         settings = Settings.load({**args.settings, "index_dir": Path(tmp) / "index",
                                   "corpus_dir": corpus})
-        generator = None
-        if args.replay:
-            from rag.parts import build_generator
-            generator = ReplayedDrafts(args.replay, build_generator(settings))
-        assistant = Assistant(settings, generator=generator)
+        assistant = Assistant(settings, generator=replaying(args.replay, settings))
         assistant.index_files([corpus])
         records = []
         for i, q in enumerate(questions, 1):
