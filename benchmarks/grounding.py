@@ -169,6 +169,12 @@ def span_covers_gold(chunk, start: int, end: int, q: Question,
                for gold, offset in q.golds)
 
 
+def evidence_covers(evidence, q: Question, paragraphs: list[Paragraph]) -> list[bool]:
+    """For each evidence item, in number order, whether it covers a gold span of ``q``."""
+    return [span_covers_gold(e.chunk, e.start, e.end, q, paragraphs)
+            for e in sorted(evidence, key=lambda e: e.number)]
+
+
 def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
     started = time.perf_counter()
     response, evidence = assistant.ask(q.text), ()
@@ -186,8 +192,7 @@ def ask_one(assistant, q: Question, answerable: bool, paragraphs) -> Record:
                     getattr(t, "first_evidence_ms", getattr(t, "retrieve_ms", 0.0)),
                     getattr(t, "first_token_ms", 0.0), best, getattr(answer, "draft", ""))
     if answerable:
-        record.evidence_covers = [span_covers_gold(e.chunk, e.start, e.end, q, paragraphs)
-                                  for e in evidence]
+        record.evidence_covers = evidence_covers(evidence, q, paragraphs)
     record.sentences = [{"text": s.text, "state": getattr(s, "state", "verified" if s.verified
                                                           else "unverified"),
                          "support": getattr(s, "support", 0.0), "reason": getattr(s, "reason", "")}
